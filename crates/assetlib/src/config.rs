@@ -1,0 +1,114 @@
+//! Configuration: compiled defaults, then a TOML file (`--config`), then `ASSETLIB_*`
+//! environment variables, then command-line flags. `assetlib.example.toml` names every key.
+
+use assetlib_core::rules::DEFAULT_EXTENSIONS;
+use assetlib_core::service::ZipLimits;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded default keeps its SQLite file and blobs.
+    pub data_dir: PathBuf,
+    pub listen: String,
+    /// `sqlite://PATH`; default `sqlite://{data_dir}/assetlib.db`.
+    pub database_url: Option<String>,
+    /// `file:///DIR`; default `file://{data_dir}/blobs`.
+    pub blob_store: Option<String>,
+    /// Base of public file URLs; default `http://{listen address}`.
+    pub public_base_url: Option<String>,
+    pub cache_control: String,
+    pub max_upload_size: u64,
+    pub allowed_extensions: Vec<String>,
+    pub zip_max_entries: usize,
+    pub zip_max_total_size: u64,
+    pub zip_max_ratio: u64,
+    pub zip_ratio_min_size: u64,
+    /// Background job workers in this process.
+    pub workers: usize,
+    /// Seconds before the content of an interrupted upload is removed.
+    pub orphan_grace_secs: u64,
+    /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let zip = ZipLimits::default();
+        Self {
+            data_dir: PathBuf::from("./data"),
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            blob_store: None,
+            public_base_url: None,
+            cache_control: "public, max-age=3600".into(),
+            max_upload_size: 10 << 20,
+            allowed_extensions: DEFAULT_EXTENSIONS.iter().map(|s| (*s).to_owned()).collect(),
+            zip_max_entries: zip.max_entries,
+            zip_max_total_size: zip.max_total_size,
+            zip_max_ratio: zip.max_ratio,
+            zip_ratio_min_size: zip.ratio_min_size,
+            workers: 2,
+            orphan_grace_secs: 3600,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Values given as flags; `None` leaves the layer below in force.
+#[derive(Debug, Clone, Default, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Data directory (SQLite file and blobs of the embedded default) [env: ASSETLIB_DATA_DIR]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [env: ASSETLIB_LISTEN]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Metadata store: sqlite://PATH [env: ASSETLIB_DATABASE_URL]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Blob store: file:///DIR [env: ASSETLIB_BLOB_STORE]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_store: Option<String>,
+    /// Base URL of public file links [env: ASSETLIB_PUBLIC_BASE_URL]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_base_url: Option<String>,
+}
+
+impl Config {
+    /// Layers defaults, the TOML file, `ASSETLIB_*` variables and flags.
+    pub fn load(file: Option<&std::path::Path>, flags: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("ASSETLIB_").ignore(&["config"])).merge(Serialized::defaults(flags));
+        Ok(figment.extract()?)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("assetlib.db").display()))
+    }
+
+    pub fn blob_store(&self) -> String {
+        self.blob_store.clone().unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
+    }
+
+    pub fn zip_limits(&self) -> ZipLimits {
+        ZipLimits {
+            max_entries: self.zip_max_entries,
+            max_total_size: self.zip_max_total_size,
+            max_ratio: self.zip_max_ratio,
+            ratio_min_size: self.zip_ratio_min_size,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The `assetlib` program as a library: open the stores a configuration names, and run the
+//! server (the binary and the tests start it the same way).
+#![forbid(unsafe_code)]
+
+pub mod config;
+
+use anyhow::Context;
+use assetlib_core::service::NewCredentials;
+use assetlib_core::{Library, LibraryConfig, rules::Rules};
+use assetlib_server::HttpConfig;
+use config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Opens (creating and migrating if need be) the stores `config` names.
+pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
+    let meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    let blobs = assetlib_blobs::connect(&config.blob_store()).context("opening the blob store")?;
+    let lib_config = LibraryConfig {
+        rules: Rules::new(config.allowed_extensions.clone()),
+        max_upload_size: config.max_upload_size,
+        zip: config.zip_limits(),
+        orphan_grace: Duration::from_secs(config.orphan_grace_secs),
+        tmp_dir: config.data_dir.join("tmp"),
+        job_lease: Duration::from_secs(60),
+    };
+    Ok(Arc::new(Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config)))
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub lib: Arc<Library>,
+    /// The first account's owner, when this start created them.
+    pub initial_credentials: Option<NewCredentials>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and stops the workers.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.server.await??;
+        for w in self.workers {
+            let _ = tokio::time::timeout(Duration::from_secs(10), w).await;
+        }
+        Ok(())
+    }
+}
+
+/// Binds, opens the stores, creates the first account on an empty store, starts the job
+/// workers and serves until [`Running::stop`].
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let listener =
+        tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let lib = open_library(config).await?;
+    let initial_credentials = match lib.bootstrap().await? {
+        Some((account, creds)) => {
+            write_initial_credentials(config, account.id.0, &creds)?;
+            Some(creds)
+        }
+        None => None,
+    };
+    let released = lib.release_abandoned_jobs().await?;
+    if released > 0 {
+        tracing::info!(released, "resuming jobs interrupted by the last stop");
+    }
+    let (shutdown, rx) = watch::channel(false);
+    let workers = lib.spawn_workers(config.workers, rx.clone());
+    let http = HttpConfig {
+        public_base_url: config
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned(),
+        cache_control: config.cache_control.clone(),
+    };
+    let app = assetlib_server::router(lib.clone(), http);
+    let mut rx_server = rx;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx_server.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(Running { addr, lib, initial_credentials, shutdown, server, workers })
+}
+
+/// `<data-dir>/initial-credentials.json`, readable by its owner only.
+fn write_initial_credentials(config: &Config, account: i64, creds: &NewCredentials) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = config.data_dir.join("initial-credentials.json");
+    let body = serde_json::json!({ "accountId": account, "userId": creds.user_id, "apiKey": creds.api_key });
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(serde_json::to_string_pretty(&body)?.as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "first start: wrote the owner's credentials for account {account}");
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! The durable job queue's job kinds and the worker loop. Jobs are rows in the metadata store,
+//! enqueued in the same transaction as the write that needs them, claimed with a lease that a
+//! running job keeps extending, and idempotent: a job interrupted by a crash runs again whole.
+
+use crate::error::Result;
+use crate::ids::{BlobKey, QueueId, UserId};
+use crate::model::{Job, now_millis};
+use crate::service::Library;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Deletes a blob unless an asset or a pending upload still references it.
+    DeleteBlob { blob: BlobKey },
+    /// Expands the zip behind an upload queue entry into `folder`.
+    ExpandZip { queue: QueueId, folder: String, created_by: Option<UserId> },
+}
+
+impl JobKind {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+    pub fn from_json(s: &str) -> Result<Self> {
+        serde_json::from_str(s).map_err(|e| crate::Error::internal(format!("bad job payload: {e}")))
+    }
+}
+
+/// A job that fails this many times is given up.
+const MAX_ATTEMPTS: u32 = 5;
+/// An idle worker looks for due jobs at least this often (delayed jobs, other processes).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+impl Library {
+    /// Returns to the queue the jobs a previous process left running. Only for a store that one
+    /// server process uses at a time (the embedded SQLite default); shared stores rely on
+    /// leases running out instead.
+    pub async fn release_abandoned_jobs(&self) -> Result<u64> {
+        self.meta.release_abandoned_jobs().await
+    }
+
+    /// Makes a worker look for work now (after enqueueing a job in this process).
+    pub fn wake_workers(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// Runs `count` workers until `shutdown` turns true. A job in progress at shutdown is left
+    /// to be claimed again (jobs are idempotent).
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        count: usize,
+        shutdown: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let instance = crate::ids::random_hex32();
+        (0..count)
+            .map(|i| {
+                let lib = self.clone();
+                let mut shutdown = shutdown.clone();
+                let worker = format!("{}-{i}", &instance[..12]);
+                tokio::spawn(async move {
+                    loop {
+                        if *shutdown.borrow() {
+                            break;
+                        }
+                        let worked = tokio::select! {
+                            r = lib.run_one(&worker) => r,
+                            _ = shutdown.changed() => break,
+                        };
+                        match worked {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(error = %e, "job queue unavailable"),
+                        }
+                        tokio::select! {
+                            _ = lib.wake.notified() => {}
+                            _ = tokio::time::sleep(IDLE_POLL) => {}
+                            _ = shutdown.changed() => break,
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Claims and runs one job. `Ok(false)` when none was due.
+    pub async fn run_one(&self, worker: &str) -> Result<bool> {
+        let lease = self.config.job_lease.as_millis() as i64;
+        let Some(job) = self.meta.claim_job(worker, now_millis(), now_millis() + lease).await? else {
+            return Ok(false);
+        };
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(self.config.job_lease / 3).await;
+                if let Err(e) = self.meta.extend_job(job.id, worker, now_millis() + lease).await {
+                    tracing::warn!(error = %e, job = job.id.0, "could not extend job lease");
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            r = self.run_job(&job) => r,
+            _ = heartbeat => unreachable!("the heartbeat never ends"),
+        };
+        match outcome {
+            Ok(()) => self.meta.finish_job(job.id).await?,
+            Err(e) if job.attempts >= MAX_ATTEMPTS => {
+                tracing::error!(job = job.id.0, error = %e, "job failed for good");
+                self.give_up(&job).await;
+                self.meta.fail_job(job.id, &e.message).await?;
+            }
+            Err(e) => {
+                let backoff = 1000i64 << job.attempts.min(10);
+                tracing::warn!(job = job.id.0, attempt = job.attempts, error = %e, "job failed; will retry");
+                self.meta.retry_job(job.id, now_millis() + backoff, &e.message).await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<()> {
+        match &job.kind {
+            JobKind::DeleteBlob { blob } => {
+                if !self.meta.blob_referenced(blob).await? {
+                    self.blobs.delete(blob).await?;
+                }
+                Ok(())
+            }
+            JobKind::ExpandZip { queue, folder, created_by } => {
+                self.expand_zip(queue, folder, created_by.as_ref()).await
+            }
+        }
+    }
+
+    /// A job that will not be retried leaves a clear trace where the client looks.
+    async fn give_up(&self, job: &Job) {
+        if let JobKind::ExpandZip { queue, .. } = &job.kind
+            && let Err(e) = self.fail_zip(queue, "The archive could not be expanded.").await
+        {
+            tracing::error!(error = %e, %queue, "could not mark queue failed");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! assetlib's core: the domain types, every rule (paths, files, tenancy, folders, jobs) and the
+//! service every API dialect calls. It knows no web framework, SQL engine or object store: those
+//! plug in through the ports in [`ports`].
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cursor;
+pub mod error;
+pub mod ids;
+pub mod ingest;
+pub mod jobs;
+pub mod model;
+pub mod ports;
+pub mod rules;
+pub mod service;
+pub mod size;
+pub mod zip_job;
+
+pub use error::{Error, ErrorKind, Result};
+pub use ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+pub use service::{Library, LibraryConfig};

@@ -1,0 +1,199 @@
+//! Domain records as the stores hold them. Times are Unix milliseconds (UTC).
+
+use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+use crate::jobs::JobKind;
+use serde::{Deserialize, Serialize};
+
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub public: bool,
+    #[serde(rename = "createdAt")]
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Owner => "owner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub admin: bool,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub user: UserId,
+    /// SHA-256 of the secret, hex. The secret itself is never stored.
+    pub hash: String,
+    /// Only this account, when set.
+    pub account: Option<AccountId>,
+    pub read_only: bool,
+    pub created_at: Millis,
+}
+
+/// An asset as stored: one file at `path/name` in an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub id: AssetId,
+    pub account: AccountId,
+    pub path: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    /// blake3 of the content, hex.
+    pub hash: String,
+    pub blob: BlobKey,
+    pub created_at: Millis,
+    pub last_modified: Millis,
+    pub created_by: Option<UserId>,
+    pub archived_at: Option<Millis>,
+    pub sensitive_at: Option<Millis>,
+}
+
+impl Asset {
+    pub fn key(&self) -> String {
+        crate::rules::join(&self.path, &self.name)
+    }
+}
+
+/// Content that is durable in the blob store and is to become the asset at `path/name`.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub path: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    pub hash: String,
+    pub blob: BlobKey,
+}
+
+/// One write of assets, committed in one transaction: each file is inserted, or replaces the
+/// content of the asset at its key (keeping id and URL; the old blob is queued for deletion).
+#[derive(Debug, Clone)]
+pub struct AssetWrite {
+    pub account: AccountId,
+    pub files: Vec<StoredFile>,
+    pub created_by: Option<UserId>,
+    pub now: Millis,
+    /// Fresh ids for files whose key is new, one per file.
+    pub new_ids: Vec<AssetId>,
+    /// Upload queue entry to write (insert or replace) in the same transaction.
+    pub queue: Option<QueueEntry>,
+    /// A pending cleanup job guarding these blobs, cancelled by this commit.
+    pub cancel_job: Option<JobId>,
+    /// Jobs to enqueue in the same transaction.
+    pub jobs: Vec<NewJob>,
+}
+
+/// One entry of a one-level listing: files and folders merge in name order.
+#[allow(clippy::large_enum_variant)] // pages are short-lived; boxing would cost more than it saves
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Folder(String),
+    File(Asset),
+}
+
+impl Entry {
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Folder(name) => name,
+            Entry::File(asset) => &asset.name,
+        }
+    }
+    pub fn is_folder(&self) -> bool {
+        matches!(self, Entry::Folder(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueueStatus {
+    Queued,
+    Processing,
+    Completed,
+    CompletedWithErrors,
+    Failed,
+}
+
+impl QueueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStatus::Queued => "Queued",
+            QueueStatus::Processing => "Processing",
+            QueueStatus::Completed => "Completed",
+            QueueStatus::CompletedWithErrors => "CompletedWithErrors",
+            QueueStatus::Failed => "Failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Processing, Self::Completed, Self::CompletedWithErrors, Self::Failed]
+            .into_iter()
+            .find(|q| q.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub item: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub id: QueueId,
+    pub account: AccountId,
+    pub status: QueueStatus,
+    pub total_items: u64,
+    pub total_processed: u64,
+    pub message: String,
+    pub errors: Vec<ItemError>,
+    /// The uploaded zip while it waits to be expanded; cleared when the expansion ends.
+    pub source_blob: Option<BlobKey>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub run_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub attempts: u32,
+}

@@ -1,0 +1,110 @@
+//! The ports the core needs from the outside: a metadata store (accounts, users, keys, folders,
+//! assets, upload queues and the job queue), a blob store, and an archive reader. Engines live in
+//! other crates (`assetlib-db`, `assetlib-blobs`, `assetlib-media`).
+
+use crate::auth::Principal;
+use crate::cursor::Cursor;
+use crate::error::Result;
+use crate::ids::{AccountId, BlobKey, JobId, QueueId};
+use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::ops::Range;
+
+pub type ByteStream = BoxStream<'static, Result<Bytes>>;
+
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    /// Inserts an account; `Conflict` if the id is taken.
+    async fn create_account(&self, account: &Account) -> Result<()>;
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>>;
+    async fn account_count(&self) -> Result<u64>;
+
+    /// Inserts a user with its account memberships.
+    async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()>;
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
+    /// The principal behind a key hash, with its memberships; `None` for an unknown key.
+    async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>>;
+
+    async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>>;
+    /// Commits a write of assets in one transaction (see [`AssetWrite`]): creates the folders
+    /// of new keys, queues the replaced blobs for deletion, writes the queue entry, cancels the
+    /// guard job and enqueues the given jobs. Returns the assets as stored, in input order.
+    async fn write_assets(&self, write: &AssetWrite) -> Result<Vec<Asset>>;
+    /// One level of `folder`: child folders and files, merged in name order (folders first on
+    /// a tie), strictly after `after`, at most `limit` entries. Costs a page, not a scan.
+    async fn list_folder(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Entry>>;
+    /// Deletes the asset at `path/name`, queues its blob for deletion and prunes implicit
+    /// folders left empty. `false` if there was none.
+    async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool>;
+    /// Deletes `folder`, everything under it, and implicit ancestors left empty. Returns the
+    /// number of assets deleted.
+    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64>;
+    /// Whether any asset or pending upload still points at `blob`.
+    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
+
+    async fn get_queue(&self, id: &QueueId) -> Result<Option<QueueEntry>>;
+    /// Inserts or replaces a queue entry; in the same transaction enqueues `job` and cancels
+    /// `cancel_job`.
+    async fn put_queue(&self, entry: &QueueEntry, job: Option<&NewJob>, cancel_job: Option<JobId>) -> Result<()>;
+
+    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
+    /// Claims the next due job (or one whose lease ran out) for `worker` until `lease_until`.
+    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>>;
+    async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()>;
+    async fn finish_job(&self, id: JobId) -> Result<()>;
+    async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()>;
+    async fn fail_job(&self, id: JobId, error: &str) -> Result<()>;
+    /// Returns jobs left running by a process that is gone to the queue. Called at start-up by
+    /// a store that only one server process may use at a time (SQLite).
+    async fn release_abandoned_jobs(&self) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Streams `body` into `key`, replacing what was there. When it returns `Ok` the content is
+    /// durable. An error from `body` aborts the write, leaves nothing at `key` and is returned
+    /// unchanged. Returns the number of bytes written.
+    async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64>;
+    /// The content of `key`, or of `range` of it. `NotFound` if absent.
+    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<ByteStream>;
+    /// Deletes `key`; deleting what is absent succeeds.
+    async fn delete(&self, key: &BlobKey) -> Result<()>;
+    async fn exists(&self, key: &BlobKey) -> Result<bool>;
+}
+
+/// One entry of an archive's central directory.
+#[derive(Debug, Clone)]
+pub struct ArchiveEntry {
+    pub index: usize,
+    /// The name, decoded: UTF-8 when flagged or valid, else Latin-1.
+    pub name: String,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    pub encrypted: bool,
+    /// Whether the compression method can be read.
+    pub supported: bool,
+    /// Declared uncompressed size.
+    pub size: u64,
+    pub compressed_size: u64,
+}
+
+/// An opened archive. Synchronous: the core drives it from a blocking thread.
+pub trait Archive: Send {
+    fn entries(&self) -> &[ArchiveEntry];
+    /// Reads entry `index`, at most `max` bytes; more than `max` is an error of kind
+    /// `std::io::ErrorKind::FileTooLarge`.
+    fn read(&mut self, index: usize, max: u64) -> std::io::Result<Vec<u8>>;
+}
+
+pub trait ArchiveOpener: Send + Sync + 'static {
+    /// Opens a zip archive; `Invalid` if the file is not one.
+    fn open(&self, file: std::fs::File) -> Result<Box<dyn Archive>>;
+}

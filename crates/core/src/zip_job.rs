@@ -1,0 +1,273 @@
+//! Zip expansion (SPEC section 4): every entry passes the same path and type rules as a single
+//! upload; bad entries are skipped and reported; limits on entry count, expanded size and
+//! compression ratio fail the whole expansion. Nothing becomes visible until the end, when all
+//! stored entries are committed in one transaction with the final queue status, so a failed
+//! expansion changes nothing and a re-run after a crash starts clean.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{AssetId, BlobKey, QueueId, UserId};
+use crate::ingest::{Ingest, executable_error, is_executable};
+use crate::jobs::JobKind;
+use crate::model::{AssetWrite, ItemError, NewJob, QueueEntry, QueueStatus, StoredFile, now_millis};
+use crate::ports::{Archive, ArchiveEntry};
+use crate::rules::join;
+use crate::service::{Library, content_type_for, uploaded_message};
+use crate::size::human_size;
+use bytes::Bytes;
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+/// What became of one archive entry before any bytes were read.
+enum Plan {
+    /// Skipped without a word: directories, `__MACOSX/`, `.DS_Store`.
+    Ignore,
+    Skip(String),
+    Store,
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// The most skipped entries the queue message names; all are kept in the entry's errors.
+const MESSAGE_SKIPS: usize = 20;
+
+fn is_mac_litter(name: &str) -> bool {
+    name.starts_with("__MACOSX/") || name == "__MACOSX" || name == ".DS_Store" || name.ends_with("/.DS_Store")
+}
+
+impl Library {
+    fn plan(&self, e: &ArchiveEntry) -> Plan {
+        if e.is_dir || is_mac_litter(&e.name) {
+            return Plan::Ignore;
+        }
+        let reason = if e.is_symlink {
+            "Symbolic links are not allowed.".to_owned()
+        } else if e.encrypted {
+            "Encrypted entries are not supported.".to_owned()
+        } else if crate::rules::extension_of(&e.name) == "zip" {
+            "Nested zip archives are not expanded.".to_owned()
+        } else if !e.supported {
+            "Unsupported compression method.".to_owned()
+        } else if e.size > self.config.max_upload_size {
+            crate::ingest::too_large_error(self.config.max_upload_size).message
+        } else {
+            return Plan::Store;
+        };
+        Plan::Skip(reason)
+    }
+
+    /// The first limit the archive's directory breaks, as the queue's failure message.
+    fn check_limits(&self, entries: &[ArchiveEntry]) -> Option<String> {
+        let limits = &self.config.zip;
+        if entries.len() > limits.max_entries {
+            return Some(format!("Zip archive has more than {} entries.", limits.max_entries));
+        }
+        let total: u64 = entries.iter().map(|e| e.size).sum();
+        if total > limits.max_total_size {
+            return Some(format!("Zip archive expands to more than {}.", human_size(limits.max_total_size)));
+        }
+        entries
+            .iter()
+            .find(|e| e.size >= limits.ratio_min_size && e.size / e.compressed_size.max(1) > limits.max_ratio)
+            .map(|e| format!("Zip entry '{}' exceeds the compression ratio limit of {}:1.", e.name, limits.max_ratio))
+    }
+
+    pub(crate) async fn expand_zip(&self, queue_id: &QueueId, folder: &str, created_by: Option<&UserId>) -> Result<()> {
+        let Some(mut queue) = self.meta.get_queue(queue_id).await? else {
+            return Ok(());
+        };
+        let Some(source) = queue.source_blob.clone() else {
+            return Ok(()); // already finished: a duplicate run does nothing
+        };
+        queue.status = QueueStatus::Processing;
+        queue.total_processed = 0;
+        queue.errors.clear();
+        queue.message = "Processing".to_owned();
+        queue.updated_at = now_millis();
+        self.meta.put_queue(&queue, None, None).await?;
+
+        let tmp = self.fetch_to_temp(&source).await?;
+        let file = tmp.reopen().map_err(Error::internal)?;
+        let archives = self.archives.clone();
+        let opened = tokio::task::spawn_blocking(move || archives.open(file)).await.map_err(Error::internal)?;
+        let mut archive = match opened {
+            Ok(a) => a,
+            Err(e) if e.kind == ErrorKind::Invalid => return self.finish_failed(queue, &e.message, vec![]).await,
+            Err(e) => return Err(e),
+        };
+        let entries = archive.entries().to_vec();
+        if let Some(reason) = self.check_limits(&entries) {
+            return self.finish_failed(queue, &reason, vec![]).await;
+        }
+        let plans: Vec<(ArchiveEntry, Plan)> = entries
+            .into_iter()
+            .map(|e| (e.clone(), self.plan(&e)))
+            .filter(|(_, p)| !matches!(p, Plan::Ignore))
+            .collect();
+        queue.total_items = plans.len() as u64;
+
+        let mut files = Vec::new();
+        let mut written = Vec::new();
+        let mut last_progress = Instant::now();
+        for (entry, plan) in plans {
+            let key = join(folder, &entry.name);
+            let outcome = match plan {
+                Plan::Skip(reason) => Err(reason),
+                _ => match self.config.rules.key(&key) {
+                    Err(e) => Err(e.message),
+                    Ok(k) => {
+                        let (back, data) = read_entry(archive, entry.index, entry.size).await?;
+                        archive = back;
+                        match data {
+                            Err(fatal) => return self.finish_failed(queue, &fatal, written).await,
+                            Ok(data) if is_executable(&data) => Err(executable_error().message),
+                            Ok(data) => {
+                                let blob = BlobKey::for_zip_entry(queue.account, queue_id, entry.index);
+                                let (ingest, digest) = Ingest::new(
+                                    futures::stream::once(async move { Ok(Bytes::from(data)) }).boxed(),
+                                    self.config.max_upload_size,
+                                );
+                                written.push(blob.clone());
+                                self.blobs.put(&blob, Box::pin(ingest)).await?;
+                                let digest = digest.digest()?;
+                                files.push(StoredFile {
+                                    content_type: content_type_for(&k.extension()),
+                                    path: k.path,
+                                    name: k.name,
+                                    size: digest.size,
+                                    hash: digest.hash,
+                                    blob,
+                                });
+                                Ok(())
+                            }
+                        }
+                    }
+                },
+            };
+            if let Err(error) = outcome {
+                queue.errors.push(ItemError { item: key, error });
+            }
+            queue.total_processed += 1;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                queue.updated_at = now_millis();
+                self.meta.put_queue(&queue, None, None).await?;
+                last_progress = Instant::now();
+            }
+        }
+
+        let stored = files.len() as u64;
+        queue.status = if queue.errors.is_empty() { QueueStatus::Completed } else { QueueStatus::CompletedWithErrors };
+        queue.message = summary(stored, &queue.errors);
+        self.commit_expansion(queue, files, created_by).await
+    }
+
+    async fn commit_expansion(
+        &self,
+        mut queue: QueueEntry,
+        files: Vec<StoredFile>,
+        created_by: Option<&UserId>,
+    ) -> Result<()> {
+        let now = now_millis();
+        let mut jobs = Vec::new();
+        if let Some(source) = queue.source_blob.take() {
+            jobs.push(NewJob { kind: JobKind::DeleteBlob { blob: source }, run_at: now });
+        }
+        queue.updated_at = now;
+        let write = AssetWrite {
+            account: queue.account,
+            new_ids: files.iter().map(|_| AssetId::generate()).collect(),
+            files,
+            created_by: created_by.cloned(),
+            now,
+            queue: Some(queue),
+            cancel_job: None,
+            jobs,
+        };
+        self.meta.write_assets(&write).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    /// Ends an expansion as `Failed`: nothing it wrote becomes visible, and its blobs go.
+    async fn finish_failed(&self, mut queue: QueueEntry, reason: &str, written: Vec<BlobKey>) -> Result<()> {
+        queue.status = QueueStatus::Failed;
+        queue.message = format!("{}. {reason}", uploaded_message(0));
+        let now = now_millis();
+        let jobs: Vec<NewJob> =
+            written.into_iter().map(|blob| NewJob { kind: JobKind::DeleteBlob { blob }, run_at: now }).collect();
+        let mut write_queue = queue.clone();
+        let mut extra = jobs;
+        if let Some(source) = write_queue.source_blob.take() {
+            extra.push(NewJob { kind: JobKind::DeleteBlob { blob: source }, run_at: now });
+        }
+        write_queue.updated_at = now;
+        let write = AssetWrite {
+            account: queue.account,
+            files: vec![],
+            created_by: None,
+            now,
+            new_ids: vec![],
+            queue: Some(write_queue),
+            cancel_job: None,
+            jobs: extra,
+        };
+        self.meta.write_assets(&write).await?;
+        self.wake_workers();
+        Ok(())
+    }
+
+    /// Marks an expansion failed for good (the job gave up).
+    pub(crate) async fn fail_zip(&self, queue_id: &QueueId, reason: &str) -> Result<()> {
+        match self.meta.get_queue(queue_id).await? {
+            Some(queue) if queue.source_blob.is_some() => self.finish_failed(queue, reason, vec![]).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies a blob to a temporary file: the zip reader needs to seek.
+    async fn fetch_to_temp(&self, blob: &BlobKey) -> Result<tempfile::NamedTempFile> {
+        tokio::fs::create_dir_all(&self.config.tmp_dir).await.map_err(Error::internal)?;
+        let tmp = tempfile::NamedTempFile::new_in(&self.config.tmp_dir).map_err(Error::internal)?;
+        let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(Error::internal)?);
+        let mut body = self.blobs.get(blob, None).await?;
+        while let Some(chunk) = body.next().await {
+            out.write_all(&chunk?).await.map_err(Error::internal)?;
+        }
+        out.flush().await.map_err(Error::internal)?;
+        Ok(tmp)
+    }
+}
+
+/// Reads one entry on a blocking thread, bounded by its declared size. The outer error is a
+/// fault of ours; the inner one a fatal fault of the archive (an entry that lies about its
+/// size), which fails the expansion.
+async fn read_entry(
+    mut archive: Box<dyn Archive>,
+    index: usize,
+    declared: u64,
+) -> Result<(Box<dyn Archive>, std::result::Result<Vec<u8>, String>)> {
+    tokio::task::spawn_blocking(move || {
+        let data = archive.read(index, declared).map_err(|e| match e.kind() {
+            std::io::ErrorKind::FileTooLarge => format!("Zip entry {index} expands beyond its declared size."),
+            _ => format!("Zip entry {index} could not be read: {e}."),
+        });
+        (archive, data)
+    })
+    .await
+    .map_err(Error::internal)
+}
+
+fn summary(stored: u64, errors: &[ItemError]) -> String {
+    let mut message = uploaded_message(stored);
+    if !errors.is_empty() {
+        let named: Vec<String> = errors
+            .iter()
+            .take(MESSAGE_SKIPS)
+            .map(|e| format!("{} ({})", e.item, e.error.trim_end_matches('.')))
+            .collect();
+        message.push_str(&format!(". Skipped {}: {}", errors.len(), named.join("; ")));
+        if errors.len() > MESSAGE_SKIPS {
+            message.push_str("; ...");
+        }
+    }
+    message
+}

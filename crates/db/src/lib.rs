@@ -1,0 +1,21 @@
+//! `MetaStore` engines on sqlx. Each engine is a module with its own migrations; the engine is
+//! chosen by the database URL.
+#![forbid(unsafe_code)]
+
+mod errors;
+pub mod sqlite;
+
+use assetlib_core::ports::MetaStore;
+use assetlib_core::{Error, Result};
+use std::sync::Arc;
+
+/// Opens (creating if need be) and migrates the store a database URL names.
+pub async fn connect(url: &str) -> Result<Arc<dyn MetaStore>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Err(Error::invalid("database_unsupported", "PostgreSQL support is not built into this version yet."))
+    } else {
+        Err(Error::invalid("database_url_invalid", format!("Unsupported database URL '{url}': use sqlite://PATH.")))
+    }
+}

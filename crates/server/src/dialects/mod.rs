@@ -1,0 +1,3 @@
+//! One module per API dialect, each with its own routes, auth and error body.
+
+pub mod jivox;

@@ -1,0 +1,44 @@
+//! The HTTP face of assetlib: one axum app carrying the API dialects and the public file route.
+//! Dialects translate: they parse, authenticate, call one core operation and render the result
+//! in their vendor's shape.
+#![forbid(unsafe_code)]
+
+pub mod dialects;
+pub mod files;
+mod multipart;
+
+use assetlib_core::Library;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// What the HTTP layer needs beyond the core.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Base of public URLs, without a trailing slash: `https://cdn.example.com`.
+    pub public_base_url: String,
+    /// `Cache-Control` of public files.
+    pub cache_control: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub lib: Arc<Library>,
+    pub http: Arc<HttpConfig>,
+}
+
+pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
+    // Multipart bodies are limited while streaming, per file by the core and as a whole by the
+    // multipart reader; axum's own 2 MB default would cut uploads short.
+    let state = AppState { lib, http: Arc::new(http) };
+    Router::new()
+        .merge(dialects::jivox::routes())
+        .merge(files::routes())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::disable())
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

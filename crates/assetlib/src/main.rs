@@ -43,6 +43,9 @@ enum AccountCommand {
         id: i64,
         #[arg(long)]
         name: String,
+        /// Do not serve the account's files at public URLs (signed links still work).
+        #[arg(long)]
+        private: bool,
     },
 }
 
@@ -87,10 +90,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing(&config.log);
             serve(config).await
         }
-        Command::Account { command: AccountCommand::Create { id, name } } => {
+        Command::Account { command: AccountCommand::Create { id, name, private } } => {
             init_tracing("warn");
             let lib = assetlib::open_library(&config).await?;
-            let account = lib.create_account(AccountId(id), &name).await?;
+            let account = lib.create_account(AccountId(id), &name, !private).await?;
             println!("{}", serde_json::to_string(&account)?);
             Ok(())
         }

@@ -1,6 +1,7 @@
-//! `BlobStore` over `object_store`: a local directory for the embedded default (S3 comes with
-//! the scale-out engine). Writes stream in bounded parts and are made durable before `put`
-//! returns; reads stream, whole or by range.
+//! `BlobStore` for a local directory (the embedded default; S3 comes with the scale-out
+//! engine). Reads and deletes go through `object_store`. Writes are our own: object_store's
+//! local writer neither fsyncs nor keeps its partial files where a crash can be cleaned up, so
+//! a write streams into `.staging/`, is fsynced, renamed into place, and the directory fsynced.
 #![forbid(unsafe_code)]
 
 use assetlib_core::ports::{BlobStore, ByteStream};
@@ -10,13 +11,19 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
-/// Bytes gathered before each part is handed to the store: bounds memory per upload.
-const PART_SIZE: usize = 512 * 1024;
+/// Bytes gathered before each write: bounds memory per upload and the number of writes.
+const PART_SIZE: usize = 256 * 1024;
+
+/// Where a write lands until it is complete and durable; then it is renamed into place. Blob
+/// keys never start with a dot, so no key can name this directory.
+const STAGING: &str = ".staging";
 
 /// Opens the blob store a URL names: `file:///dir` (or a plain path).
 pub fn connect(url: &str) -> Result<Arc<dyn BlobStore>> {
@@ -51,63 +58,62 @@ impl LocalBlobStore {
     pub fn open(root: PathBuf) -> Result<Self> {
         std::fs::create_dir_all(&root).map_err(Error::internal)?;
         let root = root.canonicalize().map_err(Error::internal)?;
+        std::fs::create_dir_all(root.join(STAGING)).map_err(Error::internal)?;
         let store = LocalFileSystem::new_with_prefix(&root).map_err(Error::internal)?;
         Ok(Self { root, store })
     }
+}
 
-    /// fsyncs a stored file and the directories down to it, so that the rename which made it
-    /// visible is durable too.
-    async fn sync(&self, key: &BlobKey) -> Result<()> {
-        let file = self.root.join(&key.0);
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            std::fs::File::open(&file)?.sync_all()?;
-            let mut dir = file.parent();
-            while let Some(d) = dir {
-                std::fs::File::open(d)?.sync_all()?;
-                if d == root {
-                    break;
-                }
-                dir = d.parent();
+/// fsyncs `dir` and its ancestors up to `root`, so that the rename which made a blob visible
+/// (and any directory it created) is durable.
+async fn sync_dirs(dir: PathBuf, root: PathBuf) -> Result<()> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut current = Some(dir.as_path());
+        while let Some(d) = current {
+            std::fs::File::open(d)?.sync_all()?;
+            if d == root {
+                break;
             }
-            Ok(())
-        })
-        .await
-        .map_err(Error::internal)?
-        .map_err(Error::internal)
-    }
+            current = d.parent();
+        }
+        Ok(())
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(Error::internal)
 }
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
     async fn put(&self, key: &BlobKey, mut body: ByteStream) -> Result<u64> {
-        let path = object_path(key)?;
-        let mut upload = self.store.put_multipart(&path).await.map_err(store_err)?;
-        let mut buf = BytesMut::with_capacity(PART_SIZE);
-        let mut written = 0u64;
-        let result: Result<()> = async {
+        let target = self.root.join(&key.0);
+        let staging = self.root.join(STAGING).join(assetlib_core::ids::random_hex32());
+        let result: Result<u64> = async {
+            let mut file = tokio::fs::File::create(&staging).await.map_err(Error::internal)?;
+            let mut buf = BytesMut::with_capacity(PART_SIZE);
+            let mut written = 0u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 written += chunk.len() as u64;
                 buf.extend_from_slice(&chunk);
                 if buf.len() >= PART_SIZE {
-                    let part = PutPayload::from(buf.split().freeze());
-                    upload.put_part(part).await.map_err(store_err)?;
+                    file.write_all(&buf.split()).await.map_err(Error::internal)?;
                 }
             }
-            if !buf.is_empty() || written == 0 {
-                upload.put_part(PutPayload::from(buf.split().freeze())).await.map_err(store_err)?;
-            }
-            Ok(())
+            file.write_all(&buf).await.map_err(Error::internal)?;
+            file.sync_all().await.map_err(Error::internal)?;
+            drop(file);
+            let dir = target.parent().ok_or_else(|| Error::internal(format!("blob key {key} has no parent")))?;
+            tokio::fs::create_dir_all(dir).await.map_err(Error::internal)?;
+            tokio::fs::rename(&staging, &target).await.map_err(Error::internal)?;
+            sync_dirs(dir.to_owned(), self.root.clone()).await?;
+            Ok(written)
         }
         .await;
-        if let Err(e) = result {
-            let _ = upload.abort().await;
-            return Err(e);
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&staging).await;
         }
-        upload.complete().await.map_err(store_err)?;
-        self.sync(key).await?;
-        Ok(written)
+        result
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<ByteStream> {
@@ -123,6 +129,24 @@ impl BlobStore for LocalBlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(store_err(e)),
         }
+    }
+
+    async fn sweep_staging(&self, older_than: Duration) -> Result<u64> {
+        let dir = self.root.join(STAGING);
+        tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if age >= older_than && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
     }
 
     async fn exists(&self, key: &BlobKey) -> Result<bool> {
@@ -181,6 +205,16 @@ mod tests {
         assert!(!store.exists(&key).await.unwrap());
         let leftovers: Vec<_> = walk(dir.path());
         assert!(leftovers.is_empty(), "staging files left: {leftovers:?}");
+    }
+
+    #[tokio::test]
+    async fn stale_staging_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path().to_owned()).unwrap();
+        std::fs::write(dir.path().join(STAGING).join("left-by-a-crash"), b"partial").unwrap();
+        assert_eq!(store.sweep_staging(Duration::from_secs(3600)).await.unwrap(), 0, "fresh files stay");
+        assert_eq!(store.sweep_staging(Duration::ZERO).await.unwrap(), 1);
+        assert!(walk(dir.path()).is_empty());
     }
 
     fn walk(dir: &std::path::Path) -> Vec<PathBuf> {

@@ -55,7 +55,7 @@ impl Library {
         shutdown: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let instance = crate::ids::random_hex32();
-        (0..count)
+        let mut handles: Vec<_> = (0..count)
             .map(|i| {
                 let lib = self.clone();
                 let mut shutdown = shutdown.clone();
@@ -82,7 +82,30 @@ impl Library {
                     }
                 })
             })
-            .collect()
+            .collect();
+        handles.push(self.spawn_staging_sweeper(shutdown));
+        handles
+    }
+
+    /// Removes partial writes that a crash left in the blob store, once they are older than the
+    /// orphan grace period: at start and then every grace period (at most hourly).
+    fn spawn_staging_sweeper(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let lib = self.clone();
+        let grace = self.config.orphan_grace;
+        let every = grace.clamp(Duration::from_secs(1), Duration::from_secs(3600));
+        tokio::spawn(async move {
+            loop {
+                match lib.blobs.sweep_staging(grace).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed partial writes left by an interrupted upload"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep partial writes"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
     }
 
     /// Claims and runs one job. `Ok(false)` when none was due.

@@ -78,6 +78,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Deletes `key`; deleting what is absent succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
     async fn exists(&self, key: &BlobKey) -> Result<bool>;
+    /// Removes what interrupted writes left behind, if older than `older_than`.
+    async fn sweep_staging(&self, older_than: std::time::Duration) -> Result<u64>;
 }
 
 /// One entry of an archive's central directory.

@@ -144,11 +144,12 @@ impl Library {
 
     // ---- administration (operator CLI) ----------------------------------------------------
 
-    pub async fn create_account(&self, id: AccountId, name: &str) -> Result<Account> {
+    /// Creates an account; `public` says whether its files are served at public URLs.
+    pub async fn create_account(&self, id: AccountId, name: &str, public: bool) -> Result<Account> {
         if id.0 <= 0 {
             return Err(Error::invalid("account_invalid", "Account id must be a positive integer."));
         }
-        let account = Account { id, name: name.to_owned(), public: true, created_at: now_millis() };
+        let account = Account { id, name: name.to_owned(), public, created_at: now_millis() };
         self.meta.create_account(&account).await?;
         Ok(account)
     }
@@ -179,7 +180,7 @@ impl Library {
         if self.meta.account_count().await? > 0 {
             return Ok(None);
         }
-        let account = self.create_account(AccountId(1), "Default").await?;
+        let account = self.create_account(AccountId(1), "Default", true).await?;
         let creds = self.create_user("owner", false, account.id, Role::Owner).await?;
         Ok(Some((account, creds)))
     }
@@ -374,6 +375,16 @@ impl Library {
         let entry = self.meta.get_queue(&id).await?.ok_or_else(not_found)?;
         who.check(entry.account, Access::Read)?;
         Ok(entry)
+    }
+
+    /// The asset at `key` in `account`.
+    pub async fn asset(&self, who: &Principal, account: AccountId, key: &str) -> Result<Asset> {
+        self.authorize(who, account, Access::Read).await?;
+        let key = self.config.rules.key(key)?;
+        self.meta
+            .get_asset(account, &key.path, &key.name)
+            .await?
+            .ok_or_else(|| Error::not_found("asset_not_found", "Asset not found."))
     }
 
     // ---- public files ---------------------------------------------------------------------

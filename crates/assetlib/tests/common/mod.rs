@@ -53,7 +53,17 @@ impl TestApp {
 
     /// Creates account `id` (through the core, as the operator's CLI does).
     pub async fn account(&self, id: i64) {
-        self.lib().create_account(AccountId(id), &format!("Account {id}")).await.expect("account");
+        self.lib().create_account(AccountId(id), &format!("Account {id}"), true).await.expect("account");
+    }
+
+    /// Creates account `id` whose files are not served publicly.
+    pub async fn private_account(&self, id: i64) {
+        self.lib().create_account(AccountId(id), &format!("Account {id}"), false).await.expect("account");
+    }
+
+    /// The owner of account 1 as a principal, for looking at the core directly.
+    pub async fn owner(&self) -> assetlib_core::auth::Principal {
+        self.lib().authenticate(&self.key).await.expect("owner key")
     }
 
     /// A new user with `role` in `account`; returns the user's API key.

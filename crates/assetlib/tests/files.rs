@@ -1,0 +1,183 @@
+//! Public files (SPEC section 5.5): `GET|HEAD /files/{accountId}/{key}` without auth.
+
+mod common;
+
+use common::{TestApp, png};
+use reqwest::StatusCode;
+use reqwest::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
+};
+
+fn header<'a>(res: &'a reqwest::Response, name: reqwest::header::HeaderName) -> &'a str {
+    res.headers().get(&name).map(|v| v.to_str().unwrap()).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[tokio::test]
+async fn serves_content_with_validators_and_safety_headers() {
+    let app = TestApp::spawn_with(|c| c.cache_control = "public, max-age=600".into()).await;
+    let body: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    app.put(Some("img"), "photo.png", body.clone()).await;
+    let res = app.client.get(app.url("/files/1/img/photo.png")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, CONTENT_TYPE), "image/png");
+    assert_eq!(header(&res, CONTENT_LENGTH), "5000");
+    assert_eq!(header(&res, CACHE_CONTROL), "public, max-age=600");
+    assert_eq!(header(&res, "x-content-type-options".parse().unwrap()), "nosniff");
+    assert_eq!(header(&res, ACCEPT_RANGES), "bytes");
+    let etag = header(&res, ETAG).to_owned();
+    assert_eq!(etag, format!("\"{}\"", blake3::hash(&body).to_hex()));
+    assert!(httpdate::parse_http_date(header(&res, LAST_MODIFIED)).is_ok());
+    assert!(res.headers().get(CONTENT_SECURITY_POLICY).is_none(), "images need no sandbox");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), body);
+
+    // HEAD: the same headers, no body.
+    let head = app.client.head(app.url("/files/1/img/photo.png")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(header(&head, CONTENT_LENGTH), "5000");
+    assert_eq!(header(&head, ETAG), etag);
+    assert!(head.bytes().await.unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn content_type_comes_from_the_extension_and_active_content_is_sandboxed() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        ("page.html", "text/html", true),
+        ("page.htm", "text/html", true),
+        ("logo.svg", "image/svg+xml", true),
+        ("doc.pdf", "application/pdf", false),
+        ("clip.mp4", "video/mp4", false),
+        ("font.woff2", "font/woff2", false),
+        ("data.json", "application/json", false),
+        ("style.css", "text/css", false),
+    ];
+    for (name, _, _) in cases {
+        // The bytes say HTML whatever the name: the extension decides.
+        app.put(Some("t"), name, b"<html><script>alert(1)</script></html>".to_vec()).await;
+    }
+    for (name, content_type, sandboxed) in cases {
+        let res = app.client.get(app.url(&format!("/files/1/t/{name}"))).send().await.unwrap();
+        assert_eq!(header(&res, CONTENT_TYPE), content_type, "{name}");
+        assert_eq!(
+            res.headers().get(CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap()),
+            sandboxed.then_some("sandbox")
+        );
+        assert_eq!(header(&res, "x-content-type-options".parse().unwrap()), "nosniff");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn conditional_requests_answer_304() {
+    let app = TestApp::spawn().await;
+    app.put(None, "c.txt", b"cached".to_vec()).await;
+    let url = app.url("/files/1/c.txt");
+    let first = app.client.get(&url).send().await.unwrap();
+    let etag = header(&first, ETAG).to_owned();
+    let modified = header(&first, LAST_MODIFIED).to_owned();
+
+    for inm in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".to_owned()] {
+        let res = app.client.get(&url).header(IF_NONE_MATCH, &inm).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{inm}");
+        assert_eq!(header(&res, ETAG), etag);
+        assert!(res.bytes().await.unwrap().is_empty());
+    }
+    let res = app.client.get(&url).header(IF_NONE_MATCH, "\"stale\"").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.client.get(&url).header(IF_MODIFIED_SINCE, &modified).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = app.client.get(&url).header(IF_MODIFIED_SINCE, "Thu, 01 Jan 1970 00:00:00 GMT").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // If-None-Match wins over If-Modified-Since.
+    let res = app
+        .client
+        .get(&url)
+        .header(IF_NONE_MATCH, "\"stale\"")
+        .header(IF_MODIFIED_SINCE, &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ranges_answer_206_and_416() {
+    let app = TestApp::spawn().await;
+    let body: Vec<u8> = (0..100u8).collect();
+    app.put(None, "r.txt", body.clone()).await;
+    let url = app.url("/files/1/r.txt");
+    let get = |range: &'static str| app.client.get(&url).header(RANGE, range).send();
+
+    let res = get("bytes=10-19").await.unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&res, CONTENT_RANGE), "bytes 10-19/100");
+    assert_eq!(header(&res, CONTENT_LENGTH), "10");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), body[10..20]);
+
+    let res = get("bytes=-5").await.unwrap();
+    assert_eq!(header(&res, CONTENT_RANGE), "bytes 95-99/100");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), body[95..]);
+
+    let res = get("bytes=90-").await.unwrap();
+    assert_eq!(res.bytes().await.unwrap().to_vec(), body[90..]);
+
+    let res = get("bytes=200-300").await.unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(header(&res, CONTENT_RANGE), "bytes */100");
+
+    // Several ranges, or a malformed header: the whole file.
+    for range in ["bytes=0-1,5-6", "pages=1"] {
+        let res = get(range).await.unwrap();
+        assert_eq!(res.status(), 200, "{range}");
+        assert_eq!(res.bytes().await.unwrap().len(), 100);
+    }
+    // If-Range with a stale validator: the whole file; with the current one: the range.
+    let etag = header(&app.client.get(&url).send().await.unwrap(), ETAG).to_owned();
+    let res = app.client.get(&url).header(RANGE, "bytes=0-0").header(IF_RANGE, "\"old\"").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.client.get(&url).header(RANGE, "bytes=0-0").header(IF_RANGE, &etag).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn what_may_not_be_served_is_404() {
+    let app = TestApp::spawn().await;
+    app.private_account(3).await;
+    let owner3 = app.user(3, assetlib_core::model::Role::Owner).await;
+    let res = app.upload(&owner3, 3, None, "secret.png", png()).await;
+    assert_eq!(res.status(), 200);
+    app.put(Some("a"), "x.png", png()).await;
+    for path in [
+        "/files/3/secret.png",     // account not public
+        "/files/1/a/missing.png",  // no such file
+        "/files/2/a/x.png",        // no such account
+        "/files/abc/a/x.png",      // not an account id
+        "/files/1/a/..%2Fa/x.png", // traversal is never a key (reqwest would normalise a bare ..)
+        "/files/1/a",              // a folder is not a file
+        "/files/1/a/x.exe",
+    ] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    assert_eq!(app.client.get(app.url("/files/1/a/x.png")).send().await.unwrap().status(), 200);
+    app.stop().await;
+}
+
+/// Keys with spaces and non-ASCII characters get percent-encoded `cdnUrl`s that resolve.
+#[tokio::test]
+async fn cdn_urls_of_unusual_names_resolve() {
+    let app = TestApp::spawn().await;
+    app.put(Some("my folder/\u{4e2d}\u{6587}"), "a b+c#d%.png", png()).await;
+    let (_, listing) =
+        app.get_json(&app.key, "/v2/accounts/1/asset-library?prefix=my%20folder/%E4%B8%AD%E6%96%87").await;
+    let url = listing["files"][0]["cdnUrl"].as_str().unwrap().to_owned();
+    assert!(url.ends_with("/files/1/my%20folder/%E4%B8%AD%E6%96%87/a%20b%2Bc%23d%25.png"), "{url}");
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), png());
+    app.stop().await;
+}

@@ -112,3 +112,17 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference config in the repository names real keys with the compiled defaults.
+    #[test]
+    fn the_reference_config_matches_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assetlib.example.toml");
+        let from_file: Config = Figment::from(Toml::file(&path)).extract().expect("reference config parses");
+        let defaults = Config::default();
+        assert_eq!(serde_json::to_value(&from_file).unwrap(), serde_json::to_value(&defaults).unwrap());
+    }
+}

@@ -185,7 +185,7 @@ async fn traversal_and_absolute_entries_are_skipped_and_reported() {
     let status = expand(&app, Some("up"), zip.clone()).await;
     let message = format!(
         "Number of assets uploaded: 2. Skipped 4: up/../evil.png ({TRAVERSAL}); up/a/../../evil.png ({TRAVERSAL}); \
-         up//abs.png (Path contains illegal sequence \"//\"); \
+         up//abs.png (Path must not start with \"/\" (absolute path)); \
          up/a/./dot.png (Path contains illegal sequence \"./\" (directory traversal))"
     );
     assert_queue(&status, "CompletedWithErrors", 6, 6, &message);
@@ -198,7 +198,7 @@ async fn traversal_and_absolute_entries_are_skipped_and_reported() {
         assert_not_served(&app, key).await;
     }
 
-    // At the root, a leading "/" is what the rules see.
+    // At the root too, the entry's own leading "/" is what is reported.
     let status = expand(&app, None, zip).await;
     let message = format!(
         "Number of assets uploaded: 2. Skipped 4: ../evil.png ({TRAVERSAL}); a/../../evil.png ({TRAVERSAL}); \
@@ -366,7 +366,7 @@ async fn latin1_names_are_decoded_and_refused() {
     );
     assert_listing(&app, "l", &["good.png"], &[]).await;
     assert_not_served(&app, "l/caf%C3%A9.png").await;
-    assert_ne!(fetch(&app, "l/caf%E9.png").await.0, 200);
+    assert_eq!(fetch(&app, "l/caf%E9.png").await.0, 404, "a URL that is not UTF-8 names no key");
     assert_not_served(&app, "l/cafX.png").await;
     app.stop().await;
 }
@@ -391,30 +391,34 @@ async fn more_than_max_entries_fails_and_stores_nothing() {
     app.stop().await;
 }
 
+/// Exactly the limit is accepted. Measured: 10,000 entries take about 14 s to expand here on
+/// their own (a few fsyncs per blob) and over 60 s beside the other tests, so the accepted side
+/// runs at a configured limit of 300; the refused side above runs at the default.
 #[tokio::test]
 async fn exactly_max_entries_is_accepted() {
-    let app = TestApp::spawn().await;
-    let status = expand(&app, Some("many"), many_entries(10_000)).await;
-    assert_queue(&status, "Completed", 10_000, 10_000, "Number of assets uploaded: 10000");
-    let (files, folders, _) = list(&app, "many").await;
-    assert!(files.is_empty());
-    assert_eq!(folders.len(), 100);
-    assert_eq!(folders.first().map(String::as_str), Some("f000"));
-    assert_eq!(folders.last().map(String::as_str), Some("f099"));
-    let (files, _, _) = list(&app, "many/f042").await;
-    let expected: Vec<String> = (4200..4300).map(|i| format!("{i:05}.txt")).collect();
+    let app = TestApp::spawn_with(|c| c.zip_max_entries = 300).await;
+    let status = expand(&app, Some("many"), many_entries(301)).await;
+    assert_eq!(status["status"], "Failed", "{status}");
+    assert_eq!(status["message"], "Number of assets uploaded: 0. Zip archive has more than 300 entries.");
+    assert_empty_library(&app).await;
+
+    let status = expand(&app, Some("many"), many_entries(300)).await;
+    assert_queue(&status, "Completed", 300, 300, "Number of assets uploaded: 300");
+    assert_listing(&app, "many", &[], &["f000", "f001", "f002"]).await;
+    let (files, _, _) = list(&app, "many/f001").await;
+    let expected: Vec<String> = (100..200).map(|i| format!("{i:05}.txt")).collect();
     assert_eq!(files, expected);
-    assert_served(&app, "many/f099/09999.txt", b"x").await;
+    assert_served(&app, "many/f002/00299.txt", b"x").await;
     app.stop().await;
 }
 
 #[tokio::test]
-async fn a_configured_entry_limit_is_inclusive() {
+async fn directory_entries_count_towards_the_entry_limit() {
     let app = TestApp::spawn_with(|c| c.zip_max_entries = 5).await;
     let five = build(|w| (0..5).for_each(|i| add(w, &format!("{i}.txt"), b"5", CompressionMethod::Stored)));
     let status = expand(&app, Some("five"), five).await;
     assert_queue(&status, "Completed", 5, 5, "Number of assets uploaded: 5");
-    // Directory entries and litter count towards the limit: they are entries of the archive.
+    // Directory entries are entries of the archive, though not items of the queue.
     let six = build(|w| {
         w.add_directory("d/", SimpleFileOptions::default()).unwrap();
         (0..5).for_each(|i| add(w, &format!("d/{i}.txt"), b"6", CompressionMethod::Stored));
@@ -567,20 +571,4 @@ async fn re_uploads_replace_assets_in_place() {
 /// The asset id behind a public key (read through the core: the Jivox dialect shows no ids).
 async fn app_id(app: &TestApp, key: &str) -> String {
     app.lib().public_asset(AccountId(1), key).await.expect("asset").id.to_string()
-}
-
-#[tokio::test]
-async fn zz_measure() {
-    let n: usize = std::env::var("ZN").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let app = TestApp::spawn().await;
-    let t = std::time::Instant::now();
-    let q = app.put(Some("m"), "x.zip", many_entries(n)).await;
-    loop {
-        let (_, v) = app.get_json(&app.key, &format!("/v2/queues/{q}/status")).await;
-        eprintln!("{:?} {}", t.elapsed(), v);
-        if v["status"] != "Processing" && v["status"] != "Queued" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    }
 }

@@ -64,14 +64,14 @@ impl LocalBlobStore {
     }
 }
 
-/// fsyncs `dir` and its ancestors up to `root`, so that the rename which made a blob visible
-/// (and any directory it created) is durable.
-async fn sync_dirs(dir: PathBuf, root: PathBuf) -> Result<()> {
+/// fsyncs `dir` and its ancestors up to and including `top`, so that the rename which made a
+/// blob visible (and any directory it created) is durable.
+async fn sync_dirs(dir: PathBuf, top: PathBuf) -> Result<()> {
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         let mut current = Some(dir.as_path());
         while let Some(d) = current {
             std::fs::File::open(d)?.sync_all()?;
-            if d == root {
+            if d == top {
                 break;
             }
             current = d.parent();
@@ -104,9 +104,17 @@ impl BlobStore for LocalBlobStore {
             file.sync_all().await.map_err(Error::internal)?;
             drop(file);
             let dir = target.parent().ok_or_else(|| Error::internal(format!("blob key {key} has no parent")))?;
-            tokio::fs::create_dir_all(dir).await.map_err(Error::internal)?;
+            // Only directories this write creates need their parents synced; an existing one
+            // needs only itself synced, for the rename.
+            let synced_up_to = match tokio::fs::try_exists(dir).await {
+                Ok(true) => dir.to_owned(),
+                _ => {
+                    tokio::fs::create_dir_all(dir).await.map_err(Error::internal)?;
+                    self.root.clone()
+                }
+            };
             tokio::fs::rename(&staging, &target).await.map_err(Error::internal)?;
-            sync_dirs(dir.to_owned(), self.root.clone()).await?;
+            sync_dirs(dir.to_owned(), synced_up_to).await?;
             Ok(written)
         }
         .await;

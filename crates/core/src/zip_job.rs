@@ -112,7 +112,9 @@ impl Library {
             let key = join(folder, &entry.name);
             let outcome = match plan {
                 Plan::Skip(reason) => Err(reason),
-                _ => match self.config.rules.key(&key) {
+                // The entry's own name first, so that `/abs.png` is reported as absolute
+                // rather than as the `//` it makes once joined to the folder.
+                _ => match self.config.rules.key(&entry.name).and_then(|_| self.config.rules.key(&key)) {
                     Err(e) => Err(e.message),
                     Ok(k) => {
                         let (back, data) = read_entry(archive, entry.index, entry.size).await?;

@@ -7,6 +7,9 @@ use assetlib_core::{Error, Result};
 use std::io::Read;
 use zip::{CompressionMethod, ZipArchive};
 
+/// The `zip` crate's error for an entry that expands past its declared size.
+const ZIP_SIZE_LIE: &str = "larger than its declared uncompressed size";
+
 /// Opens zip archives with the `zip` crate.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ZipOpener;
@@ -55,10 +58,17 @@ impl Archive for ZipReader {
     fn read(&mut self, index: usize, max: u64) -> std::io::Result<Vec<u8>> {
         let file = self.archive.by_index(index).map_err(std::io::Error::other)?;
         let mut data = Vec::with_capacity(max.min(1 << 20) as usize);
-        // One byte past `max` tells a lying entry from an honest one.
-        file.take(max + 1).read_to_end(&mut data)?;
+        let too_large = || std::io::Error::new(std::io::ErrorKind::FileTooLarge, "entry larger than declared");
+        // One byte past `max` tells a lying entry from an honest one. The zip crate also stops
+        // an entry at its declared size, with an `InvalidData` error told apart by its text only.
+        match file.take(max + 1).read_to_end(&mut data) {
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData && e.to_string().contains(ZIP_SIZE_LIE) => {
+                return Err(too_large());
+            }
+            result => result?,
+        };
         if data.len() as u64 > max {
-            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "entry larger than declared"));
+            return Err(too_large());
         }
         Ok(data)
     }
@@ -97,5 +107,25 @@ mod tests {
         assert_eq!(archive.read(1, 4).unwrap_err().kind(), std::io::ErrorKind::FileTooLarge);
         let not_zip = tempfile::tempfile().unwrap();
         assert_eq!(ZipOpener.open(not_zip).err().unwrap().code, "zip_invalid");
+    }
+
+    #[test]
+    fn an_entry_larger_than_declared_is_too_large() {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut bytes);
+            w.start_file("a.txt", SimpleFileOptions::default()).unwrap();
+            w.write_all(&[b'a'; 5000]).unwrap();
+            w.finish().unwrap();
+        }
+        let mut bytes = bytes.into_inner();
+        // The central directory's uncompressed size (offset 24 of its header) says 100.
+        let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[central + 24..central + 28].copy_from_slice(&100u32.to_le_bytes());
+        let mut tmp = tempfile::tempfile().unwrap();
+        tmp.write_all(&bytes).unwrap();
+        let mut archive = ZipOpener.open(tmp).unwrap();
+        assert_eq!(archive.entries()[0].size, 100);
+        assert_eq!(archive.read(0, 100).unwrap_err().kind(), std::io::ErrorKind::FileTooLarge);
     }
 }

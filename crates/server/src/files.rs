@@ -7,6 +7,7 @@ use assetlib_core::AccountId;
 use assetlib_core::model::Asset;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,10 +39,14 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 
 async fn get_file(
     State(state): State<AppState>,
-    Path((account, key)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
+    // A path that is not UTF-8 cannot name a key: not found, like any other unknown path.
+    let Ok(Path((account, key))) = path else {
+        return plain(StatusCode::NOT_FOUND, "Not found\n");
+    };
     let Ok(account) = account.parse::<i64>() else {
         return plain(StatusCode::NOT_FOUND, "Not found\n");
     };

@@ -26,7 +26,40 @@ pub struct SqliteStore {
     read: SqlitePool,
 }
 
-const ASSET_COLUMNS: &str = "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at";
+/// The columns [`asset_from`] reads, for `concat!` into static SQL.
+macro_rules! asset_columns {
+    () => {
+        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at"
+    };
+}
+
+const GET_ASSET: &str =
+    concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = ? AND path = ? AND name = ?");
+const UPDATE_ASSET: &str = concat!(
+    "UPDATE assets SET size = ?, content_type = ?, hash = ?, blob_key = ?, last_modified = ?
+     WHERE account_id = ? AND path = ? AND name = ? RETURNING ",
+    asset_columns!()
+);
+const INSERT_ASSET: &str = concat!(
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+    asset_columns!()
+);
+/// A page of child folders: one range of `folders_children`.
+const FOLDERS_PAGE: &str =
+    "SELECT name FROM folders WHERE account_id = ? AND parent = ? AND name > ? ORDER BY name LIMIT ?";
+/// A page of files after a file (or from the start, after ""): one range of `assets_key`.
+const FILES_AFTER_FILE: &str = concat!(
+    "SELECT ",
+    asset_columns!(),
+    " FROM assets WHERE account_id = ? AND path = ? AND name > ? ORDER BY name LIMIT ?"
+);
+/// After a folder, a file of the same name comes next.
+const FILES_AFTER_FOLDER: &str = concat!(
+    "SELECT ",
+    asset_columns!(),
+    " FROM assets WHERE account_id = ? AND path = ? AND name >= ? ORDER BY name LIMIT ?"
+);
 
 impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self> {
@@ -323,15 +356,13 @@ impl MetaStore for SqliteStore {
     }
 
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE account_id = ? AND path = ? AND name = ?"
-        )))
-        .bind(account.0)
-        .bind(path)
-        .bind(name)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db)?;
+        let row = sqlx::query(GET_ASSET)
+            .bind(account.0)
+            .bind(path)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
         Ok(row.as_ref().map(asset_from))
     }
 
@@ -351,41 +382,35 @@ impl MetaStore for SqliteStore {
                 if old_blob != file.blob.0 {
                     delete_blob_later(&mut tx, old_blob, w.now).await?;
                 }
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE assets SET size = ?, content_type = ?, hash = ?, blob_key = ?, last_modified = ?
-                     WHERE account_id = ? AND path = ? AND name = ? RETURNING {ASSET_COLUMNS}"
-                )))
-                .bind(file.size as i64)
-                .bind(&file.content_type)
-                .bind(&file.hash)
-                .bind(&file.blob.0)
-                .bind(w.now)
-                .bind(w.account.0)
-                .bind(&file.path)
-                .bind(&file.name)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?
+                sqlx::query(UPDATE_ASSET)
+                    .bind(file.size as i64)
+                    .bind(&file.content_type)
+                    .bind(&file.hash)
+                    .bind(&file.blob.0)
+                    .bind(w.now)
+                    .bind(w.account.0)
+                    .bind(&file.path)
+                    .bind(&file.name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?
             } else {
                 ensure_folders(&mut tx, w.account, &file.path, w.now).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {ASSET_COLUMNS}"
-                )))
-                .bind(&new_id.0)
-                .bind(w.account.0)
-                .bind(&file.path)
-                .bind(&file.name)
-                .bind(file.size as i64)
-                .bind(&file.content_type)
-                .bind(&file.hash)
-                .bind(&file.blob.0)
-                .bind(w.now)
-                .bind(w.now)
-                .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?
+                sqlx::query(INSERT_ASSET)
+                    .bind(&new_id.0)
+                    .bind(w.account.0)
+                    .bind(&file.path)
+                    .bind(&file.name)
+                    .bind(file.size as i64)
+                    .bind(&file.content_type)
+                    .bind(&file.hash)
+                    .bind(&file.blob.0)
+                    .bind(w.now)
+                    .bind(w.now)
+                    .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?
             };
             out.push(asset_from(&row));
         }
@@ -410,30 +435,19 @@ impl MetaStore for SqliteStore {
         let after_name = after.map_or("", |c| c.name.as_str());
         // Folders named exactly like the cursor come before it whatever its kind; files of that
         // name come after it only if the cursor is a folder.
-        let file_op = if after.is_some_and(|c| c.folder) { ">=" } else { ">" };
-        let folders: Vec<String> = sqlx::query(
-            "SELECT name FROM folders WHERE account_id = ? AND parent = ? AND name > ? ORDER BY name LIMIT ?",
-        )
-        .bind(account.0)
-        .bind(folder)
-        .bind(after_name)
-        .bind(limit as i64)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-        let file_sql = if file_op == ">=" {
-            format!(
-                "SELECT {ASSET_COLUMNS} FROM assets WHERE account_id = ? AND path = ? AND name >= ? ORDER BY name LIMIT ?"
-            )
-        } else {
-            format!(
-                "SELECT {ASSET_COLUMNS} FROM assets WHERE account_id = ? AND path = ? AND name > ? ORDER BY name LIMIT ?"
-            )
-        };
-        let files: Vec<Asset> = sqlx::query(sqlx::AssertSqlSafe(file_sql))
+        let files_sql = if after.is_some_and(|c| c.folder) { FILES_AFTER_FOLDER } else { FILES_AFTER_FILE };
+        let folders: Vec<String> = sqlx::query(FOLDERS_PAGE)
+            .bind(account.0)
+            .bind(folder)
+            .bind(after_name)
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let files: Vec<Asset> = sqlx::query(files_sql)
             .bind(account.0)
             .bind(folder)
             .bind(after_name)
@@ -629,4 +643,34 @@ fn merge(folders: Vec<String>, files: Vec<Asset>, limit: usize) -> Vec<Entry> {
         out.extend(next);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Listing and key lookups read one index range: their cost does not grow with the library.
+    #[tokio::test]
+    async fn hot_queries_use_indexes_not_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+        let cases = [
+            (FOLDERS_PAGE, "folders_children"),
+            (FILES_AFTER_FILE, "assets_key"),
+            (FILES_AFTER_FOLDER, "assets_key"),
+            (GET_ASSET, "assets_key"),
+        ];
+        for (sql, index) in cases {
+            let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&store.read)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(plan.contains(&format!("INDEX {index}")), "{sql}\n  plan: {plan}");
+            assert!(!plan.contains("SCAN") && !plan.contains("TEMP B-TREE"), "{sql}\n  plan: {plan}");
+        }
+    }
 }

@@ -1,0 +1,251 @@
+//! The `MetaStore` conformance suite: one set of checks every engine must pass. Each engine
+//! gets a `#[tokio::test]` that opens a fresh store and runs [`suite`].
+
+use assetlib_core::auth::hash_api_key;
+use assetlib_core::cursor::Cursor;
+use assetlib_core::jobs::JobKind;
+use assetlib_core::model::{
+    Account, AssetWrite, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User,
+};
+use assetlib_core::ports::MetaStore;
+use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, JobId, QueueId, UserId};
+use std::sync::Arc;
+
+const A: AccountId = AccountId(1);
+const B: AccountId = AccountId(2);
+
+fn file(path: &str, name: &str, blob: &str) -> StoredFile {
+    StoredFile {
+        path: path.into(),
+        name: name.into(),
+        size: 3,
+        content_type: "image/png".into(),
+        hash: format!("hash-{blob}"),
+        blob: BlobKey(blob.into()),
+    }
+}
+
+fn write(account: AccountId, files: Vec<StoredFile>, now: i64) -> AssetWrite {
+    AssetWrite {
+        account,
+        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
+        files,
+        created_by: None,
+        now,
+        queue: None,
+        cancel_job: None,
+        jobs: vec![],
+    }
+}
+
+fn queue(id: &str, account: AccountId, source: Option<&str>) -> QueueEntry {
+    QueueEntry {
+        id: QueueId(id.into()),
+        account,
+        status: QueueStatus::Queued,
+        total_items: 0,
+        total_processed: 0,
+        message: "Queued".into(),
+        errors: vec![],
+        source_blob: source.map(|s| BlobKey(s.into())),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn names(entries: &[Entry]) -> Vec<String> {
+    entries.iter().map(|e| if e.is_folder() { format!("{}/", e.name()) } else { e.name().to_owned() }).collect()
+}
+
+/// Claims every due job and returns their kinds (finishing them).
+async fn drain_jobs(store: &dyn MetaStore, now: i64) -> Vec<JobKind> {
+    let mut out = vec![];
+    while let Some(job) = store.claim_job("drain", now, now + 60_000).await.unwrap() {
+        out.push(job.kind);
+        store.finish_job(job.id).await.unwrap();
+    }
+    out
+}
+
+pub async fn suite(store: Arc<dyn MetaStore>) {
+    accounts_users_and_keys(&*store).await;
+    assets_folders_and_listing(&*store).await;
+    deletes_prune_and_queue_cleanup(&*store).await;
+    queues_and_references(&*store).await;
+    job_queue(&*store).await;
+}
+
+async fn accounts_users_and_keys(store: &dyn MetaStore) {
+    assert_eq!(store.account_count().await.unwrap(), 0);
+    for id in [A, B] {
+        store.create_account(&Account { id, name: format!("acct {id}"), public: true, created_at: 1 }).await.unwrap();
+    }
+    let dup = store.create_account(&Account { id: A, name: "again".into(), public: true, created_at: 1 }).await;
+    assert_eq!(dup.unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(store.account_count().await.unwrap(), 2);
+    assert_eq!(store.get_account(A).await.unwrap().unwrap().name, "acct 1");
+    assert!(store.get_account(AccountId(9)).await.unwrap().is_none());
+
+    let user = User { id: UserId("usr_1".into()), name: "u".into(), admin: false, created_at: 1 };
+    store.create_user(&user, &[(A, Role::Editor), (B, Role::Viewer)]).await.unwrap();
+    let key = NewApiKey {
+        user: user.id.clone(),
+        hash: hash_api_key("secret"),
+        account: Some(B),
+        read_only: true,
+        created_at: 1,
+    };
+    store.create_api_key(&key).await.unwrap();
+    let p = store.principal_for_key(&hash_api_key("secret")).await.unwrap().unwrap();
+    assert_eq!(p.user, user.id);
+    assert_eq!(p.roles.get(&A), Some(&Role::Editor));
+    assert_eq!(p.roles.get(&B), Some(&Role::Viewer));
+    assert_eq!(p.key_account, Some(B));
+    assert!(p.read_only && !p.admin);
+    assert!(store.principal_for_key(&hash_api_key("other")).await.unwrap().is_none());
+}
+
+async fn assets_folders_and_listing(store: &dyn MetaStore) {
+    let stored = store
+        .write_assets(&write(
+            A,
+            vec![
+                file("p", "b.png", "blob-b"),
+                file("p", "d.png", "blob-d"),
+                file("p/a", "x.png", "blob-ax"),
+                file("p/c/deep/er", "x.png", "blob-cx"),
+                file("p", "c", "blob-c-file"), // a file named like a folder
+            ],
+            10,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 5);
+    let b = store.get_asset(A, "p", "b.png").await.unwrap().unwrap();
+    assert_eq!((b.size, b.created_at, b.last_modified), (3, 10, 10));
+    assert!(store.get_asset(B, "p", "b.png").await.unwrap().is_none(), "accounts do not share keys");
+
+    // Folders first on a tie; one level only; implicit ancestors exist.
+    let page = store.list_folder(A, "p", None, 100).await.unwrap();
+    assert_eq!(names(&page), ["a/", "b.png", "c/", "c", "d.png"]);
+    assert_eq!(names(&store.list_folder(A, "", None, 100).await.unwrap()), ["p/"]);
+    assert_eq!(names(&store.list_folder(A, "p/c/deep", None, 100).await.unwrap()), ["er/"]);
+    assert!(store.list_folder(B, "p", None, 100).await.unwrap().is_empty());
+
+    // Cursors resume strictly after an entry, whatever its kind.
+    let mut walked = vec![];
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store.list_folder(A, "p", after.as_ref(), 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        after = Some(Cursor { name: last.name().to_owned(), folder: last.is_folder() });
+        walked.extend(names(&page));
+    }
+    assert_eq!(walked, ["a/", "b.png", "c/", "c", "d.png"]);
+    let after_folder_c = Cursor { name: "c".into(), folder: true };
+    assert_eq!(names(&store.list_folder(A, "p", Some(&after_folder_c), 10).await.unwrap()), ["c", "d.png"]);
+
+    // Replacing keeps id and creation time, and queues the old blob's removal.
+    let before = store.get_asset(A, "p", "d.png").await.unwrap().unwrap();
+    drain_jobs(store, 100).await;
+    let replaced = store.write_assets(&write(A, vec![file("p", "d.png", "blob-d2")], 20)).await.unwrap();
+    assert_eq!(replaced[0].id, before.id);
+    assert_eq!((replaced[0].created_at, replaced[0].last_modified), (10, 20));
+    assert_eq!(replaced[0].blob, BlobKey("blob-d2".into()));
+    assert_eq!(drain_jobs(store, 100).await, [JobKind::DeleteBlob { blob: BlobKey("blob-d".into()) }]);
+}
+
+async fn deletes_prune_and_queue_cleanup(store: &dyn MetaStore) {
+    drain_jobs(store, 100).await;
+    assert!(store.delete_asset(A, "p/a", "x.png", 30).await.unwrap());
+    assert!(!store.delete_asset(A, "p/a", "x.png", 30).await.unwrap(), "already gone");
+    assert_eq!(drain_jobs(store, 100).await, [JobKind::DeleteBlob { blob: BlobKey("blob-ax".into()) }]);
+    assert_eq!(names(&store.list_folder(A, "p", None, 100).await.unwrap()), ["b.png", "c/", "c", "d.png"]);
+
+    // A sibling whose name extends the folder's is not part of its subtree.
+    store.write_assets(&write(A, vec![file("p/cc", "s.png", "blob-s")], 31)).await.unwrap();
+    assert_eq!(store.delete_folder(A, "p/c", 32).await.unwrap(), 1);
+    assert_eq!(names(&store.list_folder(A, "p", None, 100).await.unwrap()), ["b.png", "c", "cc/", "d.png"]);
+    assert!(store.get_asset(A, "p/cc", "s.png").await.unwrap().is_some());
+    assert!(store.get_asset(A, "p", "c").await.unwrap().is_some(), "a file named like the folder stays");
+    assert_eq!(drain_jobs(store, 100).await, [JobKind::DeleteBlob { blob: BlobKey("blob-cx".into()) }]);
+
+    // Deleting the last things under `p` removes `p` too.
+    for name in ["b.png", "c", "d.png"] {
+        store.delete_asset(A, "p", name, 33).await.unwrap();
+    }
+    store.delete_asset(A, "p/cc", "s.png", 33).await.unwrap();
+    assert!(store.list_folder(A, "", None, 100).await.unwrap().is_empty());
+    assert_eq!(store.delete_folder(A, "nothing/here", 34).await.unwrap(), 0);
+    drain_jobs(store, 100).await;
+}
+
+async fn queues_and_references(store: &dyn MetaStore) {
+    let q = queue("0123456789abcdef0123456789abcdef", A, Some("uploads/1/q.zip"));
+    let guard = store
+        .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey("uploads/1/q.zip".into()) }, run_at: 5_000 })
+        .await
+        .unwrap();
+    let expand =
+        NewJob { kind: JobKind::ExpandZip { queue: q.id.clone(), folder: "z".into(), created_by: None }, run_at: 1 };
+    store.put_queue(&q, Some(&expand), Some(guard)).await.unwrap();
+    assert_eq!(store.get_queue(&q.id).await.unwrap().unwrap(), q);
+    assert!(store.blob_referenced(&BlobKey("uploads/1/q.zip".into())).await.unwrap());
+    let kinds = drain_jobs(store, 10_000).await;
+    assert_eq!(kinds, [expand.kind], "the guard was cancelled with the commit");
+
+    // Finishing: the zip is no longer referenced; assets written with the queue entry are.
+    let mut done = q.clone();
+    done.status = QueueStatus::Completed;
+    done.total_items = 1;
+    done.total_processed = 1;
+    done.source_blob = None;
+    done.errors = vec![assetlib_core::model::ItemError { item: "bad.exe".into(), error: "nope".into() }];
+    let mut w = write(A, vec![file("z", "in.png", "z-blob")], 40);
+    w.queue = Some(done.clone());
+    store.write_assets(&w).await.unwrap();
+    assert_eq!(store.get_queue(&q.id).await.unwrap().unwrap(), done);
+    assert!(!store.blob_referenced(&BlobKey("uploads/1/q.zip".into())).await.unwrap());
+    assert!(store.blob_referenced(&BlobKey("z-blob".into())).await.unwrap());
+    assert!(store.get_queue(&QueueId("ffffffffffffffffffffffffffffffff".into())).await.unwrap().is_none());
+}
+
+async fn job_queue(store: &dyn MetaStore) {
+    drain_jobs(store, i64::MAX / 2).await;
+    let job = |blob: &str, run_at| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at };
+    let later = store.enqueue_job(&job("later", 1_000)).await.unwrap();
+    let soon = store.enqueue_job(&job("soon", 100)).await.unwrap();
+    assert!(store.claim_job("w1", 50, 60).await.unwrap().is_none(), "nothing due yet");
+    let first = store.claim_job("w1", 500, 600).await.unwrap().unwrap();
+    assert_eq!((first.id, first.attempts), (soon, 1));
+    assert!(store.claim_job("w2", 500, 600).await.unwrap().is_none(), "a leased job is not claimed twice");
+    store.extend_job(first.id, "w1", 900).await.unwrap();
+    assert!(store.claim_job("w2", 800, 900).await.unwrap().is_none(), "the lease was extended");
+    // The lease runs out: another worker takes the job over.
+    let again = store.claim_job("w2", 950, 2_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (soon, 2));
+    store.retry_job(again.id, 3_000, "transient").await.unwrap();
+    let next = store.claim_job("w2", 1_500, 2_500).await.unwrap().unwrap();
+    assert_eq!(next.id, later);
+    store.fail_job(next.id, "for good").await.unwrap();
+    let retried = store.claim_job("w3", 3_000, 4_000).await.unwrap().unwrap();
+    assert_eq!((retried.id, retried.attempts), (soon, 3));
+    // A process that dies leaves its job running; release hands it back at once.
+    assert_eq!(store.release_abandoned_jobs().await.unwrap(), 1);
+    let released = store.claim_job("w4", 3_001, 3_500).await.unwrap().unwrap();
+    assert_eq!(released.id, soon);
+    store.finish_job(released.id).await.unwrap();
+    assert!(store.claim_job("w4", i64::MAX / 2, i64::MAX / 2).await.unwrap().is_none(), "failed jobs stay failed");
+    let _ = JobId(0);
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
+    let store = assetlib_db::connect(&url).await.unwrap();
+    suite(store).await;
+}

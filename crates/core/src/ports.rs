@@ -28,6 +28,14 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>>;
 
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>>;
+    /// The account and, if there is one, its asset at `path/name`, in one round trip (the
+    /// public file route's lookup). `None` if the account does not exist.
+    async fn get_account_and_asset(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+    ) -> Result<Option<(Account, Option<Asset>)>>;
     /// Commits a write of assets in one transaction (see [`AssetWrite`]): creates the folders
     /// of new keys, queues the replaced blobs for deletion, writes the queue entry, cancels the
     /// guard job and enqueues the given jobs. Returns the assets as stored, in input order.

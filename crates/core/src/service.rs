@@ -210,22 +210,9 @@ impl Library {
 
     // ---- uploads --------------------------------------------------------------------------
 
-    /// Stores an upload named `file_name` into `folder`: [`Library::receive`] then
-    /// [`Library::commit_upload`].
-    pub async fn upload(
-        &self,
-        who: &Principal,
-        account: AccountId,
-        folder: &str,
-        file_name: &str,
-        body: ByteStream,
-    ) -> Result<UploadOutcome> {
-        let received = self.receive(who, account, Some(folder), file_name, body).await?;
-        self.commit_upload(received, folder).await
-    }
-
-    /// Streams an upload into the blob store, before its folder is known when a client sends
-    /// the file ahead of its `path` field. Checks access and the file name (with the folder,
+    /// Uploads are two calls: `receive` streams the content into the blob store, then
+    /// [`Library::commit_upload`] makes it visible. Two, because a multipart client may send
+    /// the file before the `path` field that says where it goes. Checks access and the file name (with the folder,
     /// when it is known already); the content is durable but invisible until
     /// [`Library::commit_upload`]. If that never comes, a delayed cleanup job removes it.
     pub async fn receive(
@@ -394,11 +381,9 @@ impl Library {
     pub async fn public_asset(&self, account: AccountId, key: &str) -> Result<Asset> {
         let not_found = || Error::not_found("file_not_found", "File not found.");
         let key = self.config.rules.key(key).map_err(|_| not_found())?;
-        let acct = self.meta.get_account(account).await?.ok_or_else(not_found)?;
-        if !acct.public {
-            return Err(not_found());
-        }
-        let asset = self.meta.get_asset(account, &key.path, &key.name).await?.ok_or_else(not_found)?;
+        let (acct, asset) =
+            self.meta.get_account_and_asset(account, &key.path, &key.name).await?.ok_or_else(not_found)?;
+        let asset = asset.filter(|_| acct.public).ok_or_else(not_found)?;
         if asset.archived_at.is_some() || asset.sensitive_at.is_some() {
             return Err(not_found());
         }

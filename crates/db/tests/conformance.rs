@@ -124,6 +124,11 @@ async fn assets_folders_and_listing(store: &dyn MetaStore) {
     let b = store.get_asset(A, "p", "b.png").await.unwrap().unwrap();
     assert_eq!((b.size, b.created_at, b.last_modified), (3, 10, 10));
     assert!(store.get_asset(B, "p", "b.png").await.unwrap().is_none(), "accounts do not share keys");
+    let (acct, asset) = store.get_account_and_asset(A, "p", "b.png").await.unwrap().unwrap();
+    assert_eq!((acct.id, asset), (A, Some(b.clone())));
+    let (acct, asset) = store.get_account_and_asset(B, "p", "b.png").await.unwrap().unwrap();
+    assert_eq!((acct.id, asset), (B, None));
+    assert!(store.get_account_and_asset(AccountId(9), "p", "b.png").await.unwrap().is_none());
 
     // Folders first on a tie; one level only; implicit ancestors exist.
     let page = store.list_folder(A, "p", None, 100).await.unwrap();

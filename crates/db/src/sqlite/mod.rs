@@ -45,6 +45,13 @@ const INSERT_ASSET: &str = concat!(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
     asset_columns!()
 );
+/// An account and its asset at a key, in one statement (the public file route's lookup).
+const GET_ACCOUNT_AND_ASSET: &str = concat!(
+    "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
+    "s.id, s.account_id, s.path, s.name, s.size, s.content_type, s.hash, s.blob_key, s.created_at, s.last_modified, ",
+    "s.created_by, s.archived_at, s.sensitive_at ",
+    "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = ?2 AND s.name = ?3 WHERE acc.id = ?1"
+);
 /// A page of child folders: one range of `folders_children`.
 const FOLDERS_PAGE: &str =
     "SELECT name FROM folders WHERE account_id = ? AND parent = ? AND name > ? ORDER BY name LIMIT ?";
@@ -366,6 +373,31 @@ impl MetaStore for SqliteStore {
         Ok(row.as_ref().map(asset_from))
     }
 
+    async fn get_account_and_asset(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+    ) -> Result<Option<(Account, Option<Asset>)>> {
+        let row = sqlx::query(GET_ACCOUNT_AND_ASSET)
+            .bind(account.0)
+            .bind(path)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| {
+            let acct = Account {
+                id: AccountId(r.get("acc_id")),
+                name: r.get("acc_name"),
+                public: r.get("acc_public"),
+                created_at: r.get("acc_created_at"),
+            };
+            let asset = r.get::<Option<String>, _>("id").is_some().then(|| asset_from(&r));
+            (acct, asset)
+        }))
+    }
+
     async fn write_assets(&self, w: &AssetWrite) -> Result<Vec<Asset>> {
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(w.files.len());
@@ -659,6 +691,7 @@ mod tests {
             (FILES_AFTER_FILE, "assets_key"),
             (FILES_AFTER_FOLDER, "assets_key"),
             (GET_ASSET, "assets_key"),
+            (GET_ACCOUNT_AND_ASSET, "assets_key"),
         ];
         for (sql, index) in cases {
             let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))

@@ -167,6 +167,28 @@ async fn what_may_not_be_served_is_404() {
     app.stop().await;
 }
 
+/// Archived and sensitive assets are not served; clearing the mark serves them again.
+#[tokio::test]
+async fn archived_and_sensitive_assets_are_not_served() {
+    let app = TestApp::spawn().await;
+    app.put(Some("m"), "a.png", png()).await;
+    app.put(Some("m"), "s.png", png()).await;
+    let owner = app.owner().await;
+    let one = assetlib_core::AccountId(1);
+    app.lib().set_asset_marks(&owner, one, "m/a.png", Some(true), None).await.unwrap();
+    app.lib().set_asset_marks(&owner, one, "m/s.png", None, Some(true)).await.unwrap();
+    for key in ["m/a.png", "m/s.png"] {
+        assert_eq!(app.client.get(app.url(&format!("/files/1/{key}"))).send().await.unwrap().status(), 404, "{key}");
+    }
+    app.lib().set_asset_marks(&owner, one, "m/a.png", Some(false), None).await.unwrap();
+    assert_eq!(app.client.get(app.url("/files/1/m/a.png")).send().await.unwrap().status(), 200);
+    // Marking is a write: a viewer may not.
+    let viewer = app.lib().authenticate(&app.user(1, assetlib_core::model::Role::Viewer).await).await.unwrap();
+    let e = app.lib().set_asset_marks(&viewer, one, "m/s.png", None, Some(false)).await.unwrap_err();
+    assert_eq!(e.kind, assetlib_core::ErrorKind::Forbidden);
+    app.stop().await;
+}
+
 /// Keys with spaces and non-ASCII characters get percent-encoded `cdnUrl`s that resolve.
 #[tokio::test]
 async fn cdn_urls_of_unusual_names_resolve() {

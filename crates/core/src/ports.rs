@@ -55,6 +55,20 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Deletes `folder`, everything under it, and implicit ancestors left empty. Returns the
     /// number of assets deleted.
     async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64>;
+    /// Creates `folder` as an explicit folder (it persists while empty), with implicit
+    /// ancestors. `false`, changing nothing, if a folder of that path exists already.
+    async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool>;
+    /// Sets or clears an asset's archived and sensitive marks (`None` leaves one as it is).
+    /// Returns the asset as stored, `None` if there is none at `path/name`.
+    async fn set_asset_marks(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
+        now: Millis,
+    ) -> Result<Option<Asset>>;
     /// Whether any asset or pending upload still points at `blob`.
     async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
 

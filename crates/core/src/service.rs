@@ -208,6 +208,37 @@ impl Library {
         Ok(Listing { folder, entries, next })
     }
 
+    /// Creates an explicit folder, which persists while empty. `Conflict` if it exists.
+    pub async fn create_folder(&self, who: &Principal, account: AccountId, folder: &str) -> Result<String> {
+        self.authorize(who, account, Access::Write).await?;
+        let folder = self.config.rules.folder(folder)?;
+        if folder.is_empty() {
+            return Err(Error::invalid("folder_required", "A folder name is required."));
+        }
+        if !self.meta.create_folder(account, &folder, now_millis()).await? {
+            return Err(Error::conflict("folder_exists", format!("Folder '{folder}' already exists.")));
+        }
+        Ok(folder)
+    }
+
+    /// Archives or un-archives, marks or clears as sensitive, the asset at `key`. Archived and
+    /// sensitive assets are not served at public URLs.
+    pub async fn set_asset_marks(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        key: &str,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
+    ) -> Result<Asset> {
+        self.authorize(who, account, Access::Write).await?;
+        let key = self.config.rules.key(key)?;
+        self.meta
+            .set_asset_marks(account, &key.path, &key.name, archived, sensitive, now_millis())
+            .await?
+            .ok_or_else(|| Error::not_found("asset_not_found", "Asset not found."))
+    }
+
     // ---- uploads --------------------------------------------------------------------------
 
     /// Uploads are two calls: `receive` streams the content into the blob store, then

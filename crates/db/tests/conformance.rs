@@ -186,6 +186,32 @@ async fn deletes_prune_and_queue_cleanup(store: &dyn MetaStore) {
     assert!(store.list_folder(A, "", None, 100).await.unwrap().is_empty());
     assert_eq!(store.delete_folder(A, "nothing/here", 34).await.unwrap(), 0);
     drain_jobs(store, 100).await;
+
+    // An explicit folder persists while empty; its implicit ancestors with it.
+    assert!(store.create_folder(A, "e/f", 35).await.unwrap());
+    assert!(!store.create_folder(A, "e/f", 35).await.unwrap(), "exists");
+    assert!(!store.create_folder(A, "e", 35).await.unwrap(), "an implicit folder exists too");
+    store.write_assets(&write(A, vec![file("e/f/g", "x.png", "blob-e")], 36)).await.unwrap();
+    store.delete_asset(A, "e/f/g", "x.png", 37).await.unwrap();
+    assert_eq!(names(&store.list_folder(A, "", None, 100).await.unwrap()), ["e/"]);
+    assert_eq!(names(&store.list_folder(A, "e", None, 100).await.unwrap()), ["f/"]);
+    assert!(store.list_folder(A, "e/f", None, 100).await.unwrap().is_empty());
+    // Deleting it explicitly removes it, and the ancestors it alone kept.
+    store.delete_folder(A, "e/f", 38).await.unwrap();
+    assert!(store.list_folder(A, "", None, 100).await.unwrap().is_empty());
+    drain_jobs(store, 100).await;
+
+    // Marks: set keeps the first time, clear empties, None leaves as is.
+    store.write_assets(&write(A, vec![file("m", "x.png", "blob-m")], 40)).await.unwrap();
+    let m = store.set_asset_marks(A, "m", "x.png", Some(true), None, 41).await.unwrap().unwrap();
+    assert_eq!((m.archived_at, m.sensitive_at), (Some(41), None));
+    let m = store.set_asset_marks(A, "m", "x.png", Some(true), Some(true), 42).await.unwrap().unwrap();
+    assert_eq!((m.archived_at, m.sensitive_at), (Some(41), Some(42)));
+    let m = store.set_asset_marks(A, "m", "x.png", Some(false), None, 43).await.unwrap().unwrap();
+    assert_eq!((m.archived_at, m.sensitive_at), (None, Some(42)));
+    assert!(store.set_asset_marks(A, "m", "none.png", Some(true), None, 44).await.unwrap().is_none());
+    store.delete_folder(A, "m", 45).await.unwrap();
+    drain_jobs(store, 100).await;
 }
 
 async fn queues_and_references(store: &dyn MetaStore) {

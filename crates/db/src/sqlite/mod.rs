@@ -52,6 +52,13 @@ const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "s.created_by, s.archived_at, s.sensitive_at ",
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = ?2 AND s.name = ?3 WHERE acc.id = ?1"
 );
+const SET_MARKS: &str = concat!(
+    "UPDATE assets SET
+       archived_at = CASE ?1 WHEN 1 THEN COALESCE(archived_at, ?3) WHEN 0 THEN NULL ELSE archived_at END,
+       sensitive_at = CASE ?2 WHEN 1 THEN COALESCE(sensitive_at, ?3) WHEN 0 THEN NULL ELSE sensitive_at END
+     WHERE account_id = ?4 AND path = ?5 AND name = ?6 RETURNING ",
+    asset_columns!()
+);
 /// A page of child folders: one range of `folders_children`.
 const FOLDERS_PAGE: &str =
     "SELECT name FROM folders WHERE account_id = ? AND parent = ? AND name > ? ORDER BY name LIMIT ?";
@@ -543,6 +550,52 @@ impl MetaStore for SqliteStore {
         prune_folders(&mut tx, account, parent_of(folder)).await?;
         tx.commit().await.map_err(db)?;
         Ok(n)
+    }
+
+    async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let existed = sqlx::query("SELECT 1 FROM folders WHERE account_id = ? AND path = ?")
+            .bind(account.0)
+            .bind(folder)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .is_some();
+        if existed {
+            return Ok(false);
+        }
+        ensure_folders(&mut tx, account, folder, now).await?;
+        sqlx::query("UPDATE folders SET explicit = 1 WHERE account_id = ? AND path = ?")
+            .bind(account.0)
+            .bind(folder)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn set_asset_marks(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        // For each mark: NULL leaves it, 1 sets it (keeping an earlier time), 0 clears it.
+        let row = sqlx::query(SET_MARKS)
+            .bind(archived)
+            .bind(sensitive)
+            .bind(now)
+            .bind(account.0)
+            .bind(path)
+            .bind(name)
+            .fetch_optional(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(row.as_ref().map(asset_from))
     }
 
     async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool> {

@@ -29,6 +29,10 @@ pub struct Config {
     pub zip_ratio_min_size: u64,
     /// Background job workers in this process.
     pub workers: usize,
+    /// Milliseconds a public file lookup may be answered from memory. Writes through this
+    /// server are seen at once; this bounds how long a write made elsewhere (an admin command,
+    /// another server on the same store) may go unseen. 0 turns the cache off.
+    pub lookup_cache_ms: u64,
     /// Seconds before the content of an interrupted upload is removed.
     pub orphan_grace_secs: u64,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
@@ -52,6 +56,7 @@ impl Default for Config {
             zip_max_ratio: zip.max_ratio,
             zip_ratio_min_size: zip.ratio_min_size,
             workers: 2,
+            lookup_cache_ms: 2000,
             orphan_grace_secs: 3600,
             log: "info".into(),
         }

@@ -17,7 +17,11 @@ use tokio::task::JoinHandle;
 
 /// Opens (creating and migrating if need be) the stores `config` names.
 pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
-    let meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    let mut meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    if config.lookup_cache_ms > 0 {
+        let ttl = Duration::from_millis(config.lookup_cache_ms);
+        meta = Arc::new(assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl));
+    }
     let blobs = assetlib_blobs::connect(&config.blob_store()).context("opening the blob store")?;
     let lib_config = LibraryConfig {
         rules: Rules::new(config.allowed_extensions.clone()),

@@ -14,6 +14,21 @@ use std::ops::Range;
 
 pub type ByteStream = BoxStream<'static, Result<Bytes>>;
 
+/// What a blob read gives: the bytes at once, when the store had them cheaply, or a stream.
+pub enum Content {
+    Whole(Bytes),
+    Stream(ByteStream),
+}
+
+impl Content {
+    pub fn into_stream(self) -> ByteStream {
+        match self {
+            Content::Whole(bytes) => Box::pin(futures::stream::once(async move { Ok(bytes) })),
+            Content::Stream(stream) => stream,
+        }
+    }
+}
+
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
     /// Inserts an account; `Conflict` if the id is taken.
@@ -96,7 +111,7 @@ pub trait BlobStore: Send + Sync + 'static {
     /// unchanged. Returns the number of bytes written.
     async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64>;
     /// The content of `key`, or of `range` of it. `NotFound` if absent.
-    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<ByteStream>;
+    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content>;
     /// Deletes `key`; deleting what is absent succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
     async fn exists(&self, key: &BlobKey) -> Result<bool>;

@@ -10,7 +10,7 @@ use crate::jobs::JobKind;
 use crate::model::{
     Account, Asset, AssetWrite, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User, now_millis,
 };
-use crate::ports::{ArchiveOpener, BlobStore, ByteStream, MetaStore};
+use crate::ports::{ArchiveOpener, BlobStore, ByteStream, Content, MetaStore};
 use crate::rules::Rules;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -422,7 +422,7 @@ impl Library {
     }
 
     /// The content of an asset, or a range of it.
-    pub async fn read_content(&self, asset: &Asset, range: Option<Range<u64>>) -> Result<ByteStream> {
+    pub async fn read_content(&self, asset: &Asset, range: Option<Range<u64>>) -> Result<Content> {
         self.blobs.get(&asset.blob, range).await.map_err(|e| match e.kind {
             // The row names a blob that is gone: a defect, not the caller's fault.
             ErrorKind::NotFound => Error::internal(format!("blob {} of asset {} is missing", asset.blob, asset.id)),

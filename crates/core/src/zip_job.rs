@@ -230,7 +230,7 @@ impl Library {
         tokio::fs::create_dir_all(&self.config.tmp_dir).await.map_err(Error::internal)?;
         let tmp = tempfile::NamedTempFile::new_in(&self.config.tmp_dir).map_err(Error::internal)?;
         let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(Error::internal)?);
-        let mut body = self.blobs.get(blob, None).await?;
+        let mut body = self.blobs.get(blob, None).await?.into_stream();
         while let Some(chunk) = body.next().await {
             out.write_all(&chunk?).await.map_err(Error::internal)?;
         }

@@ -5,6 +5,7 @@
 use crate::AppState;
 use assetlib_core::AccountId;
 use assetlib_core::model::Asset;
+use assetlib_core::ports::Content;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -97,7 +98,8 @@ async fn get_file(
         return (status, out).into_response();
     }
     match state.lib.read_content(&asset, range).await {
-        Ok(stream) => (status, out, Body::from_stream(stream)).into_response(),
+        Ok(Content::Whole(bytes)) => (status, out, Body::from(bytes)).into_response(),
+        Ok(Content::Stream(stream)) => (status, out, Body::from_stream(stream)).into_response(),
         Err(e) => error_response(e),
     }
 }

@@ -1,0 +1,349 @@
+//! `assetlib-bench`: in one run, on this machine,
+//!
+//! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
+//! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
+//! 3. serves the same files from nginx and GETs them with the same client code,
+//! 4. measures a fresh assetlib's peak RSS while 32 clients each upload a 10 MiB file,
+//!
+//! then prints req/s, p50/p99, the assetlib/nginx ratio and the peak RSS against the targets,
+//! and can rewrite its section of BENCHMARKS.md. It builds nothing: `scripts/bench.sh` builds
+//! the release binaries and passes the path of `assetlib`. Everything runs on 127.0.0.1, every
+//! loop is bounded in time and requests, and the servers are stopped at the end or on error.
+
+mod load;
+mod procs;
+mod report;
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use load::{BenchFile, GetPlan, Probe};
+use rand::{RngCore, SeedableRng};
+use report::{BreakdownRow, Machine, Results};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(name = "assetlib-bench", about = "Benchmarks assetlib uploads and public GETs against nginx")]
+struct Args {
+    /// The assetlib binary to run (a release build).
+    #[arg(long)]
+    assetlib: PathBuf,
+    /// The nginx binary.
+    #[arg(long, default_value = "nginx")]
+    nginx: String,
+    /// Number of files uploaded and then served.
+    #[arg(long, default_value_t = 2000)]
+    files: usize,
+    /// Size of each file in bytes (100 KiB).
+    #[arg(long, default_value_t = 100 * 1024)]
+    file_size: usize,
+    #[arg(long, default_value_t = 16)]
+    upload_concurrency: usize,
+    #[arg(long, default_value_t = 32)]
+    get_concurrency: usize,
+    /// Measured seconds of GETs per server.
+    #[arg(long, default_value_t = 10.0)]
+    get_secs: f64,
+    /// Seconds of GETs per server before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    warmup_secs: f64,
+    /// Upper bound on GET requests per server, warm-up included.
+    #[arg(long, default_value_t = 5_000_000)]
+    max_get_requests: u64,
+    /// Compare every n-th body of each GET worker byte for byte.
+    #[arg(long, default_value_t = 16)]
+    verify_every: u64,
+    /// Measured seconds per server of each breakdown probe (Range 0-0, 404, /healthz); 0 skips them.
+    #[arg(long, default_value_t = 5.0)]
+    breakdown_secs: f64,
+    /// Concurrent big uploads for the memory measurement.
+    #[arg(long, default_value_t = 32)]
+    big_uploads: usize,
+    /// Size of each big upload in bytes (10 MiB, the server's default upload limit).
+    #[arg(long, default_value_t = 10 << 20)]
+    big_size: usize,
+    /// Target: assetlib GET req/s at least this times nginx's.
+    #[arg(long, default_value_t = 0.8)]
+    min_get_ratio: f64,
+    /// Target: peak RSS under the big uploads at most this many MB (10^6 bytes).
+    #[arg(long, default_value_t = 150.0)]
+    max_rss_mb: f64,
+    /// Directory for the temporary data (default: the system's temp dir).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Rewrite the run's section of this Markdown file (e.g. BENCHMARKS.md).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// The command to record in the Markdown (default: this program's command line).
+    #[arg(long)]
+    command: Option<String>,
+    /// What was measured, e.g. a commit, recorded in the Markdown.
+    #[arg(long)]
+    label: Option<String>,
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    strict: bool,
+    /// Seed of the file contents.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+/// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
+/// random data could only look like one by a vanishing chance, this rules it out).
+fn random_body(rng: &mut impl RngCore, size: usize) -> Bytes {
+    let mut body = vec![0u8; size];
+    rng.fill_bytes(&mut body);
+    let magic = [0xff, 0xd8, 0xff, 0xe0];
+    let n = magic.len().min(size);
+    body[..n].copy_from_slice(&magic[..n]);
+    Bytes::from(body)
+}
+
+/// One GET load with the server's CPU measured over it.
+async fn measured_get(
+    name: &str,
+    addr: std::net::SocketAddr,
+    pids: &[u32],
+    files: &Arc<Vec<BenchFile>>,
+    plan: GetPlan,
+) -> anyhow::Result<load::Stats> {
+    println!(
+        "GET {name}, {}, concurrency {}, {:.0} s + {:.0} s warm-up ...",
+        plan.probe.describe(),
+        plan.concurrency,
+        plan.duration.as_secs_f64(),
+        plan.warmup.as_secs_f64()
+    );
+    let meter = procs::CpuMeter::start(pids.to_vec());
+    let mut stats = load::get_load(addr, files.clone(), plan).await.with_context(|| format!("GET phase, {name}"))?;
+    let cpu = meter.finish(stats.completed_all);
+    stats.cpu = Some(cpu);
+    println!("  {:.0} req/s, server CPU {:.0} us/request", stats.rps(), cpu.server_us_per_req);
+    Ok(stats)
+}
+
+/// `arg` as a POSIX shell word.
+fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
+}
+
+fn version_of(cmd: &str, arg: &str) -> String {
+    match std::process::Command::new(cmd).arg(arg).output() {
+        Ok(out) => {
+            let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
+            String::from_utf8_lossy(&text).trim().replace("nginx version: ", "")
+        }
+        Err(e) => format!("{cmd}: {e}"),
+    }
+}
+
+/// Samples `VmRSS` of `pid` every 10 ms until `stop`; returns (max KiB, samples).
+fn spawn_rss_sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, u64)> {
+    std::thread::spawn(move || {
+        let (mut max, mut n) = (0u64, 0u64);
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(kib) = procs::proc_status_kib(pid, "VmRSS") {
+                max = max.max(kib);
+                n += 1;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (max, n)
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let program_command = std::env::args().map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ");
+    anyhow::ensure!(args.files > 0 && args.file_size > 0, "--files and --file-size must be positive");
+    anyhow::ensure!(args.verify_every > 0, "--verify-every must be positive");
+    let machine = Machine::probe();
+    let assetlib_version = version_of(&args.assetlib.display().to_string(), "--version");
+    let nginx_version = version_of(&args.nginx, "-v");
+    let tmp = match &args.work_dir {
+        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-").tempdir_in(dir)?,
+        None => tempfile::Builder::new().prefix("assetlib-bench-").tempdir()?,
+    };
+    println!("assetlib-bench: {assetlib_version}, {nginx_version}; work dir {}", tmp.path().display());
+    println!(
+        "machine: {} cores, {}, {} memory (the client shares these cores with the servers)",
+        machine.cores, machine.cpu, machine.memory
+    );
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let files: Arc<Vec<BenchFile>> = Arc::new(
+        (0..args.files)
+            .map(|i| BenchFile {
+                folder: "bench".into(),
+                name: format!("f{i:05}.jpg"),
+                body: random_body(&mut rng, args.file_size),
+            })
+            .collect(),
+    );
+    let plan = GetPlan {
+        probe: Probe::Full,
+        concurrency: args.get_concurrency,
+        warmup: Duration::from_secs_f64(args.warmup_secs),
+        duration: Duration::from_secs_f64(args.get_secs),
+        max_requests: args.max_get_requests,
+        verify_every: args.verify_every,
+    };
+    let probes = [Probe::FirstByte, Probe::Missing, Probe::Health];
+    let probe_plan = |probe| GetPlan {
+        probe,
+        warmup: Duration::from_secs_f64(args.warmup_secs.min(1.0)),
+        duration: Duration::from_secs_f64(args.breakdown_secs),
+        ..plan
+    };
+
+    // 1 and 2: assetlib uploads, then GETs.
+    let (upload, assetlib_get, assetlib_probes) = {
+        let server = procs::start_assetlib(&args.assetlib, &tmp.path().join("assetlib-get"))?;
+        println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
+        println!(
+            "uploading {} files of {} bytes, concurrency {} ...",
+            args.files, args.file_size, args.upload_concurrency
+        );
+        let meter = procs::CpuMeter::start(vec![server.proc.pid()]);
+        let mut upload = load::upload_all(
+            server.addr,
+            &server.api_key,
+            files.clone(),
+            args.upload_concurrency,
+            Duration::from_secs(600),
+        )
+        .await
+        .context("upload phase")?;
+        upload.cpu = Some(meter.finish(upload.completed_all));
+        println!("  {:.0} req/s", upload.rps());
+        let pids = vec![server.proc.pid()];
+        let get = measured_get("assetlib", server.addr, &pids, &files, plan).await?;
+        let mut by_probe = Vec::new();
+        if args.breakdown_secs > 0.0 {
+            for probe in probes {
+                by_probe.push(measured_get("assetlib", server.addr, &pids, &files, probe_plan(probe)).await?);
+            }
+        }
+        drop(server); // stopped before nginx runs: one server at a time on the cores
+        (upload, get, by_probe)
+    };
+
+    // 3: the same files from nginx, the same client.
+    let (nginx_get, nginx_probes) = {
+        let docroot = tmp.path().join("nginx-www");
+        for f in files.iter() {
+            let path = docroot.join(f.url_path().trim_start_matches('/'));
+            std::fs::create_dir_all(path.parent().context("file path")?)?;
+            std::fs::write(&path, &f.body)?;
+        }
+        std::fs::write(docroot.join("healthz"), "ok")?;
+        let nginx = procs::start_nginx(&args.nginx, &tmp.path().join("nginx"), &docroot)?;
+        println!("nginx on {} (pid {}, config {})", nginx.addr, nginx.proc.pid(), nginx.config.display());
+        let pids = procs::with_children(nginx.proc.pid());
+        let get = measured_get("nginx", nginx.addr, &pids, &files, plan).await?;
+        let mut by_probe = Vec::new();
+        if args.breakdown_secs > 0.0 {
+            for probe in probes {
+                by_probe.push(measured_get("nginx", nginx.addr, &pids, &files, probe_plan(probe)).await?);
+            }
+        }
+        drop(nginx);
+        (get, by_probe)
+    };
+    let breakdown: Vec<BreakdownRow> = probes
+        .into_iter()
+        .zip(assetlib_probes.into_iter().zip(nginx_probes))
+        .map(|(probe, (assetlib, nginx))| BreakdownRow { probe, assetlib, nginx })
+        .collect();
+    drop(files);
+
+    // 4: peak RSS of a fresh server under concurrent big uploads.
+    let big: Vec<Bytes> = (0..args.big_uploads).map(|_| random_body(&mut rng, args.big_size)).collect();
+    let server = procs::start_assetlib(&args.assetlib, &tmp.path().join("assetlib-rss"))?;
+    let pid = server.proc.pid();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_idle_kib = procs::proc_status_kib(pid, "VmRSS").context("reading VmRSS")?;
+    println!(
+        "peak RSS: {} concurrent uploads of {} bytes to a fresh assetlib (pid {pid}, idle {} KiB) ...",
+        args.big_uploads, args.big_size, rss_idle_kib
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = spawn_rss_sampler(pid, stop.clone());
+    let client = load::upload_client(args.big_uploads)?;
+    let started = Instant::now();
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, body) in big.into_iter().enumerate() {
+        let (client, key, addr, done) = (client.clone(), server.api_key.clone(), server.addr, done.clone());
+        tasks.spawn(async move {
+            load::upload_one(&client, addr, &key, "big", &format!("big{i:03}.jpg"), body).await?;
+            done.fetch_add(1, Ordering::Relaxed);
+            anyhow::Ok(())
+        });
+    }
+    let outcome = tokio::time::timeout(Duration::from_secs(600), async {
+        while let Some(joined) = tasks.join_next().await {
+            joined??;
+        }
+        anyhow::Ok(())
+    })
+    .await;
+    let big_wall_secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (rss_peak_sampled_kib, rss_samples) = sampler.join().map_err(|_| anyhow::anyhow!("RSS sampler panicked"))?;
+    let rss_peak_hwm_kib = procs::proc_status_kib(pid, "VmHWM").context("reading VmHWM")?;
+    drop(server);
+    outcome.context("big uploads did not finish within 600 s")??;
+    anyhow::ensure!(done.load(Ordering::Relaxed) == args.big_uploads as u64, "not every big upload succeeded");
+
+    let results = Results {
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        command: args.command.clone().unwrap_or_else(|| program_command.clone()),
+        program_command,
+        label: args.label.clone(),
+        machine,
+        assetlib_version,
+        nginx_version,
+        files: args.files,
+        file_size: args.file_size,
+        upload_concurrency: args.upload_concurrency,
+        get_concurrency: args.get_concurrency,
+        get_secs: args.get_secs,
+        warmup_secs: args.warmup_secs,
+        upload,
+        assetlib_get,
+        nginx_get,
+        breakdown,
+        big_uploads: args.big_uploads,
+        big_size: args.big_size,
+        big_wall_secs,
+        rss_idle_kib,
+        rss_peak_hwm_kib,
+        rss_peak_sampled_kib,
+        rss_samples,
+        min_get_ratio: args.min_get_ratio,
+        max_rss_mb: args.max_rss_mb,
+    };
+    println!(
+        "\nGET bodies compared byte for byte: assetlib {}, nginx {}; reconnections: assetlib {}, nginx {}\n",
+        results.assetlib_get.verified,
+        results.nginx_get.verified,
+        results.assetlib_get.reconnects,
+        results.nginx_get.reconnects
+    );
+    print!("{}", report::text_table(&results));
+    if let Some(path) = &args.markdown {
+        report::write_markdown(path, &results).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if args.strict && !(results.get_ok() && results.rss_ok()) {
+        drop(tmp);
+        std::process::exit(2);
+    }
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! The machine the run happened on, the printed table, and the BENCHMARKS.md section.
+
+use crate::load::{Probe, Stats};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What the figures depend on besides the code.
+pub struct Machine {
+    pub cores: usize,
+    pub cpu: String,
+    pub memory: String,
+    pub kernel: String,
+    pub os: String,
+}
+
+impl Machine {
+    pub fn probe() -> Self {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let cpuinfo = read("/proc/cpuinfo");
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let mem_kib: u64 = read("/proc/meminfo")
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:")?.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let os = read("/etc/os-release")
+            .lines()
+            .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned()))
+            .unwrap_or_else(|| "unknown".into());
+        Self {
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu,
+            memory: format!("{:.1} GiB", mem_kib as f64 / (1024.0 * 1024.0)),
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
+            os,
+        }
+    }
+}
+
+/// One breakdown probe on both servers.
+pub struct BreakdownRow {
+    pub probe: Probe,
+    pub assetlib: Stats,
+    pub nginx: Stats,
+}
+
+/// Everything one run measured.
+pub struct Results {
+    pub date: String,
+    pub command: String,
+    pub program_command: String,
+    pub label: Option<String>,
+    pub machine: Machine,
+    pub assetlib_version: String,
+    pub nginx_version: String,
+    pub files: usize,
+    pub file_size: usize,
+    pub upload_concurrency: usize,
+    pub get_concurrency: usize,
+    pub get_secs: f64,
+    pub warmup_secs: f64,
+    pub upload: Stats,
+    pub assetlib_get: Stats,
+    pub nginx_get: Stats,
+    pub breakdown: Vec<BreakdownRow>,
+    pub big_uploads: usize,
+    pub big_size: usize,
+    pub big_wall_secs: f64,
+    pub rss_idle_kib: u64,
+    pub rss_peak_hwm_kib: u64,
+    pub rss_peak_sampled_kib: u64,
+    pub rss_samples: u64,
+    pub min_get_ratio: f64,
+    pub max_rss_mb: f64,
+}
+
+impl Results {
+    pub fn get_ratio(&self) -> f64 {
+        self.assetlib_get.rps() / self.nginx_get.rps()
+    }
+
+    /// Peak RSS in MB (10^6 bytes), the unit of the target.
+    pub fn peak_rss_mb(&self) -> f64 {
+        self.rss_peak_hwm_kib.max(self.rss_peak_sampled_kib) as f64 * 1024.0 / 1e6
+    }
+
+    pub fn get_ok(&self) -> bool {
+        self.get_ratio() >= self.min_get_ratio
+    }
+
+    pub fn rss_ok(&self) -> bool {
+        self.peak_rss_mb() <= self.max_rss_mb
+    }
+}
+
+fn cpu_us(s: &Stats) -> f64 {
+    s.cpu.map_or(f64::NAN, |c| c.server_us_per_req)
+}
+
+/// The main GET first, then the probes.
+fn breakdown_rows(r: &Results) -> Vec<(Probe, &Stats, &Stats)> {
+    let mut rows = vec![(Probe::Full, &r.assetlib_get, &r.nginx_get)];
+    rows.extend(r.breakdown.iter().map(|b| (b.probe, &b.assetlib, &b.nginx)));
+    rows
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn row(out: &mut String, name: &str, s: &Stats, md: bool) {
+    let (rps, mbs, p50, p99, max) = (
+        s.rps(),
+        s.mib_per_sec(),
+        s.percentile_ms(50.0),
+        s.percentile_ms(99.0),
+        s.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+    );
+    let (srv_cores, srv_us, cli_cores, cli_us) = match s.cpu {
+        Some(c) => (c.server_cores, c.server_us_per_req, c.client_cores, c.client_us_per_req),
+        None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
+    };
+    if md {
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {:.1} | **{rps:.0}** | {mbs:.0} | {p50:.2} | {p99:.2} | {max:.1} | {srv_cores:.2} | {srv_us:.0} | {cli_cores:.2} | {cli_us:.0} |",
+            s.requests,
+            s.elapsed.as_secs_f64()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{name:<22} {:>8} {:>5.1} {rps:>8.0} {mbs:>6.0} {p50:>7.2} {p99:>7.2} {max:>7.1} {srv_cores:>6.2} {srv_us:>7.0} {cli_cores:>6.2} {cli_us:>7.0}",
+            s.requests,
+            s.elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// The table printed at the end of a run.
+pub fn text_table(r: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<22} {:>8} {:>5} {:>8} {:>6} {:>7} {:>7} {:>7} {:>6} {:>7} {:>6} {:>7}",
+        "phase",
+        "requests",
+        "secs",
+        "req/s",
+        "MiB/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "srv cr",
+        "srv us",
+        "cli cr",
+        "cli us"
+    );
+    row(&mut out, &format!("upload, c{}", r.upload_concurrency), &r.upload, false);
+    row(&mut out, &format!("GET assetlib, c{}", r.get_concurrency), &r.assetlib_get, false);
+    row(&mut out, &format!("GET nginx, c{}", r.get_concurrency), &r.nginx_get, false);
+    let _ = writeln!(
+        out,
+        "(srv/cli cr: CPU cores busy in the server / this client; srv/cli us: CPU microseconds per request)"
+    );
+    if !r.breakdown.is_empty() {
+        let _ = writeln!(out, "\nwhere the time goes (concurrency {}):", r.get_concurrency);
+        let _ = writeln!(out, "{:<36} {:>10} {:>10} {:>10} {:>10}", "GET", "assetlib/s", "srv us", "nginx/s", "srv us");
+        for (probe, a, n) in breakdown_rows(r) {
+            let _ = writeln!(
+                out,
+                "{:<36} {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
+                probe.describe().replace('`', ""),
+                a.rps(),
+                cpu_us(a),
+                n.rps(),
+                cpu_us(n)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nGET req/s assetlib/nginx: {:.3}  (target >= {:.2}: {})",
+        r.get_ratio(),
+        r.min_get_ratio,
+        verdict(r.get_ok())
+    );
+    let _ = writeln!(
+        out,
+        "peak RSS, {} concurrent uploads of {} MiB: {:.1} MB ({:.1} MiB; idle {:.1} MiB; {:.1} s)  (target <= {:.0} MB: {})",
+        r.big_uploads,
+        r.big_size >> 20,
+        r.peak_rss_mb(),
+        mib(r.rss_peak_hwm_kib.max(r.rss_peak_sampled_kib)),
+        mib(r.rss_idle_kib),
+        r.big_wall_secs,
+        r.max_rss_mb,
+        verdict(r.rss_ok())
+    );
+    out
+}
+
+pub const BEGIN: &str = "<!-- assetlib-bench: begin (this section is rewritten by every run) -->";
+pub const END: &str = "<!-- assetlib-bench: end -->";
+
+/// The section of BENCHMARKS.md that a run rewrites.
+pub fn markdown_section(r: &Results) -> String {
+    let mut out = String::new();
+    let m = &r.machine;
+    let _ = writeln!(out, "{BEGIN}");
+    let _ = writeln!(out, "## Latest run\n");
+    let _ = writeln!(out, "- Date: {}", r.date);
+    if let Some(label) = &r.label {
+        let _ = writeln!(out, "- Code: {label}");
+    }
+    let _ = writeln!(out, "- Command: `{}`", r.command);
+    let _ = writeln!(out, "- Program: `{}`", r.program_command);
+    let _ = writeln!(
+        out,
+        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
+        m.cores, m.cpu, m.memory, m.os, m.kernel
+    );
+    let _ = writeln!(out, "- Servers: {}; {}", r.assetlib_version, r.nginx_version);
+    let _ = writeln!(
+        out,
+        "- The load generator runs on the same {} cores as the server under test, so every figure \
+         includes the client's share of the CPU; the ratio compares two servers under the same client.",
+        m.cores
+    );
+    let _ = writeln!(
+        out,
+        "- Files: {} of {} bytes (random, `.jpg` names); GETs for {:.0} s after a {:.0} s warm-up, one \
+         keep-alive HTTP/1.1 connection per worker; sample bodies compared byte for byte, all statuses \
+         and lengths checked.\n",
+        r.files, r.file_size, r.get_secs, r.warmup_secs
+    );
+    let _ = writeln!(
+        out,
+        "| phase | requests | secs | req/s | MiB/s | p50 ms | p99 ms | max ms | server CPU (cores) | server CPU µs/req | client CPU (cores) | client CPU µs/req |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    row(&mut out, &format!("upload (Jivox POST), concurrency {}", r.upload_concurrency), &r.upload, true);
+    row(&mut out, &format!("GET `/files` assetlib, concurrency {}", r.get_concurrency), &r.assetlib_get, true);
+    row(&mut out, &format!("GET nginx, concurrency {}", r.get_concurrency), &r.nginx_get, true);
+    let _ = writeln!(
+        out,
+        "\nCPU columns: user+system time from `/proc/PID/stat` over the whole phase (warm-up included) of the \
+         server's processes (nginx: master and workers) and of the load generator, per second of wall time and \
+         per completed request.\n"
+    );
+    if !r.breakdown.is_empty() {
+        let _ = writeln!(
+            out,
+            "Where the time goes: the same client and concurrency asking for less of the work \
+             ({:.0} s each after a short warm-up; the whole-file row is the benchmark above).\n",
+            r.breakdown.first().map_or(0.0, |b| b.assetlib.elapsed.as_secs_f64())
+        );
+        let _ = writeln!(
+            out,
+            "| GET | assetlib req/s | assetlib server CPU µs/req | nginx req/s | nginx server CPU µs/req |"
+        );
+        let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: |");
+        for (probe, a, n) in breakdown_rows(r) {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                probe.describe(),
+                a.rps(),
+                cpu_us(a),
+                n.rps(),
+                cpu_us(n)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "Peak RSS of a fresh assetlib while {} clients each upload one {} MiB file at once: \
+         **{:.1} MB** ({:.1} MiB; `VmHWM` {:.1} MiB, highest of {} `VmRSS` samples taken every 10 ms \
+         {:.1} MiB; idle before the uploads {:.1} MiB; the uploads took {:.1} s).\n",
+        r.big_uploads,
+        r.big_size >> 20,
+        r.peak_rss_mb(),
+        mib(r.rss_peak_hwm_kib.max(r.rss_peak_sampled_kib)),
+        mib(r.rss_peak_hwm_kib),
+        r.rss_samples,
+        mib(r.rss_peak_sampled_kib),
+        mib(r.rss_idle_kib),
+        r.big_wall_secs
+    );
+    let _ = writeln!(out, "| target | measured | result |");
+    let _ = writeln!(out, "| --- | ---: | --- |");
+    let _ = writeln!(
+        out,
+        "| GET req/s at least {:.2}x nginx | {:.3}x | {} |",
+        r.min_get_ratio,
+        r.get_ratio(),
+        verdict(r.get_ok())
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS under {} x {} MiB uploads at most {:.0} MB | {:.1} MB | {} |",
+        r.big_uploads,
+        r.big_size >> 20,
+        r.max_rss_mb,
+        r.peak_rss_mb(),
+        verdict(r.rss_ok())
+    );
+    let _ = writeln!(out, "{END}");
+    out
+}
+
+const PREAMBLE: &str = "# Benchmarks\n\n\
+Produced by `bash scripts/bench.sh` (the program is `crates/bench`, `assetlib-bench`). The section \
+between the markers below is rewritten by each run; the text outside it is kept.\n\n";
+
+/// Replaces the marked section of `path` (or creates the file) with the run's section.
+pub fn write_markdown(path: &Path, r: &Results) -> anyhow::Result<()> {
+    let section = markdown_section(r);
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match (existing.find(BEGIN), existing.find(END)) {
+        (Some(b), Some(e)) if e > b => {
+            let after = &existing[e + END.len()..];
+            format!("{}{}{}", &existing[..b], section.trim_end_matches('\n'), after)
+        }
+        _ if existing.trim().is_empty() => format!("{PREAMBLE}{section}"),
+        _ => format!("{}\n\n{section}", existing.trim_end()),
+    };
+    std::fs::write(path, text)?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! A `MetaStore` decorator that keeps the public file route's lookups in memory. Each lookup
+//! through SQLite costs two thread wake-ups (sqlx runs a connection on its own thread), which
+//! on a small machine is most of a public GET's cost.
+//!
+//! Every write through this store bumps its account's generation, which makes that account's
+//! cached lookups stale at once; a time-to-live bounds how long a write made by another process
+//! (an admin command, another server) can go unseen.
+
+use crate::auth::Principal;
+use crate::cursor::Cursor;
+use crate::error::Result;
+use crate::ids::{AccountId, BlobKey, JobId, QueueId};
+use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
+use crate::ports::MetaStore;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+type Lookup = Option<(Account, Option<Asset>)>;
+
+#[derive(Clone)]
+struct Cached {
+    generation: u64,
+    at: Instant,
+    value: Arc<Lookup>,
+}
+
+pub struct CachedMetaStore {
+    inner: Arc<dyn MetaStore>,
+    lookups: quick_cache::sync::Cache<(AccountId, String), Cached>,
+    generations: RwLock<HashMap<AccountId, u64>>,
+    ttl: Duration,
+}
+
+impl CachedMetaStore {
+    /// Caches up to `capacity` lookups, each for at most `ttl`.
+    pub fn new(inner: Arc<dyn MetaStore>, capacity: usize, ttl: Duration) -> Self {
+        Self { inner, lookups: quick_cache::sync::Cache::new(capacity), generations: RwLock::default(), ttl }
+    }
+
+    fn generation(&self, account: AccountId) -> u64 {
+        self.generations.read().map(|g| g.get(&account).copied().unwrap_or(0)).unwrap_or(u64::MAX)
+    }
+
+    fn invalidate(&self, account: AccountId) {
+        if let Ok(mut g) = self.generations.write() {
+            *g.entry(account).or_insert(0) += 1;
+        }
+    }
+}
+
+#[async_trait]
+impl MetaStore for CachedMetaStore {
+    async fn get_account_and_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Lookup> {
+        let key = (account, format!("{path}/{name}"));
+        // Read the generation before the store: a write that lands in between makes this
+        // entry stale rather than wrong.
+        let generation = self.generation(account);
+        if let Some(hit) = self.lookups.get(&key)
+            && hit.generation == generation
+            && hit.at.elapsed() < self.ttl
+        {
+            return Ok((*hit.value).clone());
+        }
+        let value = self.inner.get_account_and_asset(account, path, name).await?;
+        self.lookups.insert(key, Cached { generation, at: Instant::now(), value: Arc::new(value.clone()) });
+        Ok(value)
+    }
+
+    async fn create_account(&self, account: &Account) -> Result<()> {
+        let r = self.inner.create_account(account).await;
+        self.invalidate(account.id);
+        r
+    }
+
+    async fn write_assets(&self, write: &AssetWrite) -> Result<Vec<Asset>> {
+        let r = self.inner.write_assets(write).await;
+        self.invalidate(write.account);
+        r
+    }
+
+    async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool> {
+        let r = self.inner.delete_asset(account, path, name, now).await;
+        self.invalidate(account);
+        r
+    }
+
+    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64> {
+        let r = self.inner.delete_folder(account, folder, now).await;
+        self.invalidate(account);
+        r
+    }
+
+    async fn set_asset_marks(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        let r = self.inner.set_asset_marks(account, path, name, archived, sensitive, now).await;
+        self.invalidate(account);
+        r
+    }
+
+    // Everything else passes through.
+
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
+        self.inner.get_account(id).await
+    }
+    async fn account_count(&self) -> Result<u64> {
+        self.inner.account_count().await
+    }
+    async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()> {
+        self.inner.create_user(user, memberships).await
+    }
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
+        self.inner.create_api_key(key).await
+    }
+    async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
+        self.inner.principal_for_key(key_hash).await
+    }
+    async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
+        self.inner.get_asset(account, path, name).await
+    }
+    async fn list_folder(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Entry>> {
+        self.inner.list_folder(account, folder, after, limit).await
+    }
+    async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool> {
+        self.inner.create_folder(account, folder, now).await
+    }
+    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool> {
+        self.inner.blob_referenced(blob).await
+    }
+    async fn get_queue(&self, id: &QueueId) -> Result<Option<QueueEntry>> {
+        self.inner.get_queue(id).await
+    }
+    async fn put_queue(&self, entry: &QueueEntry, job: Option<&NewJob>, cancel_job: Option<JobId>) -> Result<()> {
+        self.inner.put_queue(entry, job, cancel_job).await
+    }
+    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
+        self.inner.enqueue_job(job).await
+    }
+    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
+        self.inner.claim_job(worker, now, lease_until).await
+    }
+    async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()> {
+        self.inner.extend_job(id, worker, lease_until).await
+    }
+    async fn finish_job(&self, id: JobId) -> Result<()> {
+        self.inner.finish_job(id).await
+    }
+    async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()> {
+        self.inner.retry_job(id, run_at, error).await
+    }
+    async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
+        self.inner.fail_job(id, error).await
+    }
+    async fn release_abandoned_jobs(&self) -> Result<u64> {
+        self.inner.release_abandoned_jobs().await
+    }
+}

@@ -203,3 +203,16 @@ async fn cdn_urls_of_unusual_names_resolve() {
     assert_eq!(res.bytes().await.unwrap().to_vec(), png());
     app.stop().await;
 }
+
+/// `/healthz` says the process is up; `/readyz` that both stores answer.
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.text().await.unwrap()), (200, "ok".to_owned()));
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ready", "database": "ok", "blobStore": "ok"}));
+    app.stop().await;
+}

@@ -431,6 +431,40 @@ impl Library {
     }
 }
 
+/// Whether the stores answer: what a load balancer's readiness probe asks.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub database: Result<()>,
+    pub blob_store: Result<()>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database.is_ok() && self.blob_store.is_ok()
+    }
+}
+
+/// How long a readiness check waits for each store.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Library {
+    /// Asks each store a trivial question, each bounded by a timeout: a store that hangs is as
+    /// unavailable as one that refuses.
+    pub async fn readiness(&self) -> Readiness {
+        let timed_out = |what: &str| Error::unavailable(what, "no answer within the readiness timeout");
+        let database = tokio::time::timeout(READINESS_TIMEOUT, self.meta.account_count())
+            .await
+            .unwrap_or_else(|_| Err(timed_out("database")))
+            .map(|_| ());
+        let probe = BlobKey("readiness/probe".to_owned());
+        let blob_store = tokio::time::timeout(READINESS_TIMEOUT, self.blobs.exists(&probe))
+            .await
+            .unwrap_or_else(|_| Err(timed_out("blob store")))
+            .map(|_| ());
+        Readiness { database, blob_store }
+    }
+}
+
 pub fn uploaded_message(n: u64) -> String {
     format!("Number of assets uploaded: {n}")
 }

@@ -37,8 +37,27 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
         .merge(dialects::jivox::routes())
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(readyz))
         .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Readiness: 200 when the database and the blob store both answer, else 503, with each
+/// store's state. `/healthz` only says the process is up.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let r = state.lib.readiness().await;
+    let describe = |res: &assetlib_core::Result<()>| match res {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.message.clone(),
+    };
+    let body = serde_json::json!({
+        "status": if r.ready() { "ready" } else { "unavailable" },
+        "database": describe(&r.database),
+        "blobStore": describe(&r.blob_store),
+    });
+    let status = if r.ready() { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }

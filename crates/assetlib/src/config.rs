@@ -18,6 +18,13 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `file:///DIR`; default `file://{data_dir}/blobs`.
     pub blob_store: Option<String>,
+    /// Endpoint of an `s3://` blob store, e.g. `http://127.0.0.1:8333`; default `AWS_ENDPOINT_URL`.
+    pub s3_endpoint: Option<String>,
+    /// Region of an `s3://` blob store; default `AWS_REGION`.
+    pub s3_region: Option<String>,
+    /// Credentials of an `s3://` blob store; default `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
     /// Base of public file URLs; default `http://{listen address}`.
     pub public_base_url: Option<String>,
     pub cache_control: String,
@@ -47,6 +54,10 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: None,
             blob_store: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             public_base_url: None,
             cache_control: "public, max-age=3600".into(),
             max_upload_size: 10 << 20,
@@ -96,7 +107,12 @@ impl Config {
             anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed("ASSETLIB_").ignore(&["config"])).merge(Serialized::defaults(flags));
+        // ASSETLIB_TEST_* belongs to the test suites (which stores to test against), not to the
+        // server; any other unknown ASSETLIB_* variable is an error, so that typos show.
+        let env = Env::prefixed("ASSETLIB_")
+            .ignore(&["config"])
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        figment = figment.merge(env).merge(Serialized::defaults(flags));
         Ok(figment.extract()?)
     }
 

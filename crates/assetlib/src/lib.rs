@@ -22,7 +22,7 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         let ttl = Duration::from_millis(config.lookup_cache_ms);
         meta = Arc::new(assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl));
     }
-    let blobs = assetlib_blobs::connect(&config.blob_store()).context("opening the blob store")?;
+    let blobs = open_blobs(config).context("opening the blob store")?;
     let lib_config = LibraryConfig {
         rules: Rules::new(config.allowed_extensions.clone()),
         max_upload_size: config.max_upload_size,
@@ -32,6 +32,28 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         job_lease: Duration::from_secs(60),
     };
     Ok(Arc::new(Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config)))
+}
+
+/// The blob store `config` names; for `s3://`, the `s3_*` settings override the `AWS_*`
+/// variables one by one.
+fn open_blobs(config: &Config) -> assetlib_core::Result<Arc<dyn assetlib_core::ports::BlobStore>> {
+    let url = config.blob_store();
+    if !url.starts_with("s3://") {
+        return assetlib_blobs::connect(&url);
+    }
+    let mut s3 = assetlib_blobs::S3Config::from_url_and_env(&url)?;
+    let settings = [
+        (&mut s3.endpoint, &config.s3_endpoint),
+        (&mut s3.region, &config.s3_region),
+        (&mut s3.access_key_id, &config.s3_access_key_id),
+        (&mut s3.secret_access_key, &config.s3_secret_access_key),
+    ];
+    for (setting, configured) in settings {
+        if configured.is_some() {
+            setting.clone_from(configured);
+        }
+    }
+    Ok(Arc::new(assetlib_blobs::S3BlobStore::new(&s3)?))
 }
 
 /// A running server.

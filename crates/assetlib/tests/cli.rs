@@ -2,13 +2,20 @@
 
 mod common;
 
-use common::{ServerProcess, binary, png};
+use common::{Backend, ServerProcess, binary, png};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::process::Command;
 
-fn run(args: &[&str], data: &std::path::Path) -> (bool, Value, String) {
-    let out = Command::new(binary()).args(args).arg("--data-dir").arg(data).output().expect("run assetlib");
+fn run(backend: &Backend, args: &[&str], data: &std::path::Path) -> (bool, Value, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .args(backend.args())
+        .envs(backend.env())
+        .output()
+        .expect("run assetlib");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
@@ -16,12 +23,13 @@ fn run(args: &[&str], data: &std::path::Path) -> (bool, Value, String) {
 }
 
 /// First start writes the owner's credentials, readable by the owner only.
-#[test]
-fn first_start_writes_initial_credentials_0600() {
+#[tokio::test]
+async fn first_start_writes_initial_credentials_0600() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = ServerProcess::start(&data, &[]);
+    let backend = Backend::from_env("cli").await;
+    let server = ServerProcess::start(&backend, &data, &[]);
     let path = data.join("initial-credentials.json");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -31,7 +39,7 @@ fn first_start_writes_initial_credentials_0600() {
     assert!(creds["apiKey"].as_str().unwrap().starts_with("alk_"));
     drop(server);
     // A second start leaves the file and the store as they are.
-    let server = ServerProcess::start(&data, &[]);
+    let server = ServerProcess::start(&backend, &data, &[]);
     let again: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(again, creds);
     drop(server);
@@ -43,15 +51,17 @@ fn first_start_writes_initial_credentials_0600() {
 async fn admin_commands_work_while_the_server_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = ServerProcess::start(&data, &[]);
+    let backend = Backend::from_env("cli").await;
+    let server = ServerProcess::start(&backend, &data, &[]);
 
-    let (ok, account, stderr) = run(&["account", "create", "--id", "1234", "--name", "Acme"], &data);
+    let (ok, account, stderr) = run(&backend, &["account", "create", "--id", "1234", "--name", "Acme"], &data);
     assert!(ok, "{stderr}");
     assert_eq!(account["id"], 1234);
     assert_eq!(account["name"], "Acme");
     assert_eq!(account["public"], true);
 
-    let (ok, user, stderr) = run(&["user", "create", "--account", "1234", "--role", "editor", "--name", "Bob"], &data);
+    let (ok, user, stderr) =
+        run(&backend, &["user", "create", "--account", "1234", "--role", "editor", "--name", "Bob"], &data);
     assert!(ok, "{stderr}");
     let key = user["apiKey"].as_str().unwrap().to_owned();
     assert!(user["userId"].as_str().unwrap().starts_with("usr_"));
@@ -76,18 +86,19 @@ async fn admin_commands_work_while_the_server_runs() {
     assert_eq!(res.status(), 403, "an editor of 1234 does not reach account 1");
 
     // Errors: a taken id, an unknown account, a bad role. Nothing is printed on stdout.
-    let (ok, out, stderr) = run(&["account", "create", "--id", "1234", "--name", "Again"], &data);
+    let (ok, out, stderr) = run(&backend, &["account", "create", "--id", "1234", "--name", "Again"], &data);
     assert!(!ok && out.is_null());
     assert!(stderr.contains("Account 1234 exists already."), "{stderr}");
-    let (ok, _, stderr) = run(&["user", "create", "--account", "99", "--role", "viewer", "--name", "X"], &data);
+    let (ok, _, stderr) =
+        run(&backend, &["user", "create", "--account", "99", "--role", "viewer", "--name", "X"], &data);
     assert!(!ok);
     assert!(stderr.contains("Account 99 not found."), "{stderr}");
-    let (ok, _, _) = run(&["user", "create", "--account", "1234", "--role", "god", "--name", "X"], &data);
+    let (ok, _, _) = run(&backend, &["user", "create", "--account", "1234", "--role", "god", "--name", "X"], &data);
     assert!(!ok);
 
     // --admin makes a platform admin, who reaches every account.
     let (ok, admin, _) =
-        run(&["user", "create", "--account", "1", "--role", "viewer", "--admin", "--name", "Root"], &data);
+        run(&backend, &["user", "create", "--account", "1", "--role", "viewer", "--admin", "--name", "Root"], &data);
     assert!(ok);
     let res = client
         .get(format!("{}/v2/accounts/1234/asset-library", server.base))
@@ -97,7 +108,7 @@ async fn admin_commands_work_while_the_server_runs() {
         .unwrap();
     assert_eq!(res.status(), 200);
     // A private account's files are not public.
-    let (ok, private, _) = run(&["account", "create", "--id", "5", "--name", "Hidden", "--private"], &data);
+    let (ok, private, _) = run(&backend, &["account", "create", "--id", "5", "--name", "Hidden", "--private"], &data);
     assert!(ok);
     assert_eq!(private["public"], false);
 }
@@ -107,6 +118,7 @@ async fn admin_commands_work_while_the_server_runs() {
 async fn configuration_layers_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let backend = Backend::from_env("cli").await;
     let config = dir.path().join("assetlib.toml");
     std::fs::write(
         &config,
@@ -117,7 +129,7 @@ async fn configuration_layers_in_order() {
     let start = |envs: &[(&str, &str)]| {
         let mut all = vec![("ASSETLIB_CONFIG", config_arg.as_str())];
         all.extend_from_slice(envs);
-        ServerProcess::start(&data, &all)
+        ServerProcess::start(&backend, &data, &all)
     };
     let client = reqwest::Client::new();
     let probe = |base: String, key: String| {
@@ -175,6 +187,8 @@ async fn configuration_layers_in_order() {
     let mut child = Command::new(binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--public-base-url", "https://flag.example", "--data-dir"])
         .arg(&data)
+        .args(backend.args())
+        .envs(backend.env())
         .env("ASSETLIB_CONFIG", &config_arg)
         .env("ASSETLIB_PUBLIC_BASE_URL", "https://env.example")
         .env("RUST_LOG", "warn")

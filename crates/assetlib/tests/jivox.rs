@@ -226,14 +226,8 @@ async fn size_limit_is_ten_megabytes() {
     );
     let (_, listing) = app.get_json(&app.key, LIB).await;
     assert_eq!(names(&listing, "files"), ["max.bin.txt"]);
-    let blobs = count_files(&app.config.data_dir.join("blobs/assets"));
-    assert_eq!(blobs, 1, "the refused upload left a blob");
+    assert_eq!(app.blob_count("assets").await, 1, "the refused upload left a blob");
     app.stop().await;
-}
-
-pub fn count_files(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum()
 }
 
 /// "If multiple files are attached, only the first file is processed."
@@ -264,7 +258,7 @@ async fn path_may_follow_the_file() {
     let form = Form::new().part("file", Part::bytes(png()).file_name("bad.png")).text("path", "../up");
     let res = app.client.post(app.url(LIB)).header("jvx_apikey", &app.key).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(count_files(&app.config.data_dir.join("blobs/assets")), 1);
+    assert_eq!(app.blob_count("assets").await, 1);
     app.stop().await;
 }
 
@@ -290,7 +284,7 @@ async fn executables_are_refused_whatever_their_name() {
     let res = app.upload(&app.key, 1, None, "innocent.png", elf).await;
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"msg": "Executable files are not allowed."}));
-    assert_eq!(count_files(&app.config.data_dir.join("blobs/assets")), 0);
+    assert_eq!(app.blob_count("assets").await, 0);
     app.stop().await;
 }
 

@@ -3,7 +3,10 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{Error, Result};
@@ -14,8 +17,11 @@ pub async fn connect(url: &str) -> Result<Arc<dyn MetaStore>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(Error::invalid("database_unsupported", "PostgreSQL support is not built into this version yet."))
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
-        Err(Error::invalid("database_url_invalid", format!("Unsupported database URL '{url}': use sqlite://PATH.")))
+        Err(Error::invalid(
+            "database_url_invalid",
+            format!("Unsupported database URL '{url}': use sqlite://PATH or postgres://..."),
+        ))
     }
 }

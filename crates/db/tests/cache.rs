@@ -8,6 +8,8 @@ use assetlib_core::{AccountId, AssetId, BlobKey};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 const A: AccountId = AccountId(1);
 
 fn write(blob: &str, now: i64) -> AssetWrite {
@@ -38,6 +40,17 @@ async fn blob_of(store: &dyn MetaStore) -> Option<String> {
 async fn writes_through_the_cache_are_seen_at_once_and_others_within_the_ttl() {
     let dir = tempfile::tempdir().unwrap();
     let inner = assetlib_db::connect(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+    cache_over(inner).await;
+}
+
+#[tokio::test]
+async fn postgres_writes_through_the_cache_are_seen_at_once_and_others_within_the_ttl() {
+    let Some((inner, url)) = common::postgres_store().await else { return };
+    cache_over(inner).await;
+    common::drop_database(&url).await;
+}
+
+async fn cache_over(inner: Arc<dyn MetaStore>) {
     let cached: Arc<dyn MetaStore> = Arc::new(CachedMetaStore::new(inner.clone(), 100, Duration::from_millis(300)));
     cached.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
 

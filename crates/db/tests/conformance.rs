@@ -11,6 +11,8 @@ use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, JobId, QueueId, UserId};
 use std::sync::Arc;
 
+mod common;
+
 const A: AccountId = AccountId(1);
 const B: AccountId = AccountId(2);
 
@@ -279,4 +281,11 @@ async fn sqlite_store_conforms() {
     let url = format!("sqlite://{}", dir.path().join("meta.db").display());
     let store = assetlib_db::connect(&url).await.unwrap();
     suite(store).await;
+}
+
+#[tokio::test]
+async fn postgres_store_conforms() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    suite(store).await;
+    common::drop_database(&url).await;
 }

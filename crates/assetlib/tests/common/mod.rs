@@ -1,5 +1,9 @@
 //! Test harness: the real server on 127.0.0.1:0, in this process ([`TestApp`]) or as a child
 //! process that can be killed ([`ServerProcess`]), and helpers that talk HTTP to it.
+//!
+//! The stores are the embedded default, or with `ASSETLIB_TEST_BACKEND=postgres-s3` a fresh
+//! PostgreSQL database and a fresh S3 bucket per server ([`Backend`]; `scripts/test.sh` runs
+//! the API tests both ways).
 #![allow(dead_code)]
 
 use assetlib::config::Config;
@@ -12,12 +16,116 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The stores a test's servers use. The embedded default lives in the data dir; the scale-out
+/// pair is made fresh for each test.
+#[derive(Debug, Clone, Default)]
+pub struct Backend {
+    pub database_url: Option<String>,
+    pub s3: Option<assetlib_blobs::testing::TestS3>,
+}
+
+impl Backend {
+    /// The backend `ASSETLIB_TEST_BACKEND` asks for; `test` names the test in messages.
+    pub async fn from_env(test: &str) -> Self {
+        match std::env::var("ASSETLIB_TEST_BACKEND").as_deref() {
+            Ok("postgres-s3") => Self {
+                database_url: Some(
+                    assetlib_db::testing::fresh_postgres_url()
+                        .await
+                        .expect("ASSETLIB_TEST_BACKEND=postgres-s3 needs ASSETLIB_TEST_POSTGRES_URL"),
+                ),
+                s3: Some(
+                    assetlib_blobs::testing::fresh_s3(test)
+                        .await
+                        .expect("ASSETLIB_TEST_BACKEND=postgres-s3 needs ASSETLIB_TEST_S3_*"),
+                ),
+            },
+            Ok("") | Ok("embedded") | Err(_) => Self::default(),
+            Ok(other) => panic!("unknown ASSETLIB_TEST_BACKEND '{other}': use embedded or postgres-s3"),
+        }
+    }
+
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(url) = &self.database_url {
+            config.database_url = Some(url.clone());
+        }
+        if let Some(s3) = &self.s3 {
+            config.blob_store = Some(s3.url());
+            config.s3_endpoint = Some(s3.endpoint.clone());
+            config.s3_region = Some(s3.region.clone());
+            config.s3_access_key_id = Some(s3.access_key_id.clone());
+            config.s3_secret_access_key = Some(s3.secret_access_key.clone());
+        }
+    }
+
+    /// The same, as flags and variables for an `assetlib` process.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        if let Some(s3) = &self.s3 {
+            args.extend(["--blob-store".to_owned(), s3.url()]);
+        }
+        args
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.s3.as_ref().map(|s3| s3.env()).unwrap_or_default()
+    }
+
+    /// Blobs stored under `prefix` (`assets`, `uploads`), plus for `""` partial writes too.
+    pub async fn blob_count(&self, data_dir: &Path, prefix: &str) -> usize {
+        match &self.s3 {
+            None => count_files(&data_dir.join("blobs").join(prefix)),
+            Some(s3) => {
+                use futures::TryStreamExt;
+                use object_store::ObjectStore;
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_endpoint(&s3.endpoint)
+                    .with_region(&s3.region)
+                    .with_access_key_id(&s3.access_key_id)
+                    .with_secret_access_key(&s3.secret_access_key)
+                    .with_bucket_name(&s3.bucket)
+                    .with_allow_http(true)
+                    .with_virtual_hosted_style_request(false)
+                    .build()
+                    .expect("S3 client");
+                let prefix = (!prefix.is_empty()).then(|| object_store::path::Path::from(prefix));
+                let objects: Vec<_> = store.list(prefix.as_ref()).try_collect().await.expect("list");
+                let partial =
+                    if prefix.is_none() { s3.store().incomplete_uploads().await.expect("uploads").len() } else { 0 };
+                objects.len() + partial
+            }
+        }
+    }
+
+    /// Polls until [`Self::blob_count`] is `n` (at most 15 s).
+    pub async fn wait_for_blobs(&self, data_dir: &Path, prefix: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let count = self.blob_count(data_dir, prefix).await;
+            if count == n {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{count} blobs under '{prefix}', expected {n}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+pub fn count_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum()
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     /// API key of the owner of account 1, made at first start.
     pub key: String,
     pub config: Config,
+    pub backend: Backend,
     pub dir: tempfile::TempDir,
     running: Option<assetlib::Running>,
 }
@@ -33,7 +141,9 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let backend = Backend::from_env("api test").await;
         let mut config = test_config(dir.path());
+        backend.apply(&mut config);
         adjust(&mut config);
         let running = assetlib::start(&config).await.expect("server starts");
         let key = running.initial_credentials.as_ref().expect("first start makes credentials").api_key.clone();
@@ -42,6 +152,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             key,
             config,
+            backend,
             dir,
             running: Some(running),
         }
@@ -49,6 +160,15 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Blobs stored under `prefix`; see [`Backend::blob_count`].
+    pub async fn blob_count(&self, prefix: &str) -> usize {
+        self.backend.blob_count(&self.config.data_dir, prefix).await
+    }
+
+    pub async fn wait_for_blobs(&self, prefix: &str, n: usize) {
+        self.backend.wait_for_blobs(&self.config.data_dir, prefix, n).await
     }
 
     /// Creates account `id` (through the core, as the operator's CLI does).
@@ -167,11 +287,14 @@ pub fn binary() -> &'static str {
 }
 
 impl ServerProcess {
-    /// Starts `assetlib serve` on 127.0.0.1:0 and waits for its "listening" line.
-    pub fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+    /// Starts `assetlib serve` on 127.0.0.1:0, on `backend`'s stores, and waits for its
+    /// "listening" line.
+    pub fn start(backend: &Backend, data_dir: &Path, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(binary())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(backend.args())
+            .envs(backend.env())
             .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -1,0 +1,358 @@
+//! Many servers on one store: the races the PostgreSQL engine must settle the way SQLite's one
+//! writer at a time does. Each check runs on PostgreSQL (the case that matters) and on SQLite
+//! (the reference behaviour).
+
+use assetlib_core::cursor::Cursor;
+use assetlib_core::jobs::JobKind;
+use assetlib_core::model::{Account, AssetWrite, Entry, NewJob, StoredFile};
+use assetlib_core::ports::MetaStore;
+use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+mod common;
+
+const A: AccountId = AccountId(1);
+
+fn file(path: &str, name: &str, blob: &str) -> StoredFile {
+    StoredFile {
+        path: path.into(),
+        name: name.into(),
+        size: 1,
+        content_type: "image/png".into(),
+        hash: blob.into(),
+        blob: BlobKey(blob.into()),
+    }
+}
+
+fn write(files: Vec<StoredFile>, now: i64) -> AssetWrite {
+    AssetWrite {
+        account: A,
+        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
+        files,
+        created_by: None,
+        now,
+        queue: None,
+        cancel_job: None,
+        jobs: vec![],
+    }
+}
+
+async fn with_account(store: &Arc<dyn MetaStore>) {
+    store.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
+}
+
+/// Claims and finishes every due job; returns the blobs of the DeleteBlob jobs.
+async fn drain_deleted_blobs(store: &dyn MetaStore) -> Vec<String> {
+    let mut out = vec![];
+    while let Some(job) = store.claim_job("drain", i64::MAX / 2, i64::MAX / 2).await.unwrap() {
+        if let JobKind::DeleteBlob { blob } = job.kind {
+            out.push(blob.0);
+        }
+        store.finish_job(job.id).await.unwrap();
+    }
+    out
+}
+
+/// Every folder and file reachable from the root, by listing page after page. Checks that no
+/// folder but the `explicit` ones is empty.
+async fn walk(store: &dyn MetaStore, explicit: &[&str]) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut folders = vec![];
+    let mut files = BTreeMap::new();
+    let mut pending = vec![String::new()];
+    while let Some(folder) = pending.pop() {
+        let mut after: Option<Cursor> = None;
+        let mut entries = 0;
+        loop {
+            let page = store.list_folder(A, &folder, after.as_ref(), 3).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(Cursor { name: last.name().to_owned(), folder: last.is_folder() });
+            entries += page.len();
+            for entry in page {
+                match entry {
+                    Entry::Folder(name) => {
+                        pending.push(if folder.is_empty() { name } else { format!("{folder}/{name}") })
+                    }
+                    Entry::File(asset) => {
+                        files.insert(asset.key(), asset.blob.0);
+                    }
+                }
+            }
+        }
+        if !folder.is_empty() {
+            assert!(
+                entries > 0 || explicit.contains(&folder.as_str()),
+                "implicit folder {folder} is empty but still listed"
+            );
+            folders.push(folder);
+        }
+    }
+    (folders, files)
+}
+
+async fn racing_writes_of_one_new_key_all_succeed(store: Arc<dyn MetaStore>) {
+    with_account(&store).await;
+    const N: usize = 20;
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.write_assets(&write(vec![file("race/deep", "x.png", &format!("blob-{i}"))], 10)).await
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let stored = task.await.unwrap().expect("every racing write succeeds");
+        ids.insert(stored[0].id.clone());
+    }
+    let survivor = store.get_asset(A, "race/deep", "x.png").await.unwrap().expect("one asset remains");
+    assert!(ids.contains(&survivor.id));
+    let (folders, files) = walk(&*store, &[]).await;
+    assert_eq!(folders, ["race", "race/deep"]);
+    assert_eq!(files.len(), 1, "exactly one asset: {files:?}");
+    let mut deleted = drain_deleted_blobs(&*store).await;
+    assert_eq!(deleted.len(), N - 1, "the losers' blobs are queued for deletion: {deleted:?}");
+    deleted.push(survivor.blob.0.clone());
+    deleted.sort();
+    deleted.dedup();
+    assert_eq!(deleted.len(), N, "each blob is either the survivor's or deleted, once");
+}
+
+#[tokio::test]
+async fn sqlite_racing_writes_of_one_new_key_all_succeed() {
+    let (store, _dir) = common::sqlite_store().await;
+    racing_writes_of_one_new_key_all_succeed(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_racing_writes_of_one_new_key_all_succeed() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    racing_writes_of_one_new_key_all_succeed(store).await;
+    common::drop_database(&url).await;
+}
+
+async fn concurrent_workers_claim_each_job_once(store: Arc<dyn MetaStore>) {
+    const JOBS: usize = 120;
+    const WORKERS: usize = 6;
+    for i in 0..JOBS {
+        let kind = JobKind::DeleteBlob { blob: BlobKey(format!("b{i}")) };
+        store.enqueue_job(&NewJob { kind, run_at: (i % 7) as i64 }).await.unwrap();
+    }
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut claimed = vec![];
+                while let Some(job) = store.claim_job(&format!("w{w}"), 1_000, 1_000_000).await.unwrap() {
+                    claimed.push(job.id.0);
+                    tokio::task::yield_now().await;
+                }
+                claimed
+            })
+        })
+        .collect();
+    let mut all = vec![];
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().copied().collect();
+    assert_eq!(all.len(), JOBS, "every job claimed");
+    assert_eq!(distinct.len(), JOBS, "no job claimed twice");
+}
+
+#[tokio::test]
+async fn sqlite_concurrent_workers_claim_each_job_once() {
+    let (store, _dir) = common::sqlite_store().await;
+    concurrent_workers_claim_each_job_once(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_workers_claim_each_job_once() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    concurrent_workers_claim_each_job_once(store).await;
+    common::drop_database(&url).await;
+}
+
+/// Writers, deleters and folder deletions race over a small tree (batches in random key
+/// order, so rows are locked in every order). Afterwards the tree is whole (every asset is
+/// reachable, no implicit folder is empty) and every blob ever written is accounted for once:
+/// held by the asset at its key, or queued for deletion.
+async fn tree_stays_whole_under_racing_writes_and_deletes(store: Arc<dyn MetaStore>) {
+    with_account(&store).await;
+    const FOLDERS: [&str; 6] = ["a", "a/b", "a/b/c", "a/d", "e", "a/b-c"];
+    const NAMES: [&str; 2] = ["x.png", "y.png"];
+    const TASKS: usize = 8;
+    const OPS: usize = 60;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut written = vec![];
+                for op in 0..OPS {
+                    let pick = || (FOLDERS[rand::random_range(0..FOLDERS.len())], NAMES[rand::random_range(0..2)]);
+                    match rand::random_range(0..10) {
+                        0..6 => {
+                            let files: Vec<_> = (0..rand::random_range(1..4))
+                                .map(|k| {
+                                    let (path, name) = pick();
+                                    file(path, name, &format!("blob-{t}-{op}-{k}"))
+                                })
+                                .collect();
+                            let blobs: Vec<String> = files.iter().map(|f| f.blob.0.clone()).collect();
+                            store.write_assets(&write(files, op as i64)).await.expect("write");
+                            written.extend(blobs);
+                        }
+                        6..9 => {
+                            let (path, name) = pick();
+                            store.delete_asset(A, path, name, op as i64).await.expect("delete asset");
+                        }
+                        _ => {
+                            let (path, _) = pick();
+                            store.delete_folder(A, path, op as i64).await.expect("delete folder");
+                        }
+                    }
+                }
+                written
+            })
+        })
+        .collect();
+    let mut written = vec![];
+    for task in tasks {
+        written.extend(task.await.unwrap());
+    }
+    let (_, files) = walk(&*store, &[]).await;
+    for path in FOLDERS {
+        for name in NAMES {
+            let key = format!("{path}/{name}");
+            let stored = store.get_asset(A, path, name).await.unwrap().map(|a| a.blob.0);
+            assert_eq!(stored.as_ref(), files.get(&key), "{key}: stored vs reachable by listing");
+        }
+    }
+    let mut accounted = drain_deleted_blobs(&*store).await;
+    accounted.extend(files.into_values());
+    accounted.sort();
+    written.sort();
+    assert_eq!(accounted, written, "each written blob is live or queued for deletion, exactly once");
+}
+
+#[tokio::test]
+async fn sqlite_tree_stays_whole_under_racing_writes_and_deletes() {
+    let (store, _dir) = common::sqlite_store().await;
+    tree_stays_whole_under_racing_writes_and_deletes(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_tree_stays_whole_under_racing_writes_and_deletes() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    tree_stays_whole_under_racing_writes_and_deletes(store).await;
+    common::drop_database(&url).await;
+}
+
+/// An explicit folder created while another server fills and empties the same subtree is
+/// created once and survives; its implicit ancestors stay with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_explicit_folders_survive_racing_prunes() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    with_account(&store).await;
+    let churn = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                store.write_assets(&write(vec![file("k/l", "x.png", &format!("c{i}"))], i)).await.unwrap();
+                store.delete_asset(A, "k/l", "x.png", i).await.unwrap();
+            }
+        })
+    };
+    let creators: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_folder(A, "k/l/m", 1).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    for c in creators {
+        created += usize::from(c.await.unwrap());
+    }
+    churn.await.unwrap();
+    assert_eq!(created, 1, "one creator wins, the others see it exists");
+    let (folders, files) = walk(&*store, &["k/l/m"]).await;
+    assert_eq!(folders.iter().map(String::as_str).collect::<HashSet<_>>(), HashSet::from(["k", "k/l", "k/l/m"]));
+    assert!(files.is_empty());
+    common::drop_database(&url).await;
+}
+
+/// Two servers starting at once on an empty database: both migrate (one waits for the
+/// other's advisory lock), neither fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_servers_starting_at_once_both_migrate() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    // Joined rather than spawned: the migrator's future is not provably `Send`. The four
+    // still run at once, each on its own connection.
+    let (a, b, c, d) = tokio::join!(
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url)
+    );
+    for opened in [a, b, c, d] {
+        opened.expect("a concurrent start migrates or finds it done");
+    }
+    let store = assetlib_db::connect(&url).await.unwrap();
+    assert_eq!(store.account_count().await.unwrap(), 0);
+    drop(store);
+    common::drop_database(&url).await;
+}
+
+/// On a shared store, start-up only hands back jobs whose lease ran out: a job another live
+/// server is running stays with it.
+#[tokio::test]
+async fn postgres_release_keeps_live_leases() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    let now = assetlib_core::model::now_millis();
+    let job = |blob: &str| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at: 0 };
+    let live = store.enqueue_job(&job("live")).await.unwrap();
+    let dead = store.enqueue_job(&job("dead")).await.unwrap();
+    assert_eq!(store.claim_job("alive", now, now + 600_000).await.unwrap().unwrap().id, live);
+    assert_eq!(store.claim_job("gone", now, now - 1).await.unwrap().unwrap().id, dead);
+    assert_eq!(store.release_abandoned_jobs().await.unwrap(), 1, "only the expired lease");
+    let next = store.claim_job("new", now, now + 600_000).await.unwrap().unwrap();
+    assert_eq!((next.id, next.attempts), (dead, 2));
+    assert!(store.claim_job("new", now, now + 600_000).await.unwrap().is_none(), "the live job stays leased");
+    common::drop_database(&url).await;
+}
+
+/// Names sort and subtrees range byte-wise even in a database whose default collation does
+/// not (the test databases use ICU en-US where the server has it).
+#[tokio::test]
+async fn postgres_names_compare_bytewise() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    with_account(&store).await;
+    let names = ["B.png", "a.png", "_x.png", "Z.png", "c-d.png", "c.d.png", "é.png"];
+    let files: Vec<_> = names.iter().map(|n| file("n", n, n)).collect();
+    store.write_assets(&write(files, 1)).await.unwrap();
+    let listed: Vec<String> =
+        store.list_folder(A, "n", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort(); // Rust compares strings byte-wise
+    assert_eq!(listed, expected);
+
+    let folders = ["p/c", "p/c/x", "p/c-d", "p/c.d", "p/c0", "p/cc", "p/C"];
+    let files: Vec<_> = folders.iter().map(|f| file(f, "f.png", f)).collect();
+    store.write_assets(&write(files, 2)).await.unwrap();
+    assert_eq!(store.delete_folder(A, "p/c", 3).await.unwrap(), 2);
+    let left: Vec<String> =
+        store.list_folder(A, "p", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
+    assert_eq!(left, ["C", "c-d", "c.d", "c0", "cc"]);
+    common::drop_database(&url).await;
+}
+
+/// A server that cannot reach its database reports it unavailable, not an internal error.
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens there now
+    let err = assetlib_db::connect(&format!("postgres://u:p@127.0.0.1:{port}/db")).await.err().unwrap();
+    assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+}

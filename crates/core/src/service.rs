@@ -180,7 +180,12 @@ impl Library {
         if self.meta.account_count().await? > 0 {
             return Ok(None);
         }
-        let account = self.create_account(AccountId(1), "Default", true).await?;
+        // Servers starting together on an empty shared store race here; the loser finds the
+        // account made and leaves the rest to the winner.
+        let account = match self.create_account(AccountId(1), "Default", true).await {
+            Err(e) if e.kind == ErrorKind::Conflict => return Ok(None),
+            other => other?,
+        };
         let creds = self.create_user("owner", false, account.id, Role::Owner).await?;
         Ok(Some((account, creds)))
     }

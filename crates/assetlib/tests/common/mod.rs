@@ -158,6 +158,24 @@ impl TestApp {
         }
     }
 
+    /// A second server on the same stores as `other` (its own data dir and port), as a load
+    /// balancer would have it. Only the scale-out backend can be shared.
+    pub async fn spawn_beside(other: &TestApp) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config { data_dir: dir.path().join("data"), ..other.config.clone() };
+        let running = assetlib::start(&config).await.expect("second server starts");
+        assert!(running.initial_credentials.is_none(), "the shared store has its accounts already");
+        Self {
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            key: other.key.clone(),
+            config,
+            backend: other.backend.clone(),
+            dir,
+            running: Some(running),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

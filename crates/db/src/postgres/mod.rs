@@ -638,15 +638,23 @@ impl MetaStore for PgStore {
         // Replacements lock their chains too: every transaction then takes folder locks
         // before asset locks.
         let folders = &chains(w.files.iter().map(|f| f.path.as_str()));
+        // Asset rows are locked in key order too (a stable sort: a key given twice is still
+        // written in input order, the later file winning), so that two writes of the same
+        // keys do not deadlock; results are returned in input order.
+        let n = w.files.len().min(w.new_ids.len());
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| (&w.files[a].path, &w.files[a].name).cmp(&(&w.files[b].path, &w.files[b].name)));
+        let order = &order;
         retrying(|| {
             Box::pin(async move {
                 let mut tx = self.begin().await?;
                 let conn = &mut *tx;
                 lock_folders_shared(conn, w.account, folders, w.now).await?;
-                let mut out = Vec::with_capacity(w.files.len());
-                for (file, new_id) in w.files.iter().zip(&w.new_ids) {
-                    out.push(put_asset(conn, w, file, new_id).await?);
+                let mut out: Vec<Option<Asset>> = vec![None; n];
+                for &i in order {
+                    out[i] = Some(put_asset(conn, w, &w.files[i], &w.new_ids[i]).await?);
                 }
+                let out: Vec<Asset> = out.into_iter().flatten().collect();
                 if let Some(q) = &w.queue {
                     put_queue_in(conn, q).await?;
                 }

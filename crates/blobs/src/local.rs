@@ -35,6 +35,11 @@ fn io_err(e: std::io::Error) -> Error {
     }
 }
 
+/// A write that the disk refused (full, read-only, gone): the store is unavailable, not broken.
+fn write_err(e: std::io::Error) -> Error {
+    Error::unavailable("blob store", e)
+}
+
 /// Reads of at most this many bytes are answered in one piece.
 const WHOLE_READ: u64 = 1 << 20;
 /// Larger reads stream in pieces of this size.
@@ -85,7 +90,7 @@ impl BlobStore for LocalBlobStore {
         let target = self.path_of(key)?;
         let staging = self.root.join(STAGING).join(assetlib_core::ids::random_hex32());
         let result: Result<u64> = async {
-            let mut file = tokio::fs::File::create(&staging).await.map_err(Error::internal)?;
+            let mut file = tokio::fs::File::create(&staging).await.map_err(write_err)?;
             let mut buf = BytesMut::with_capacity(PART_SIZE);
             let mut written = 0u64;
             while let Some(chunk) = body.next().await {
@@ -93,11 +98,11 @@ impl BlobStore for LocalBlobStore {
                 written += chunk.len() as u64;
                 buf.extend_from_slice(&chunk);
                 if buf.len() >= PART_SIZE {
-                    file.write_all(&buf.split()).await.map_err(Error::internal)?;
+                    file.write_all(&buf.split()).await.map_err(write_err)?;
                 }
             }
-            file.write_all(&buf).await.map_err(Error::internal)?;
-            file.sync_all().await.map_err(Error::internal)?;
+            file.write_all(&buf).await.map_err(write_err)?;
+            file.sync_all().await.map_err(write_err)?;
             drop(file);
             let dir = target.parent().ok_or_else(|| Error::internal(format!("blob key {key} has no parent")))?;
             // Only directories this write creates need their parents synced; an existing one
@@ -105,11 +110,11 @@ impl BlobStore for LocalBlobStore {
             let synced_up_to = match tokio::fs::try_exists(dir).await {
                 Ok(true) => dir.to_owned(),
                 _ => {
-                    tokio::fs::create_dir_all(dir).await.map_err(Error::internal)?;
+                    tokio::fs::create_dir_all(dir).await.map_err(write_err)?;
                     self.root.clone()
                 }
             };
-            tokio::fs::rename(&staging, &target).await.map_err(Error::internal)?;
+            tokio::fs::rename(&staging, &target).await.map_err(write_err)?;
             sync_dirs(dir.to_owned(), synced_up_to).await?;
             Ok(written)
         }

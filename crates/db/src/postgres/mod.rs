@@ -55,8 +55,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// How often a transaction that lost to a deadlock or serialization failure is run again.
 const MAX_TX_ATTEMPTS: u32 = 8;
-/// How often one statement sequence chases rows that other servers keep changing under it
-/// before the transaction gives up and is run again whole.
+/// How often a write chases an asset key that other servers keep inserting and deleting
+/// under it before the transaction gives up and is run again whole.
 const MAX_ROUNDS: usize = 16;
 
 pub struct PgStore {
@@ -293,6 +293,12 @@ fn chains<'a>(folders: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 /// Makes every folder of `folders` (ascending, ancestors included) exist, and holds a shared
 /// lock on each until the transaction ends: nothing can remove them meanwhile, while other
 /// writers may still add beside them.
+///
+/// Existing folders are locked first, then the missing ones inserted, both in path order. If
+/// another transaction committed one of the missing folders in between, this gives up with
+/// [`contention`] and the whole transaction runs again (the folder is then simply locked):
+/// going on to lock it now would take a lock out of path order while holding the inserted
+/// rows, which can deadlock with a transaction that removes folders.
 async fn lock_folders_shared(
     conn: &mut PgConnection,
     account: AccountId,
@@ -302,46 +308,45 @@ async fn lock_folders_shared(
     if folders.is_empty() {
         return Ok(());
     }
-    for _ in 0..MAX_ROUNDS {
-        let locked: HashSet<String> = sqlx::query(LOCK_FOLDERS_SHARED)
-            .bind(account.0)
-            .bind(folders)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let missing: Vec<&str> = folders.iter().map(String::as_str).filter(|f| !locked.contains(*f)).collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let parents: Vec<&str> = missing.iter().map(|f| parent_of(f)).collect();
-        let names: Vec<&str> = missing.iter().map(|f| name_of(f)).collect();
-        let inserted = sqlx::query(INSERT_FOLDERS)
-            .bind(account.0)
-            .bind(&missing)
-            .bind(&parents)
-            .bind(&names)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        if inserted == missing.len() as u64 {
-            return Ok(());
-        }
-        // Another transaction committed some of them since the lock statement: lock those.
+    let locked: HashSet<String> = sqlx::query(LOCK_FOLDERS_SHARED)
+        .bind(account.0)
+        .bind(folders)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let missing: Vec<&str> = folders.iter().map(String::as_str).filter(|f| !locked.contains(*f)).collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Err(contention())
+    let parents: Vec<&str> = missing.iter().map(|f| parent_of(f)).collect();
+    let names: Vec<&str> = missing.iter().map(|f| name_of(f)).collect();
+    let inserted = sqlx::query(INSERT_FOLDERS)
+        .bind(account.0)
+        .bind(&missing)
+        .bind(&parents)
+        .bind(&names)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?
+        .rows_affected();
+    if inserted == missing.len() as u64 { Ok(()) } else { Err(contention()) }
 }
 
-/// Locks the existing folders of `folders` (ascending) for a transaction that may remove them.
-async fn lock_folders_exclusive(conn: &mut PgConnection, account: AccountId, folders: &[String]) -> Result<()> {
-    if !folders.is_empty() {
-        sqlx::query(LOCK_FOLDERS_EXCLUSIVE).bind(account.0).bind(folders).execute(&mut *conn).await.map_err(db)?;
+/// Locks the folders of `folders` (a chain, ascending) for a transaction that may remove them.
+/// `false` if some of them do not exist: then, by the tree's invariant, nothing under the
+/// deepest one existed when the locks were taken either, and the caller has nothing to do
+/// (going on would meet rows committed after the lock statement, unprotected by its locks).
+async fn lock_folders_exclusive(conn: &mut PgConnection, account: AccountId, folders: &[String]) -> Result<bool> {
+    if folders.is_empty() {
+        return Ok(true);
     }
-    Ok(())
+    let locked =
+        sqlx::query(LOCK_FOLDERS_EXCLUSIVE).bind(account.0).bind(folders).fetch_all(&mut *conn).await.map_err(db)?;
+    Ok(locked.len() == folders.len())
 }
 
 /// Removes `folder` and then its ancestors while they are implicit and empty. The caller holds
@@ -711,7 +716,9 @@ impl MetaStore for PgStore {
             Box::pin(async move {
                 let mut tx = self.begin().await?;
                 let conn = &mut *tx;
-                lock_folders_exclusive(conn, account, folders).await?;
+                if !lock_folders_exclusive(conn, account, folders).await? {
+                    return Ok(false);
+                }
                 let deleted = sqlx::query(DELETE_ASSET)
                     .bind(account.0)
                     .bind(path)
@@ -738,7 +745,9 @@ impl MetaStore for PgStore {
             Box::pin(async move {
                 let mut tx = self.begin().await?;
                 let conn = &mut *tx;
-                lock_folders_exclusive(conn, account, folders).await?;
+                if !lock_folders_exclusive(conn, account, folders).await? {
+                    return Ok(0);
+                }
                 let mut blobs: Vec<String> = vec![];
                 for (sql, bounds) in [(DELETE_FOLDER_ASSETS, None), (DELETE_SUBTREE_ASSETS, Some((lo, hi)))] {
                     let query = sqlx::query(sql).bind(account.0);

@@ -42,6 +42,8 @@ pub struct Config {
     pub lookup_cache_ms: u64,
     /// Seconds before the content of an interrupted upload is removed.
     pub orphan_grace_secs: u64,
+    /// Seconds between sweeps for blobs nothing references; 0 turns the sweep off.
+    pub orphan_sweep_secs: u64,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
     pub log: String,
 }
@@ -69,6 +71,7 @@ impl Default for Config {
             workers: 2,
             lookup_cache_ms: 2000,
             orphan_grace_secs: 3600,
+            orphan_sweep_secs: 86400,
             log: "info".into(),
         }
     }

@@ -28,6 +28,7 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         max_upload_size: config.max_upload_size,
         zip: config.zip_limits(),
         orphan_grace: Duration::from_secs(config.orphan_grace_secs),
+        orphan_sweep: (config.orphan_sweep_secs > 0).then(|| Duration::from_secs(config.orphan_sweep_secs)),
         tmp_dir: config.data_dir.join("tmp"),
         job_lease: Duration::from_secs(60),
     };

@@ -6,7 +6,7 @@
 //! all in the page cache is done at once on the calling thread; otherwise it is one call on the
 //! blocking pool, and larger reads stream in 256 KiB pieces.
 
-use assetlib_core::ports::{BlobStore, ByteStream, Content};
+use assetlib_core::ports::{BlobInfo, BlobStore, ByteStream, Content};
 use assetlib_core::{BlobKey, Error, Result};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -196,6 +196,52 @@ impl BlobStore for LocalBlobStore {
         .await
         .map_err(Error::internal)?
         .map_err(Error::internal)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<futures::stream::BoxStream<'static, Result<BlobInfo>>> {
+        // A blocking thread walks the tree and hands entries over a bounded channel, so a
+        // listing of millions of blobs holds a page of them in memory, not all.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<BlobInfo>>(1024);
+        let root = self.root.clone();
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut dirs = vec![root.clone()];
+            while let Some(dir) = dirs.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(io_err(e)));
+                        return;
+                    }
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(rel) = path.strip_prefix(&root) else { continue };
+                    let Some(key) = rel.to_str().map(str::to_owned) else { continue };
+                    if key.starts_with('.') {
+                        continue; // .staging: not complete writes
+                    }
+                    let Ok(meta) = entry.metadata() else { continue };
+                    if meta.is_dir() {
+                        // Only descend where keys under `prefix` can be.
+                        if prefix.starts_with(&format!("{key}/")) || key.starts_with(&prefix) || prefix.is_empty() {
+                            dirs.push(path);
+                        }
+                    } else if key.starts_with(&prefix) {
+                        let modified = meta
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_millis() as i64);
+                        if tx.blocking_send(Ok(BlobInfo { key: BlobKey(key), modified })).is_err() {
+                            return; // the listing was dropped
+                        }
+                    }
+                }
+            }
+        });
+        Ok(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed())
     }
 
     async fn exists(&self, key: &BlobKey) -> Result<bool> {

@@ -13,7 +13,7 @@
 //! Reads: a GET (with a `Range` header for ranges); up to 1 MiB is returned whole, larger
 //! content streams as S3 sends it.
 
-use assetlib_core::ports::{BlobStore, ByteStream, Content};
+use assetlib_core::ports::{BlobInfo, BlobStore, ByteStream, Content};
 use assetlib_core::{BlobKey, Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -564,6 +564,32 @@ impl BlobStore for S3BlobStore {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(s3_err(e)),
         }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<futures::stream::BoxStream<'static, Result<BlobInfo>>> {
+        let own = self.prefix.clone();
+        let wanted = prefix.to_owned();
+        // object_store lists by whole path segments: list the folder that holds `prefix`, then
+        // keep what really starts with it.
+        let full = format!("{own}{prefix}");
+        let folder = full.rsplit_once('/').map(|(folder, _)| Path::from(folder));
+        Ok(self
+            .s3
+            .list(folder.as_ref())
+            .map_err(s3_err)
+            .try_filter_map(move |meta| {
+                let info = meta
+                    .location
+                    .as_ref()
+                    .strip_prefix(own.as_str())
+                    .filter(|key| key.starts_with(wanted.as_str()))
+                    .map(|key| BlobInfo {
+                        key: BlobKey(key.to_owned()),
+                        modified: meta.last_modified.timestamp_millis(),
+                    });
+                futures::future::ready(Ok(info))
+            })
+            .boxed())
     }
 
     /// Aborts the incomplete multipart uploads under this store's prefix that started more

@@ -34,6 +34,7 @@ async fn s3_under_a_prefix() {
 }
 
 async fn suite(store: Arc<dyn BlobStore>) {
+    listing(&*store).await;
     missing_keys(&*store).await;
     put_get_range_delete(&*store).await;
     overwrite(&*store).await;
@@ -185,4 +186,28 @@ async fn failing_bodies_leave_nothing(store: &dyn BlobStore) {
     store.put(&k, body).await.expect_err("a failing body fails the write");
     assert_eq!(read(store, &k, None).await, b"old");
     store.delete(&k).await.unwrap();
+}
+
+async fn listed(store: &dyn BlobStore, prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = store.list(prefix).await.unwrap().map_ok(|b| b.key.0).try_collect().await.unwrap();
+    keys.sort();
+    keys
+}
+
+/// Listing by prefix: complete blobs only, exactly those under the prefix, with their time.
+async fn listing(store: &dyn BlobStore) {
+    for key in ["list/a/1", "list/a/2", "list/ab/3", "list/b/4"] {
+        store.put(&BlobKey(key.into()), assetlib_blobs::once(Bytes::from_static(b"x"))).await.unwrap();
+    }
+    assert_eq!(listed(store, "list/").await, ["list/a/1", "list/a/2", "list/ab/3", "list/b/4"]);
+    assert_eq!(listed(store, "list/a/").await, ["list/a/1", "list/a/2"]);
+    assert_eq!(listed(store, "list/a").await, ["list/a/1", "list/a/2", "list/ab/3"]);
+    assert!(listed(store, "nothing/").await.is_empty());
+    let one: Vec<_> = store.list("list/b/").await.unwrap().try_collect().await.unwrap();
+    let age = chrono::Utc::now().timestamp_millis() - one[0].modified;
+    assert!((-60_000..60_000).contains(&age), "modified time {} is not now", one[0].modified);
+    for key in ["list/a/1", "list/a/2", "list/ab/3", "list/b/4"] {
+        store.delete(&BlobKey(key.into())).await.unwrap();
+    }
+    assert!(listed(store, "list/").await.is_empty());
 }

@@ -82,9 +82,31 @@ impl BlobKey {
     pub fn for_zip(account: AccountId, queue: &QueueId) -> Self {
         Self(format!("uploads/{account}/{queue}.zip"))
     }
+    /// The queue whose zip expansion wrote this blob, for a zip entry's key.
+    pub fn zip_entry_queue(&self) -> Option<QueueId> {
+        let mut parts = self.0.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("assets"), Some(_account), Some("z"), Some(queue), Some(_index), None) => QueueId::parse(queue),
+            _ => None,
+        }
+    }
+
     /// The content of entry `index` of the zip behind `queue`: deterministic, so a re-run of an
     /// interrupted expansion overwrites rather than leaks.
     pub fn for_zip_entry(account: AccountId, queue: &QueueId, index: usize) -> Self {
         Self(format!("assets/{account}/z/{queue}/{index}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zip_entry_keys_name_their_queue() {
+        let queue = QueueId::generate();
+        assert_eq!(BlobKey::for_zip_entry(AccountId(7), &queue, 3).zip_entry_queue(), Some(queue.clone()));
+        assert_eq!(BlobKey::for_upload(AccountId(7)).zip_entry_queue(), None);
+        assert_eq!(BlobKey::for_zip(AccountId(7), &queue).zip_entry_queue(), None);
     }
 }

@@ -88,17 +88,27 @@ impl Library {
     }
 
     /// Removes partial writes that a crash left in the blob store, once they are older than the
-    /// orphan grace period: at start and then every grace period (at most hourly).
+    /// orphan grace period: at start and then every grace period (at most hourly). Every
+    /// `orphan_sweep` it also removes complete blobs nothing references ([`Library::sweep_orphans`]).
     fn spawn_staging_sweeper(self: &Arc<Self>, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let lib = self.clone();
         let grace = self.config.orphan_grace;
         let every = grace.clamp(Duration::from_secs(1), Duration::from_secs(3600));
         tokio::spawn(async move {
+            let mut last_orphan_sweep = tokio::time::Instant::now();
             loop {
                 match lib.blobs.sweep_staging(grace).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "removed partial writes left by an interrupted upload"),
                     Err(e) => tracing::warn!(error = %e, "could not sweep partial writes"),
+                }
+                if lib.config.orphan_sweep.is_some_and(|period| last_orphan_sweep.elapsed() >= period) {
+                    last_orphan_sweep = tokio::time::Instant::now();
+                    match lib.sweep_orphans(grace).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, "removed blobs nothing referenced"),
+                        Err(e) => tracing::warn!(error = %e, "could not sweep unreferenced blobs"),
+                    }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
@@ -154,6 +164,39 @@ impl Library {
                 self.expand_zip(queue, folder, created_by.as_ref()).await
             }
         }
+    }
+
+    /// Removes every blob that no asset and no pending upload references and that is older than
+    /// `grace`: what a crash between a blob's write and its commit left, or anything a failed
+    /// cleanup job missed. The grace period is what keeps it off an upload in flight, whose
+    /// blob is written before its row commits; an expansion still running keeps its entries.
+    pub async fn sweep_orphans(&self, grace: Duration) -> Result<u64> {
+        use futures::StreamExt;
+        let cutoff = crate::model::now_millis() - grace.as_millis() as i64;
+        let mut removed = 0;
+        for prefix in ["assets/", "uploads/"] {
+            let mut blobs = self.blobs.list(prefix).await?;
+            while let Some(blob) = blobs.next().await {
+                let blob = blob?;
+                if blob.modified > cutoff || self.blob_in_use(&blob.key).await? {
+                    continue;
+                }
+                self.blobs.delete(&blob.key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn blob_in_use(&self, blob: &BlobKey) -> Result<bool> {
+        if self.meta.blob_referenced(blob).await? {
+            return Ok(true);
+        }
+        // A zip's entries are referenced only once its expansion commits.
+        let Some(queue) = blob.zip_entry_queue() else { return Ok(false) };
+        Ok(self.meta.get_queue(&queue).await?.is_some_and(|q| {
+            matches!(q.status, crate::model::QueueStatus::Queued | crate::model::QueueStatus::Processing)
+        }))
     }
 
     /// A job that will not be retried leaves a clear trace where the client looks.

@@ -104,6 +104,14 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn release_abandoned_jobs(&self) -> Result<u64>;
 }
 
+/// A stored blob, as a listing gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub key: BlobKey,
+    /// When it was last written (Unix milliseconds).
+    pub modified: crate::model::Millis,
+}
+
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// Streams `body` into `key`, replacing what was there. When it returns `Ok` the content is
@@ -115,6 +123,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Deletes `key`; deleting what is absent succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
     async fn exists(&self, key: &BlobKey) -> Result<bool>;
+    /// Every blob whose key starts with `prefix` (complete writes only), in no set order.
+    async fn list(&self, prefix: &str) -> Result<BoxStream<'static, Result<BlobInfo>>>;
     /// Removes what interrupted writes left behind, if older than `older_than`.
     async fn sweep_staging(&self, older_than: std::time::Duration) -> Result<u64>;
 }

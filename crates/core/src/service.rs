@@ -41,6 +41,8 @@ pub struct LibraryConfig {
     pub zip: ZipLimits,
     /// How long a blob may sit unreferenced after an interrupted upload before it is removed.
     pub orphan_grace: Duration,
+    /// How often to sweep the blob store for blobs nothing references; `None`: never.
+    pub orphan_sweep: Option<Duration>,
     /// Where zip expansion keeps its working copy of an archive.
     pub tmp_dir: PathBuf,
     pub job_lease: Duration,
@@ -53,6 +55,7 @@ impl Default for LibraryConfig {
             max_upload_size: 10 << 20,
             zip: ZipLimits::default(),
             orphan_grace: Duration::from_secs(3600),
+            orphan_sweep: Some(Duration::from_secs(24 * 3600)),
             tmp_dir: std::env::temp_dir(),
             job_lease: Duration::from_secs(60),
         }

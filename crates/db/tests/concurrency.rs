@@ -90,17 +90,40 @@ async fn walk(store: &dyn MetaStore, explicit: &[&str]) -> (Vec<String>, BTreeMa
     (folders, files)
 }
 
-async fn racing_writes_of_one_new_key_all_succeed(store: Arc<dyn MetaStore>) {
-    with_account(&store).await;
+/// Opens all the connections a store's pool will use, so that what follows races for real
+/// instead of queueing behind connection set-up.
+async fn warm_up(store: &Arc<dyn MetaStore>) {
+    let reads: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.get_asset(A, "warm", "up.png").await.unwrap() })
+        })
+        .collect();
+    for read in reads {
+        read.await.unwrap();
+    }
+}
+
+/// Servers (here: separate stores on one database) race to upload the same new key.
+async fn racing_writes_of_one_new_key_all_succeed(servers: [Arc<dyn MetaStore>; 2]) {
+    with_account(&servers[0]).await;
+    for server in &servers {
+        warm_up(server).await;
+    }
     const N: usize = 20;
+    let start = Arc::new(tokio::sync::Barrier::new(N));
     let tasks: Vec<_> = (0..N)
         .map(|i| {
-            let store = store.clone();
+            let store = servers[i % 2].clone();
+            let start = start.clone();
             tokio::spawn(async move {
-                store.write_assets(&write(vec![file("race/deep", "x.png", &format!("blob-{i}"))], 10)).await
+                let upload = write(vec![file("race/deep", "x.png", &format!("blob-{i}"))], 10);
+                start.wait().await;
+                store.write_assets(&upload).await
             })
         })
         .collect();
+    let store = &servers[0];
     let mut ids = HashSet::new();
     for task in tasks {
         let stored = task.await.unwrap().expect("every racing write succeeds");
@@ -108,10 +131,10 @@ async fn racing_writes_of_one_new_key_all_succeed(store: Arc<dyn MetaStore>) {
     }
     let survivor = store.get_asset(A, "race/deep", "x.png").await.unwrap().expect("one asset remains");
     assert!(ids.contains(&survivor.id));
-    let (folders, files) = walk(&*store, &[]).await;
+    let (folders, files) = walk(&**store, &[]).await;
     assert_eq!(folders, ["race", "race/deep"]);
     assert_eq!(files.len(), 1, "exactly one asset: {files:?}");
-    let mut deleted = drain_deleted_blobs(&*store).await;
+    let mut deleted = drain_deleted_blobs(&**store).await;
     assert_eq!(deleted.len(), N - 1, "the losers' blobs are queued for deletion: {deleted:?}");
     deleted.push(survivor.blob.0.clone());
     deleted.sort();
@@ -119,16 +142,18 @@ async fn racing_writes_of_one_new_key_all_succeed(store: Arc<dyn MetaStore>) {
     assert_eq!(deleted.len(), N, "each blob is either the survivor's or deleted, once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_racing_writes_of_one_new_key_all_succeed() {
-    let (store, _dir) = common::sqlite_store().await;
-    racing_writes_of_one_new_key_all_succeed(store).await;
+    let (store, dir) = common::sqlite_store().await;
+    let other = assetlib_db::connect(&format!("sqlite://{}", dir.path().join("meta.db").display())).await.unwrap();
+    racing_writes_of_one_new_key_all_succeed([store, other]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_racing_writes_of_one_new_key_all_succeed() {
     let Some((store, url)) = common::postgres_store().await else { return };
-    racing_writes_of_one_new_key_all_succeed(store).await;
+    let other = assetlib_db::connect(&url).await.unwrap();
+    racing_writes_of_one_new_key_all_succeed([store, other]).await;
     common::drop_database(&url).await;
 }
 

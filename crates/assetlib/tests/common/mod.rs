@@ -74,6 +74,16 @@ impl Backend {
         self.s3.as_ref().map(|s3| s3.env()).unwrap_or_default()
     }
 
+    /// The blob store a server on this backend with `data_dir` uses, opened on its own.
+    pub fn blob_store(&self, data_dir: &Path) -> std::sync::Arc<dyn assetlib_core::ports::BlobStore> {
+        match &self.s3 {
+            Some(s3) => s3.store(),
+            None => {
+                std::sync::Arc::new(assetlib_blobs::LocalBlobStore::open(data_dir.join("blobs")).expect("local store"))
+            }
+        }
+    }
+
     /// Blobs stored under `prefix` (`assets`, `uploads`), plus for `""` partial writes too.
     pub async fn blob_count(&self, data_dir: &Path, prefix: &str) -> usize {
         match &self.s3 {

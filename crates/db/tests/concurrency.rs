@@ -6,7 +6,7 @@ use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
 use assetlib_core::model::{Account, AssetWrite, Entry, NewJob, StoredFile};
 use assetlib_core::ports::MetaStore;
-use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind};
+use assetlib_core::{AccountId, AssetId, BlobKey};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -104,42 +104,46 @@ async fn warm_up(store: &Arc<dyn MetaStore>) {
     }
 }
 
-/// Servers (here: separate stores on one database) race to upload the same new key.
+/// Servers (here: separate stores on one database) race to upload the same new key: first in
+/// a new folder (they race to create the folders too), then in that existing folder (they race
+/// for the key alone).
 async fn racing_writes_of_one_new_key_all_succeed(servers: [Arc<dyn MetaStore>; 2]) {
     with_account(&servers[0]).await;
     for server in &servers {
         warm_up(server).await;
     }
-    const N: usize = 20;
-    let start = Arc::new(tokio::sync::Barrier::new(N));
-    let tasks: Vec<_> = (0..N)
-        .map(|i| {
-            let store = servers[i % 2].clone();
-            let start = start.clone();
-            tokio::spawn(async move {
-                let upload = write(vec![file("race/deep", "x.png", &format!("blob-{i}"))], 10);
-                start.wait().await;
-                store.write_assets(&upload).await
-            })
-        })
-        .collect();
     let store = &servers[0];
-    let mut ids = HashSet::new();
-    for task in tasks {
-        let stored = task.await.unwrap().expect("every racing write succeeds");
-        ids.insert(stored[0].id.clone());
+    for (round, name) in ["x.png", "y.png"].into_iter().enumerate() {
+        const N: usize = 20;
+        let start = Arc::new(tokio::sync::Barrier::new(N));
+        let tasks: Vec<_> = (0..N)
+            .map(|i| {
+                let store = servers[i % 2].clone();
+                let start = start.clone();
+                tokio::spawn(async move {
+                    let upload = write(vec![file("race/deep", name, &format!("blob-{round}-{i}"))], 10);
+                    start.wait().await;
+                    store.write_assets(&upload).await
+                })
+            })
+            .collect();
+        let mut ids = HashSet::new();
+        for task in tasks {
+            let stored = task.await.unwrap().expect("every racing write succeeds");
+            ids.insert(stored[0].id.clone());
+        }
+        let survivor = store.get_asset(A, "race/deep", name).await.unwrap().expect("one asset remains");
+        assert!(ids.contains(&survivor.id));
+        let (folders, files) = walk(&**store, &[]).await;
+        assert_eq!(folders, ["race", "race/deep"]);
+        assert_eq!(files.len(), round + 1, "exactly one asset at the key: {files:?}");
+        let mut deleted = drain_deleted_blobs(&**store).await;
+        assert_eq!(deleted.len(), N - 1, "the losers' blobs are queued for deletion: {deleted:?}");
+        deleted.push(survivor.blob.0.clone());
+        deleted.sort();
+        deleted.dedup();
+        assert_eq!(deleted.len(), N, "each blob is either the survivor's or deleted, once");
     }
-    let survivor = store.get_asset(A, "race/deep", "x.png").await.unwrap().expect("one asset remains");
-    assert!(ids.contains(&survivor.id));
-    let (folders, files) = walk(&**store, &[]).await;
-    assert_eq!(folders, ["race", "race/deep"]);
-    assert_eq!(files.len(), 1, "exactly one asset: {files:?}");
-    let mut deleted = drain_deleted_blobs(&**store).await;
-    assert_eq!(deleted.len(), N - 1, "the losers' blobs are queued for deletion: {deleted:?}");
-    deleted.push(survivor.blob.0.clone());
-    deleted.sort();
-    deleted.dedup();
-    assert_eq!(deleted.len(), N, "each blob is either the survivor's or deleted, once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -307,77 +311,113 @@ async fn postgres_explicit_folders_survive_racing_prunes() {
     common::drop_database(&url).await;
 }
 
-/// Two servers starting at once on an empty database: both migrate (one waits for the
-/// other's advisory lock), neither fails.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_servers_starting_at_once_both_migrate() {
-    let Some(url) = common::fresh_postgres_url().await else { return };
-    // Joined rather than spawned: the migrator's future is not provably `Send`. The four
-    // still run at once, each on its own connection.
-    let (a, b, c, d) = tokio::join!(
-        assetlib_db::connect(&url),
-        assetlib_db::connect(&url),
-        assetlib_db::connect(&url),
-        assetlib_db::connect(&url)
-    );
-    for opened in [a, b, c, d] {
-        opened.expect("a concurrent start migrates or finds it done");
+/// The lock protocol, step by step: another server's transaction is played by hand on a
+/// connection of the test's own, and held open while the store works.
+mod lock_protocol {
+    use super::*;
+    use sqlx::{Connection, PgConnection};
+    use std::time::Duration;
+
+    /// Long enough for a store call that does not wait for a lock to have finished.
+    const SETTLE: Duration = Duration::from_millis(300);
+
+    async fn connection(url: &str) -> PgConnection {
+        PgConnection::connect(url).await.unwrap()
     }
-    let store = assetlib_db::connect(&url).await.unwrap();
-    assert_eq!(store.account_count().await.unwrap(), 0);
-    drop(store);
-    common::drop_database(&url).await;
-}
 
-/// On a shared store, start-up only hands back jobs whose lease ran out: a job another live
-/// server is running stays with it.
-#[tokio::test]
-async fn postgres_release_keeps_live_leases() {
-    let Some((store, url)) = common::postgres_store().await else { return };
-    let now = assetlib_core::model::now_millis();
-    let job = |blob: &str| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at: 0 };
-    let live = store.enqueue_job(&job("live")).await.unwrap();
-    let dead = store.enqueue_job(&job("dead")).await.unwrap();
-    assert_eq!(store.claim_job("alive", now, now + 600_000).await.unwrap().unwrap().id, live);
-    assert_eq!(store.claim_job("gone", now, now - 1).await.unwrap().unwrap().id, dead);
-    assert_eq!(store.release_abandoned_jobs().await.unwrap(), 1, "only the expired lease");
-    let next = store.claim_job("new", now, now + 600_000).await.unwrap().unwrap();
-    assert_eq!((next.id, next.attempts), (dead, 2));
-    assert!(store.claim_job("new", now, now + 600_000).await.unwrap().is_none(), "the live job stays leased");
-    common::drop_database(&url).await;
-}
+    /// A write into a folder waits for a transaction that is removing that folder, then
+    /// creates it again: the asset is never left without its folder.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_waits_for_a_folder_removal_and_recreates_the_folder() {
+        let Some((store, url)) = common::postgres_store().await else { return };
+        with_account(&store).await;
+        store.write_assets(&write(vec![file("p", "old.png", "old")], 1)).await.unwrap();
+        let mut other = connection(&url).await;
+        let mut tx = other.begin().await.unwrap();
+        sqlx::query("SELECT path FROM folders WHERE account_id = 1 AND path = 'p' FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move { store.write_assets(&write(vec![file("p", "new.png", "new")], 2)).await })
+        };
+        tokio::time::sleep(SETTLE).await;
+        assert!(!writer.is_finished(), "the write waits for the folder's lock");
+        sqlx::query("DELETE FROM assets WHERE account_id = 1 AND path = 'p'").execute(&mut *tx).await.unwrap();
+        sqlx::query("DELETE FROM folders WHERE account_id = 1 AND path = 'p'").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        writer.await.unwrap().unwrap();
+        let (folders, files) = walk(&*store, &[]).await;
+        assert_eq!(folders, ["p"]);
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["p/new.png"]);
+        common::drop_database(&url).await;
+    }
 
-/// Names sort and subtrees range byte-wise even in a database whose default collation does
-/// not (the test databases use ICU en-US where the server has it).
-#[tokio::test]
-async fn postgres_names_compare_bytewise() {
-    let Some((store, url)) = common::postgres_store().await else { return };
-    with_account(&store).await;
-    let names = ["B.png", "a.png", "_x.png", "Z.png", "c-d.png", "c.d.png", "é.png"];
-    let files: Vec<_> = names.iter().map(|n| file("n", n, n)).collect();
-    store.write_assets(&write(files, 1)).await.unwrap();
-    let listed: Vec<String> =
-        store.list_folder(A, "n", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
-    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    expected.sort(); // Rust compares strings byte-wise
-    assert_eq!(listed, expected);
+    /// Deleting a folder waits for a write in progress inside it, then deletes what it wrote.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_folder_deletion_waits_for_a_write_inside_it() {
+        let Some((store, url)) = common::postgres_store().await else { return };
+        with_account(&store).await;
+        store.write_assets(&write(vec![file("p/q", "old.png", "old")], 1)).await.unwrap();
+        let mut other = connection(&url).await;
+        let mut tx = other.begin().await.unwrap();
+        // What a writer holds mid-way: its chain locked, a new asset inserted.
+        sqlx::query("SELECT path FROM folders WHERE account_id = 1 AND path IN ('p', 'p/q') FOR KEY SHARE")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified)
+             VALUES ('hand', 1, 'p/q', 'new.png', 1, 'image/png', 'h', 'new', 2, 2)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let deleter = {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete_folder(A, "p", 3).await })
+        };
+        tokio::time::sleep(SETTLE).await;
+        assert!(!deleter.is_finished(), "the deletion waits for the write");
+        tx.commit().await.unwrap();
+        assert_eq!(deleter.await.unwrap().unwrap(), 2, "both assets deleted");
+        let (folders, files) = walk(&*store, &[]).await;
+        assert!(folders.is_empty() && files.is_empty(), "{folders:?} {files:?}");
+        common::drop_database(&url).await;
+    }
 
-    let folders = ["p/c", "p/c/x", "p/c-d", "p/c.d", "p/c0", "p/cc", "p/C"];
-    let files: Vec<_> = folders.iter().map(|f| file(f, "f.png", f)).collect();
-    store.write_assets(&write(files, 2)).await.unwrap();
-    assert_eq!(store.delete_folder(A, "p/c", 3).await.unwrap(), 2);
-    let left: Vec<String> =
-        store.list_folder(A, "p", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
-    assert_eq!(left, ["C", "c-d", "c.d", "c0", "cc"]);
-    common::drop_database(&url).await;
-}
-
-/// A server that cannot reach its database reports it unavailable, not an internal error.
-#[tokio::test]
-async fn unreachable_postgres_is_unavailable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener); // nothing listens there now
-    let err = assetlib_db::connect(&format!("postgres://u:p@127.0.0.1:{port}/db")).await.err().unwrap();
-    assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+    /// Deleting the last asset of a folder waits for a write in progress into that folder,
+    /// and then leaves the folder, which is no longer empty.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pruning_waits_for_a_write_into_the_folder() {
+        let Some((store, url)) = common::postgres_store().await else { return };
+        with_account(&store).await;
+        store.write_assets(&write(vec![file("p", "old.png", "old")], 1)).await.unwrap();
+        let mut other = connection(&url).await;
+        let mut tx = other.begin().await.unwrap();
+        sqlx::query("SELECT path FROM folders WHERE account_id = 1 AND path = 'p' FOR KEY SHARE")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified)
+             VALUES ('hand', 1, 'p', 'new.png', 1, 'image/png', 'h', 'new', 2, 2)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let deleter = {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete_asset(A, "p", "old.png", 3).await })
+        };
+        tokio::time::sleep(SETTLE).await;
+        assert!(!deleter.is_finished(), "the deletion waits for the write");
+        tx.commit().await.unwrap();
+        assert!(deleter.await.unwrap().unwrap());
+        let (folders, files) = walk(&*store, &[]).await;
+        assert_eq!(folders, ["p"]);
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["p/new.png"]);
+        common::drop_database(&url).await;
+    }
 }

@@ -9,25 +9,29 @@
 //! a folder) spans rows that several transactions touch at once, so folder rows double as locks:
 //!
 //! - A write of assets first locks the folder chain of every file (`a`, `a/b`, `a/b/c`) with
-//!   `FOR KEY SHARE`, creating the missing folders. Writers share these locks: uploads into the
-//!   same folder do not wait for each other. Then, per file, it locks the asset row at the key
-//!   (`FOR UPDATE`) and replaces it, or inserts with `ON CONFLICT DO NOTHING`; if another server
-//!   committed that key in between, it goes round again and replaces that asset, queueing its
-//!   blob for deletion. A race on a new key thus ends as one asset and deleted blobs for the
-//!   losers, never in a unique violation.
+//!   `FOR KEY SHARE` and inserts the missing folders. Writers share these locks: uploads into
+//!   the same folder do not wait for each other. Then, file by file in key order, it locks the
+//!   asset row at the key (`FOR UPDATE`) and replaces it, or inserts with `ON CONFLICT DO
+//!   NOTHING`; if another server committed that key in between, it goes round again and
+//!   replaces that asset, queueing its blob for deletion. A race on a new key thus ends as one
+//!   asset and deleted blobs for the losers, never in a unique violation.
 //! - Anything that may remove folders (deleting an asset, which prunes, or a folder) first locks
 //!   the chain of the folder it works in with `FOR UPDATE`. That waits for the writers under it
 //!   and holds new ones off, so its emptiness checks, run in later statements and so on fresh
-//!   snapshots, see everything that was committed under it and nothing can be added meanwhile.
-//! - Folder rows are always locked in ascending path order (ancestors first), then asset rows,
-//!   so that transactions do not deadlock on each other. The few interleavings that still can
-//!   (two writes of the same keys in opposite orders, say) are detected by PostgreSQL and the
-//!   transaction is run again ([`retrying`]), as is a serialization failure.
+//!   snapshots, see everything that was committed under it, and nothing is added meanwhile. If
+//!   the folder does not exist at that moment, neither does anything under it: there is
+//!   nothing to delete.
+//! - Locks are taken in one order, folder rows by ascending path (ancestors first) and then
+//!   asset rows by key, so transactions do not deadlock on each other. Where going on would
+//!   break that order (a missing folder that another server created meanwhile), the
+//!   transaction rolls back and runs again ([`retrying`]); so it does on the rare deadlock
+//!   PostgreSQL still detects, and on a serialization failure.
 //!
 //! Jobs are claimed with `FOR UPDATE SKIP LOCKED`, so workers on many servers never claim the
 //! same job and never wait for each other.
 
 use crate::errors::{CONTENTION, contention, db};
+use crate::shared::{job_kind_name, merge, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
@@ -165,7 +169,7 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| Error::invalid("database_url_invalid", format!("Invalid database URL: {e}")))?
             .application_name("assetlib");
-        let mut conn = options.connect().await.map_err(db)?;
+        let mut conn = options.connect().await.map_err(open_error)?;
         let migrated = MIGRATOR.run(&mut conn).await;
         // Closing ends the session, and with it the migrator's advisory lock whatever happened.
         let _ = conn.close().await;
@@ -175,12 +179,25 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
-            .map_err(db)?;
+            .map_err(open_error)?;
         Ok(Self { pool })
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await.map_err(db)
+    }
+}
+
+/// A server that cannot log in, or names a database that does not exist, is misconfigured:
+/// the operator is told why (PostgreSQL's message names the user or database, never the
+/// password). Anything else is as for any statement.
+fn open_error(e: sqlx::Error) -> Error {
+    match &e {
+        // invalid_authorization_specification (28xxx), invalid_catalog_name (3D000)
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("28") || c == "3D000") => {
+            Error::invalid("database_unusable", format!("Cannot open the database: {}", d.message()))
+        }
+        _ => db(e),
     }
 }
 
@@ -201,7 +218,6 @@ async fn retrying<'a, T>(attempt: impl Fn() -> Attempt<'a, T>) -> Result<T> {
     loop {
         match attempt().await {
             Err(e) if e.code == CONTENTION && n < MAX_TX_ATTEMPTS => {
-                eprintln!("RETRY {n}");
                 let ceiling = 5u64 << n.min(6);
                 tokio::time::sleep(Duration::from_millis(rand::random_range(1..=ceiling))).await;
                 n += 1;
@@ -256,20 +272,6 @@ fn job_from(row: &PgRow) -> Result<Job> {
         kind: JobKind::from_json(row.get("payload"))?,
         attempts: row.get::<i32, _>("attempts") as u32,
     })
-}
-
-fn parent_of(folder: &str) -> &str {
-    folder.rsplit_once('/').map_or("", |(parent, _)| parent)
-}
-
-fn name_of(folder: &str) -> &str {
-    folder.rsplit_once('/').map_or(folder, |(_, name)| name)
-}
-
-/// The half-open range `[folder/, folder0)` holds exactly the paths below `folder` ('0' follows
-/// '/'), so a subtree is an index range scan.
-fn subtree_bounds(folder: &str) -> (String, String) {
-    (format!("{folder}/"), format!("{folder}0"))
 }
 
 /// `folder` and its ancestors, in ascending path (= lock) order: `a/b` gives `a`, `a/b`.
@@ -370,10 +372,7 @@ async fn prune_folders(conn: &mut PgConnection, account: AccountId, folder: &str
 }
 
 async fn insert_job(conn: &mut PgConnection, job: &NewJob, now: Millis) -> Result<JobId> {
-    let kind = match &job.kind {
-        JobKind::DeleteBlob { .. } => "delete_blob",
-        JobKind::ExpandZip { .. } => "expand_zip",
-    };
+    let kind = job_kind_name(&job.kind);
     let id: i64 =
         sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(kind)
@@ -935,24 +934,6 @@ impl MetaStore for PgStore {
         .rows_affected();
         Ok(n)
     }
-}
-
-/// Merges folder names and files, both in name order, into one page: folders first on a tie.
-fn merge(folders: Vec<String>, files: Vec<Asset>, limit: usize) -> Vec<Entry> {
-    let mut out = Vec::with_capacity(limit.min(folders.len() + files.len()));
-    let mut folders = folders.into_iter().peekable();
-    let mut files = files.into_iter().peekable();
-    while out.len() < limit {
-        let take_folder = match (folders.peek(), files.peek()) {
-            (Some(d), Some(f)) => d.as_str() <= f.name.as_str(),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        let next = if take_folder { folders.next().map(Entry::Folder) } else { files.next().map(Entry::File) };
-        out.extend(next);
-    }
-    out
 }
 
 #[cfg(test)]

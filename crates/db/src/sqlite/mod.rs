@@ -4,6 +4,7 @@
 //! survives a crash of the machine, not only of the process.
 
 use crate::errors::db;
+use crate::shared::{job_kind_name, merge, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
@@ -145,25 +146,8 @@ fn queue_from(row: &SqliteRow) -> Result<QueueEntry> {
     })
 }
 
-fn parent_of(folder: &str) -> &str {
-    folder.rsplit_once('/').map_or("", |(parent, _)| parent)
-}
-
-fn name_of(folder: &str) -> &str {
-    folder.rsplit_once('/').map_or(folder, |(_, name)| name)
-}
-
-/// The half-open range `[folder/, folder0)` holds exactly the paths below `folder` ('0' follows
-/// '/'), so a subtree is an index range scan.
-fn subtree_bounds(folder: &str) -> (String, String) {
-    (format!("{folder}/"), format!("{folder}0"))
-}
-
 async fn insert_job(conn: &mut SqliteConnection, job: &NewJob, now: Millis) -> Result<JobId> {
-    let kind = match &job.kind {
-        JobKind::DeleteBlob { .. } => "delete_blob",
-        JobKind::ExpandZip { .. } => "expand_zip",
-    };
+    let kind = job_kind_name(&job.kind);
     let id: i64 = sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES (?, ?, ?, ?) RETURNING id")
         .bind(kind)
         .bind(job.kind.to_json())
@@ -710,24 +694,6 @@ impl MetaStore for SqliteStore {
         .rows_affected();
         Ok(n)
     }
-}
-
-/// Merges folder names and files, both in name order, into one page: folders first on a tie.
-fn merge(folders: Vec<String>, files: Vec<Asset>, limit: usize) -> Vec<Entry> {
-    let mut out = Vec::with_capacity(limit.min(folders.len() + files.len()));
-    let mut folders = folders.into_iter().peekable();
-    let mut files = files.into_iter().peekable();
-    while out.len() < limit {
-        let take_folder = match (folders.peek(), files.peek()) {
-            (Some(d), Some(f)) => d.as_str() <= f.name.as_str(),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        let next = if take_folder { folders.next().map(Entry::Folder) } else { files.next().map(Entry::File) };
-        out.extend(next);
-    }
-    out
 }
 
 #[cfg(test)]

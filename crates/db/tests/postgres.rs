@@ -1,0 +1,148 @@
+//! PostgreSQL specifics: concurrent start-up migrations, leases on a shared store, byte-wise
+//! names whatever the database's collation, and how connection failures are reported.
+
+use assetlib_core::jobs::JobKind;
+use assetlib_core::model::{Account, AssetWrite, NewJob, StoredFile};
+use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind};
+
+mod common;
+
+const A: AccountId = AccountId(1);
+
+fn file(path: &str, name: &str, blob: &str) -> StoredFile {
+    StoredFile {
+        path: path.into(),
+        name: name.into(),
+        size: 1,
+        content_type: "image/png".into(),
+        hash: blob.into(),
+        blob: BlobKey(blob.into()),
+    }
+}
+
+fn write(files: Vec<StoredFile>, now: i64) -> AssetWrite {
+    AssetWrite {
+        account: A,
+        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
+        files,
+        created_by: None,
+        now,
+        queue: None,
+        cancel_job: None,
+        jobs: vec![],
+    }
+}
+
+/// Two servers starting at once on an empty database: both migrate (one waits for the
+/// other's advisory lock), neither fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_servers_starting_at_once_both_migrate() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    // Joined rather than spawned: the migrator's future is not provably `Send`. The four
+    // still run at once, each on its own connection.
+    let (a, b, c, d) = tokio::join!(
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url),
+        assetlib_db::connect(&url)
+    );
+    for opened in [a, b, c, d] {
+        opened.expect("a concurrent start migrates or finds it done");
+    }
+    let store = assetlib_db::connect(&url).await.unwrap();
+    assert_eq!(store.account_count().await.unwrap(), 0);
+    drop(store);
+    common::drop_database(&url).await;
+}
+
+/// On a shared store, start-up only hands back jobs whose lease ran out: a job another live
+/// server is running stays with it.
+#[tokio::test]
+async fn postgres_release_keeps_live_leases() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    let now = assetlib_core::model::now_millis();
+    let job = |blob: &str| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at: 0 };
+    let live = store.enqueue_job(&job("live")).await.unwrap();
+    let dead = store.enqueue_job(&job("dead")).await.unwrap();
+    assert_eq!(store.claim_job("alive", now, now + 600_000).await.unwrap().unwrap().id, live);
+    assert_eq!(store.claim_job("gone", now, now - 1).await.unwrap().unwrap().id, dead);
+    assert_eq!(store.release_abandoned_jobs().await.unwrap(), 1, "only the expired lease");
+    let next = store.claim_job("new", now, now + 600_000).await.unwrap().unwrap();
+    assert_eq!((next.id, next.attempts), (dead, 2));
+    assert!(store.claim_job("new", now, now + 600_000).await.unwrap().is_none(), "the live job stays leased");
+    common::drop_database(&url).await;
+}
+
+/// Names sort and subtrees range byte-wise even in a database whose default collation does
+/// not (the test databases use ICU en-US where the server has it).
+#[tokio::test]
+async fn postgres_names_compare_bytewise() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    store.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
+    let names = ["B.png", "a.png", "_x.png", "Z.png", "c-d.png", "c.d.png", "é.png"];
+    let files: Vec<_> = names.iter().map(|n| file("n", n, n)).collect();
+    store.write_assets(&write(files, 1)).await.unwrap();
+    let listed: Vec<String> =
+        store.list_folder(A, "n", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort(); // Rust compares strings byte-wise
+    assert_eq!(listed, expected);
+
+    let folders = ["p/c", "p/c/x", "p/c-d", "p/c.d", "p/c0", "p/cc", "p/C"];
+    let files: Vec<_> = folders.iter().map(|f| file(f, "f.png", f)).collect();
+    store.write_assets(&write(files, 2)).await.unwrap();
+    assert_eq!(store.delete_folder(A, "p/c", 3).await.unwrap(), 2);
+    let left: Vec<String> =
+        store.list_folder(A, "p", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
+    assert_eq!(left, ["C", "c-d", "c.d", "c0", "cc"]);
+    common::drop_database(&url).await;
+}
+
+/// A server that cannot reach its database reports it unavailable, not an internal error.
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens there now
+    let err = assetlib_db::connect(&format!("postgres://u:p@127.0.0.1:{port}/db")).await.err().unwrap();
+    assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+}
+
+/// A wrong password or database is the operator's to fix, and the message says which.
+#[tokio::test]
+async fn misconfigured_postgres_is_explained() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let wrong_password = format!("{scheme}://nobody:wrong@{host}");
+    let err = assetlib_db::connect(&wrong_password).await.err().unwrap();
+    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, "database_unusable"), "{err:?}");
+    assert!(err.message.contains("nobody") && !err.message.contains("wrong"), "{}", err.message);
+    let missing = format!("{}_missing", url.split('?').next().unwrap());
+    let err = assetlib_db::connect(&missing).await.err().unwrap();
+    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, "database_unusable"), "{err:?}");
+    common::drop_database(&url).await;
+}
+
+/// The text columns that are ordered or ranged over are byte-wise whatever the default.
+#[tokio::test]
+async fn postgres_ordered_columns_collate_bytewise() {
+    let Some((_store, url)) = common::postgres_store().await else { return };
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, collation_name::text FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name IN ('folders', 'assets') AND column_name IN ('path', 'parent', 'name')
+         ORDER BY 1, 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let expected =
+        [("assets", "name"), ("assets", "path"), ("folders", "name"), ("folders", "parent"), ("folders", "path")];
+    assert_eq!(rows.len(), expected.len(), "{rows:?}");
+    for ((table, column, collation), (t, c)) in rows.iter().zip(expected) {
+        assert_eq!((table.as_str(), column.as_str(), collation.as_deref()), (t, c, Some("C")));
+    }
+    drop(conn);
+    common::drop_database(&url).await;
+}

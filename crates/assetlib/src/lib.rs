@@ -31,6 +31,7 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         orphan_sweep: (config.orphan_sweep_secs > 0).then(|| Duration::from_secs(config.orphan_sweep_secs)),
         tmp_dir: config.data_dir.join("tmp"),
         job_lease: Duration::from_secs(60),
+        node: node_id(&config.data_dir)?,
     };
     Ok(Arc::new(Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config)))
 }
@@ -55,6 +56,21 @@ fn open_blobs(config: &Config) -> assetlib_core::Result<Arc<dyn assetlib_core::p
         }
     }
     Ok(Arc::new(assetlib_blobs::S3BlobStore::new(&s3)?))
+}
+
+/// This server's stable node name, made at first start and kept in `<data-dir>/node-id`: a
+/// restarted server recognises the jobs its previous run left, and takes them back at once.
+fn node_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            let id = assetlib_core::ids::random_hex32();
+            std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+            Ok(id)
+        }
+    }
 }
 
 /// A running server.

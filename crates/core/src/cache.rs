@@ -165,7 +165,7 @@ impl MetaStore for CachedMetaStore {
     async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
         self.inner.fail_job(id, error).await
     }
-    async fn release_abandoned_jobs(&self) -> Result<u64> {
-        self.inner.release_abandoned_jobs().await
+    async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
+        self.inner.release_abandoned_jobs(node).await
     }
 }

@@ -35,11 +35,10 @@ const MAX_ATTEMPTS: u32 = 5;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
 impl Library {
-    /// Returns to the queue the jobs a previous process left running. Only for a store that one
-    /// server process uses at a time (the embedded SQLite default); shared stores rely on
-    /// leases running out instead.
+    /// Returns to the queue the jobs this server's previous run left running (a crash) and jobs
+    /// whose lease ran out; other live servers' jobs stay theirs.
     pub async fn release_abandoned_jobs(&self) -> Result<u64> {
-        self.meta.release_abandoned_jobs().await
+        self.meta.release_abandoned_jobs(&self.config.node).await
     }
 
     /// Makes a worker look for work now (after enqueueing a job in this process).
@@ -54,12 +53,13 @@ impl Library {
         count: usize,
         shutdown: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        let instance = crate::ids::random_hex32();
+        // `{node}/{run}-{i}`: the node survives restarts, so a restarted server knows its own.
+        let instance = format!("{}/{}", self.config.node, &crate::ids::random_hex32()[..12]);
         let mut handles: Vec<_> = (0..count)
             .map(|i| {
                 let lib = self.clone();
                 let mut shutdown = shutdown.clone();
-                let worker = format!("{}-{i}", &instance[..12]);
+                let worker = format!("{instance}-{i}");
                 tokio::spawn(async move {
                     loop {
                         if *shutdown.borrow() {

@@ -99,9 +99,10 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn finish_job(&self, id: JobId) -> Result<()>;
     async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()>;
     async fn fail_job(&self, id: JobId, error: &str) -> Result<()>;
-    /// Returns jobs left running by a process that is gone to the queue. Called at start-up by
-    /// a store that only one server process may use at a time (SQLite).
-    async fn release_abandoned_jobs(&self) -> Result<u64>;
+    /// Returns to the queue, at a server's start, the jobs an earlier run of that server left
+    /// running (their worker names start with `{node}/`) and jobs whose lease has run out. A
+    /// store that only one server process may use (SQLite) returns every running job.
+    async fn release_abandoned_jobs(&self, node: &str) -> Result<u64>;
 }
 
 /// A stored blob, as a listing gives it.

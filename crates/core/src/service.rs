@@ -46,6 +46,8 @@ pub struct LibraryConfig {
     /// Where zip expansion keeps its working copy of an archive.
     pub tmp_dir: PathBuf,
     pub job_lease: Duration,
+    /// This server's stable name among the servers of a shared store (kept in its data dir).
+    pub node: String,
 }
 
 impl Default for LibraryConfig {
@@ -58,6 +60,7 @@ impl Default for LibraryConfig {
             orphan_sweep: Some(Duration::from_secs(24 * 3600)),
             tmp_dir: std::env::temp_dir(),
             job_lease: Duration::from_secs(60),
+            node: crate::ids::random_hex32(),
         }
     }
 }

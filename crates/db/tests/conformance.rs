@@ -267,7 +267,7 @@ async fn job_queue(store: &dyn MetaStore) {
     let retried = store.claim_job("w3", 3_000, 4_000).await.unwrap().unwrap();
     assert_eq!((retried.id, retried.attempts), (soon, 3));
     // A process that dies leaves its job running; release hands it back at once.
-    assert_eq!(store.release_abandoned_jobs().await.unwrap(), 1);
+    assert_eq!(store.release_abandoned_jobs("no-such-node").await.unwrap(), 1);
     let released = store.claim_job("w4", 3_001, 3_500).await.unwrap().unwrap();
     assert_eq!(released.id, soon);
     store.finish_job(released.id).await.unwrap();

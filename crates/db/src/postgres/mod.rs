@@ -922,12 +922,14 @@ impl MetaStore for PgStore {
     /// whose lease has run out (by this machine's clock) go back to the queue. `claim_job`
     /// would take those over anyway; releasing them at start-up just makes them due at once
     /// under their original `run_at`, as SQLite's release does.
-    async fn release_abandoned_jobs(&self) -> Result<u64> {
+    async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
+        // Node names are hex: nothing in them is special to LIKE.
         let n = sqlx::query(
             "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL
-             WHERE status = 'running' AND locked_until < $1",
+             WHERE status = 'running' AND (locked_until < $1 OR locked_by LIKE $2)",
         )
         .bind(assetlib_core::model::now_millis())
+        .bind(format!("{node}/%"))
         .execute(&self.pool)
         .await
         .map_err(db)?

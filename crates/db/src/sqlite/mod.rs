@@ -684,7 +684,8 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
-    async fn release_abandoned_jobs(&self) -> Result<u64> {
+    async fn release_abandoned_jobs(&self, _node: &str) -> Result<u64> {
+        // One process per SQLite store: whatever is running was left by an earlier run.
         let n = sqlx::query(
             "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL WHERE status = 'running'",
         )

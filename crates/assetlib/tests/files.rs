@@ -255,3 +255,31 @@ async fn a_failing_blob_store_is_503_and_the_server_recovers() {
     assert_eq!(listing["files"].as_array().unwrap().len(), 2);
     app.stop().await;
 }
+
+/// An S3 store that does not answer makes uploads and readiness 503 within seconds: retries
+/// are few and bounded, never minutes of a hanging request.
+#[tokio::test]
+async fn an_unreachable_s3_store_is_a_prompt_503() {
+    let app = TestApp::spawn_with(|c| {
+        c.blob_store = Some("s3://nowhere".into());
+        c.s3_endpoint = Some("http://127.0.0.1:9".into()); // nothing listens on the discard port
+        c.s3_region = Some("us-east-1".into());
+        c.s3_access_key_id = Some("key".into());
+        c.s3_secret_access_key = Some("secret".into());
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let res = app.upload(&app.key, 1, None, "x.png", png()).await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"msg": "The blob store is unavailable; try again shortly."}));
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((body["database"].as_str(), body["status"].as_str()), (Some("ok"), Some("unavailable")));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    // Nothing became visible.
+    let (_, listing) = app.get_json(&app.key, "/v2/accounts/1/asset-library").await;
+    assert!(listing["files"].as_array().unwrap().is_empty());
+    app.stop().await;
+}

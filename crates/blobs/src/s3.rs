@@ -177,6 +177,15 @@ impl S3BlobStore {
                 )));
             }
         }
+        // A store that is down must turn into a 503 within seconds, not after object_store's
+        // default of ten retries over three minutes: a few quick retries ride out a blip.
+        let retry =
+            object_store::RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(10), ..Default::default() };
+        // Set key by key: `with_client_options` would drop `allow_http` set above.
+        let builder = builder
+            .with_retry(retry)
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "3s")
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "30s");
         let s3 = builder.build().map_err(|e| config_error(format!("S3 blob store: {e}")))?;
         let prefix = prefix.trim_matches('/');
         let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };

@@ -1,36 +1,16 @@
 //! The lookup cache over a real store: writes through it are seen at once; writes made around
 //! it (another process) within its time-to-live.
 
+use assetlib_core::AccountId;
 use assetlib_core::cache::CachedMetaStore;
-use assetlib_core::model::{Account, AssetWrite, StoredFile};
+use assetlib_core::model::Account;
 use assetlib_core::ports::MetaStore;
-use assetlib_core::{AccountId, AssetId, BlobKey};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
 const A: AccountId = AccountId(1);
-
-fn write(blob: &str, now: i64) -> AssetWrite {
-    AssetWrite {
-        account: A,
-        files: vec![StoredFile {
-            path: "p".into(),
-            name: "x.png".into(),
-            size: 1,
-            content_type: "image/png".into(),
-            hash: blob.into(),
-            blob: BlobKey(blob.into()),
-        }],
-        created_by: None,
-        now,
-        new_ids: vec![AssetId::generate()],
-        queue: None,
-        cancel_job: None,
-        jobs: vec![],
-    }
-}
 
 async fn blob_of(store: &dyn MetaStore) -> Option<String> {
     store.get_account_and_asset(A, "p", "x.png").await.unwrap().unwrap().1.map(|a| a.blob.0)
@@ -55,9 +35,9 @@ async fn cache_over(inner: Arc<dyn MetaStore>) {
     cached.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
 
     assert_eq!(blob_of(&*cached).await, None, "a miss is cached too");
-    cached.write_assets(&write("one", 1)).await.unwrap();
+    cached.write_assets(&common::write(A, vec![common::file("p", "x.png", "one")], 1)).await.unwrap();
     assert_eq!(blob_of(&*cached).await.as_deref(), Some("one"));
-    cached.write_assets(&write("two", 2)).await.unwrap();
+    cached.write_assets(&common::write(A, vec![common::file("p", "x.png", "two")], 2)).await.unwrap();
     assert_eq!(blob_of(&*cached).await.as_deref(), Some("two"), "a replace through the cache is seen at once");
     cached.set_asset_marks(A, "p", "x.png", Some(true), None, 3).await.unwrap();
     let (_, asset) = cached.get_account_and_asset(A, "p", "x.png").await.unwrap().unwrap();
@@ -66,7 +46,7 @@ async fn cache_over(inner: Arc<dyn MetaStore>) {
     assert_eq!(blob_of(&*cached).await, None, "a delete through the cache is seen at once");
 
     // Another process writes to the store directly: seen once the entry's time is up.
-    inner.write_assets(&write("elsewhere", 5)).await.unwrap();
+    inner.write_assets(&common::write(A, vec![common::file("p", "x.png", "elsewhere")], 5)).await.unwrap();
     assert_eq!(blob_of(&*cached).await, None, "still the cached answer");
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(blob_of(&*cached).await.as_deref(), Some("elsewhere"));

@@ -4,39 +4,15 @@
 
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
-use assetlib_core::model::{Account, AssetWrite, Entry, NewJob, StoredFile};
+use assetlib_core::model::{Account, Entry, NewJob};
 use assetlib_core::ports::MetaStore;
-use assetlib_core::{AccountId, AssetId, BlobKey};
+use assetlib_core::{AccountId, BlobKey};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 mod common;
 
 const A: AccountId = AccountId(1);
-
-fn file(path: &str, name: &str, blob: &str) -> StoredFile {
-    StoredFile {
-        path: path.into(),
-        name: name.into(),
-        size: 1,
-        content_type: "image/png".into(),
-        hash: blob.into(),
-        blob: BlobKey(blob.into()),
-    }
-}
-
-fn write(files: Vec<StoredFile>, now: i64) -> AssetWrite {
-    AssetWrite {
-        account: A,
-        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
-        files,
-        created_by: None,
-        now,
-        queue: None,
-        cancel_job: None,
-        jobs: vec![],
-    }
-}
 
 async fn with_account(store: &Arc<dyn MetaStore>) {
     store.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
@@ -121,7 +97,8 @@ async fn racing_writes_of_one_new_key_all_succeed(servers: [Arc<dyn MetaStore>; 
                 let store = servers[i % 2].clone();
                 let start = start.clone();
                 tokio::spawn(async move {
-                    let upload = write(vec![file("race/deep", name, &format!("blob-{round}-{i}"))], 10);
+                    let upload =
+                        common::write(A, vec![common::file("race/deep", name, &format!("blob-{round}-{i}"))], 10);
                     start.wait().await;
                     store.write_assets(&upload).await
                 })
@@ -225,11 +202,11 @@ async fn tree_stays_whole_under_racing_writes_and_deletes(store: Arc<dyn MetaSto
                             let files: Vec<_> = (0..rand::random_range(1..4))
                                 .map(|k| {
                                     let (path, name) = pick();
-                                    file(path, name, &format!("blob-{t}-{op}-{k}"))
+                                    common::file(path, name, &format!("blob-{t}-{op}-{k}"))
                                 })
                                 .collect();
                             let blobs: Vec<String> = files.iter().map(|f| f.blob.0.clone()).collect();
-                            store.write_assets(&write(files, op as i64)).await.expect("write");
+                            store.write_assets(&common::write(A, files, op as i64)).await.expect("write");
                             written.extend(blobs);
                         }
                         6..9 => {
@@ -288,7 +265,10 @@ async fn postgres_explicit_folders_survive_racing_prunes() {
         let store = store.clone();
         tokio::spawn(async move {
             for i in 0..40 {
-                store.write_assets(&write(vec![file("k/l", "x.png", &format!("c{i}"))], i)).await.unwrap();
+                store
+                    .write_assets(&common::write(A, vec![common::file("k/l", "x.png", &format!("c{i}"))], i))
+                    .await
+                    .unwrap();
                 store.delete_asset(A, "k/l", "x.png", i).await.unwrap();
             }
         })
@@ -331,7 +311,7 @@ mod lock_protocol {
     async fn a_write_waits_for_a_folder_removal_and_recreates_the_folder() {
         let Some((store, url)) = common::postgres_store().await else { return };
         with_account(&store).await;
-        store.write_assets(&write(vec![file("p", "old.png", "old")], 1)).await.unwrap();
+        store.write_assets(&common::write(A, vec![common::file("p", "old.png", "old")], 1)).await.unwrap();
         let mut other = connection(&url).await;
         let mut tx = other.begin().await.unwrap();
         sqlx::query("SELECT path FROM folders WHERE account_id = 1 AND path = 'p' FOR UPDATE")
@@ -340,7 +320,9 @@ mod lock_protocol {
             .unwrap();
         let writer = {
             let store = store.clone();
-            tokio::spawn(async move { store.write_assets(&write(vec![file("p", "new.png", "new")], 2)).await })
+            tokio::spawn(async move {
+                store.write_assets(&common::write(A, vec![common::file("p", "new.png", "new")], 2)).await
+            })
         };
         tokio::time::sleep(SETTLE).await;
         assert!(!writer.is_finished(), "the write waits for the folder's lock");
@@ -359,7 +341,7 @@ mod lock_protocol {
     async fn a_folder_deletion_waits_for_a_write_inside_it() {
         let Some((store, url)) = common::postgres_store().await else { return };
         with_account(&store).await;
-        store.write_assets(&write(vec![file("p/q", "old.png", "old")], 1)).await.unwrap();
+        store.write_assets(&common::write(A, vec![common::file("p/q", "old.png", "old")], 1)).await.unwrap();
         let mut other = connection(&url).await;
         let mut tx = other.begin().await.unwrap();
         // What a writer holds mid-way: its chain locked, a new asset inserted.
@@ -393,7 +375,7 @@ mod lock_protocol {
     async fn pruning_waits_for_a_write_into_the_folder() {
         let Some((store, url)) = common::postgres_store().await else { return };
         with_account(&store).await;
-        store.write_assets(&write(vec![file("p", "old.png", "old")], 1)).await.unwrap();
+        store.write_assets(&common::write(A, vec![common::file("p", "old.png", "old")], 1)).await.unwrap();
         let mut other = connection(&url).await;
         let mut tx = other.begin().await.unwrap();
         sqlx::query("SELECT path FROM folders WHERE account_id = 1 AND path = 'p' FOR KEY SHARE")

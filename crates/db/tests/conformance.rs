@@ -4,41 +4,15 @@
 use assetlib_core::auth::hash_api_key;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
-use assetlib_core::model::{
-    Account, AssetWrite, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User,
-};
+use assetlib_core::model::{Account, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User};
 use assetlib_core::ports::MetaStore;
-use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, JobId, QueueId, UserId};
+use assetlib_core::{AccountId, BlobKey, ErrorKind, JobId, QueueId, UserId};
 use std::sync::Arc;
 
 mod common;
 
 const A: AccountId = AccountId(1);
 const B: AccountId = AccountId(2);
-
-fn file(path: &str, name: &str, blob: &str) -> StoredFile {
-    StoredFile {
-        path: path.into(),
-        name: name.into(),
-        size: 3,
-        content_type: "image/png".into(),
-        hash: format!("hash-{blob}"),
-        blob: BlobKey(blob.into()),
-    }
-}
-
-fn write(account: AccountId, files: Vec<StoredFile>, now: i64) -> AssetWrite {
-    AssetWrite {
-        account,
-        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
-        files,
-        created_by: None,
-        now,
-        queue: None,
-        cancel_job: None,
-        jobs: vec![],
-    }
-}
 
 fn queue(id: &str, account: AccountId, source: Option<&str>) -> QueueEntry {
     QueueEntry {
@@ -109,14 +83,14 @@ async fn accounts_users_and_keys(store: &dyn MetaStore) {
 
 async fn assets_folders_and_listing(store: &dyn MetaStore) {
     let stored = store
-        .write_assets(&write(
+        .write_assets(&common::write(
             A,
             vec![
-                file("p", "b.png", "blob-b"),
-                file("p", "d.png", "blob-d"),
-                file("p/a", "x.png", "blob-ax"),
-                file("p/c/deep/er", "x.png", "blob-cx"),
-                file("p", "c", "blob-c-file"), // a file named like a folder
+                common::file("p", "b.png", "blob-b"),
+                common::file("p", "d.png", "blob-d"),
+                common::file("p/a", "x.png", "blob-ax"),
+                common::file("p/c/deep/er", "x.png", "blob-cx"),
+                common::file("p", "c", "blob-c-file"), // a file named like a folder
             ],
             10,
         ))
@@ -158,7 +132,8 @@ async fn assets_folders_and_listing(store: &dyn MetaStore) {
     // Replacing keeps id and creation time, and queues the old blob's removal.
     let before = store.get_asset(A, "p", "d.png").await.unwrap().unwrap();
     drain_jobs(store, 100).await;
-    let replaced = store.write_assets(&write(A, vec![file("p", "d.png", "blob-d2")], 20)).await.unwrap();
+    let replaced =
+        store.write_assets(&common::write(A, vec![common::file("p", "d.png", "blob-d2")], 20)).await.unwrap();
     assert_eq!(replaced[0].id, before.id);
     assert_eq!((replaced[0].created_at, replaced[0].last_modified), (10, 20));
     assert_eq!(replaced[0].blob, BlobKey("blob-d2".into()));
@@ -173,7 +148,7 @@ async fn deletes_prune_and_queue_cleanup(store: &dyn MetaStore) {
     assert_eq!(names(&store.list_folder(A, "p", None, 100).await.unwrap()), ["b.png", "c/", "c", "d.png"]);
 
     // A sibling whose name extends the folder's is not part of its subtree.
-    store.write_assets(&write(A, vec![file("p/cc", "s.png", "blob-s")], 31)).await.unwrap();
+    store.write_assets(&common::write(A, vec![common::file("p/cc", "s.png", "blob-s")], 31)).await.unwrap();
     assert_eq!(store.delete_folder(A, "p/c", 32).await.unwrap(), 1);
     assert_eq!(names(&store.list_folder(A, "p", None, 100).await.unwrap()), ["b.png", "c", "cc/", "d.png"]);
     assert!(store.get_asset(A, "p/cc", "s.png").await.unwrap().is_some());
@@ -193,7 +168,7 @@ async fn deletes_prune_and_queue_cleanup(store: &dyn MetaStore) {
     assert!(store.create_folder(A, "e/f", 35).await.unwrap());
     assert!(!store.create_folder(A, "e/f", 35).await.unwrap(), "exists");
     assert!(!store.create_folder(A, "e", 35).await.unwrap(), "an implicit folder exists too");
-    store.write_assets(&write(A, vec![file("e/f/g", "x.png", "blob-e")], 36)).await.unwrap();
+    store.write_assets(&common::write(A, vec![common::file("e/f/g", "x.png", "blob-e")], 36)).await.unwrap();
     store.delete_asset(A, "e/f/g", "x.png", 37).await.unwrap();
     assert_eq!(names(&store.list_folder(A, "", None, 100).await.unwrap()), ["e/"]);
     assert_eq!(names(&store.list_folder(A, "e", None, 100).await.unwrap()), ["f/"]);
@@ -204,7 +179,7 @@ async fn deletes_prune_and_queue_cleanup(store: &dyn MetaStore) {
     drain_jobs(store, 100).await;
 
     // Marks: set keeps the first time, clear empties, None leaves as is.
-    store.write_assets(&write(A, vec![file("m", "x.png", "blob-m")], 40)).await.unwrap();
+    store.write_assets(&common::write(A, vec![common::file("m", "x.png", "blob-m")], 40)).await.unwrap();
     let m = store.set_asset_marks(A, "m", "x.png", Some(true), None, 41).await.unwrap().unwrap();
     assert_eq!((m.archived_at, m.sensitive_at), (Some(41), None));
     let m = store.set_asset_marks(A, "m", "x.png", Some(true), Some(true), 42).await.unwrap().unwrap();
@@ -237,7 +212,7 @@ async fn queues_and_references(store: &dyn MetaStore) {
     done.total_processed = 1;
     done.source_blob = None;
     done.errors = vec![assetlib_core::model::ItemError { item: "bad.exe".into(), error: "nope".into() }];
-    let mut w = write(A, vec![file("z", "in.png", "z-blob")], 40);
+    let mut w = common::write(A, vec![common::file("z", "in.png", "z-blob")], 40);
     w.queue = Some(done.clone());
     store.write_assets(&w).await.unwrap();
     assert_eq!(store.get_queue(&q.id).await.unwrap().unwrap(), done);

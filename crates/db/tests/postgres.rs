@@ -2,36 +2,12 @@
 //! names whatever the database's collation, and how connection failures are reported.
 
 use assetlib_core::jobs::JobKind;
-use assetlib_core::model::{Account, AssetWrite, NewJob, StoredFile};
-use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind};
+use assetlib_core::model::{Account, NewJob};
+use assetlib_core::{AccountId, BlobKey, ErrorKind};
 
 mod common;
 
 const A: AccountId = AccountId(1);
-
-fn file(path: &str, name: &str, blob: &str) -> StoredFile {
-    StoredFile {
-        path: path.into(),
-        name: name.into(),
-        size: 1,
-        content_type: "image/png".into(),
-        hash: blob.into(),
-        blob: BlobKey(blob.into()),
-    }
-}
-
-fn write(files: Vec<StoredFile>, now: i64) -> AssetWrite {
-    AssetWrite {
-        account: A,
-        new_ids: files.iter().map(|_| AssetId::generate()).collect(),
-        files,
-        created_by: None,
-        now,
-        queue: None,
-        cancel_job: None,
-        jobs: vec![],
-    }
-}
 
 /// Two servers starting at once on an empty database: both migrate (one waits for the
 /// other's advisory lock), neither fails.
@@ -97,8 +73,8 @@ async fn postgres_names_compare_bytewise() {
     let Some((store, url)) = common::postgres_store().await else { return };
     store.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
     let names = ["B.png", "a.png", "_x.png", "Z.png", "c-d.png", "c.d.png", "é.png"];
-    let files: Vec<_> = names.iter().map(|n| file("n", n, n)).collect();
-    store.write_assets(&write(files, 1)).await.unwrap();
+    let files: Vec<_> = names.iter().map(|n| common::file("n", n, n)).collect();
+    store.write_assets(&common::write(A, files, 1)).await.unwrap();
     let listed: Vec<String> =
         store.list_folder(A, "n", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();
     let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
@@ -106,8 +82,8 @@ async fn postgres_names_compare_bytewise() {
     assert_eq!(listed, expected);
 
     let folders = ["p/c", "p/c/x", "p/c-d", "p/c.d", "p/c0", "p/cc", "p/C"];
-    let files: Vec<_> = folders.iter().map(|f| file(f, "f.png", f)).collect();
-    store.write_assets(&write(files, 2)).await.unwrap();
+    let files: Vec<_> = folders.iter().map(|f| common::file(f, "f.png", f)).collect();
+    store.write_assets(&common::write(A, files, 2)).await.unwrap();
     assert_eq!(store.delete_folder(A, "p/c", 3).await.unwrap(), 2);
     let left: Vec<String> =
         store.list_folder(A, "p", None, 100).await.unwrap().iter().map(|e| e.name().to_owned()).collect();

@@ -176,7 +176,8 @@ impl PgStore {
         migrated.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            // A database that is down is a 503 within seconds, not a request hanging.
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(open_error)?;

@@ -21,3 +21,33 @@ pub async fn sqlite_store() -> (Arc<dyn MetaStore>, tempfile::TempDir) {
     let store = assetlib_db::connect(&format!("sqlite://{}", dir.path().join("meta.db").display())).await.unwrap();
     (store, dir)
 }
+
+/// A stored file at `path/name` whose blob and hash are `blob`, 3 bytes long.
+pub fn file(path: &str, name: &str, blob: &str) -> assetlib_core::model::StoredFile {
+    assetlib_core::model::StoredFile {
+        path: path.into(),
+        name: name.into(),
+        size: 3,
+        content_type: "image/png".into(),
+        hash: format!("hash-{blob}"),
+        blob: assetlib_core::BlobKey(blob.into()),
+    }
+}
+
+/// A plain write of `files` to `account` at `now`: fresh ids, no queue entry, no jobs.
+pub fn write(
+    account: assetlib_core::AccountId,
+    files: Vec<assetlib_core::model::StoredFile>,
+    now: i64,
+) -> assetlib_core::model::AssetWrite {
+    assetlib_core::model::AssetWrite {
+        account,
+        new_ids: files.iter().map(|_| assetlib_core::AssetId::generate()).collect(),
+        files,
+        created_by: None,
+        now,
+        queue: None,
+        cancel_job: None,
+        jobs: vec![],
+    }
+}

@@ -150,8 +150,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_configured(Backend::from_env("api test").await, adjust).await
+    }
+
+    /// A server on the given stores.
+    pub async fn spawn_on(backend: Backend) -> Self {
+        Self::spawn_configured(backend, |_| {}).await
+    }
+
+    async fn spawn_configured(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let backend = Backend::from_env("api test").await;
         let mut config = test_config(dir.path());
         backend.apply(&mut config);
         adjust(&mut config);

@@ -184,28 +184,15 @@ async fn configuration_layers_in_order() {
     drop(server);
 
     // A flag beats the environment.
-    let mut child = Command::new(binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--public-base-url", "https://flag.example", "--data-dir"])
-        .arg(&data)
-        .args(backend.args())
-        .envs(backend.env())
-        .env("ASSETLIB_CONFIG", &config_arg)
-        .env("ASSETLIB_PUBLIC_BASE_URL", "https://env.example")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(addr) = line.strip_prefix("assetlib listening on ") {
-            break addr.to_owned();
-        }
-    };
-    let (_, url, _) = probe(base, key).await;
+    let server = ServerProcess::start_with_args(
+        &backend,
+        &data,
+        &[("ASSETLIB_CONFIG", config_arg.as_str()), ("ASSETLIB_PUBLIC_BASE_URL", "https://env.example")],
+        &["--public-base-url", "https://flag.example"],
+    );
+    let (_, url, _) = probe(server.base.clone(), key).await;
     assert_eq!(url, "https://flag.example/files/1/p.txt");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
 }
 
 #[test]

@@ -4,19 +4,11 @@
 mod common;
 
 use common::{Backend, ServerProcess, wait_queue, zip_of};
-use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 async fn upload(client: &reqwest::Client, base: &str, key: &str, path: &str, name: &str, bytes: Vec<u8>) -> Value {
-    let form = Form::new().text("path", path.to_owned()).part("file", Part::bytes(bytes).file_name(name.to_owned()));
-    let res = client
-        .post(format!("{base}/v2/accounts/1/asset-library"))
-        .header("jvx_apikey", key)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let res = common::upload(client, base, key, 1, Some(path), name, bytes).await;
     assert_eq!(res.status(), 200);
     res.json().await.expect("json")
 }

@@ -244,18 +244,7 @@ impl TestApp {
         name: &str,
         bytes: Vec<u8>,
     ) -> reqwest::Response {
-        let mut form = Form::new();
-        if let Some(path) = path {
-            form = form.text("path", path.to_owned());
-        }
-        form = form.part("file", Part::bytes(bytes).file_name(name.to_owned()));
-        self.client
-            .post(self.url(&format!("/v2/accounts/{account}/asset-library")))
-            .header("jvx_apikey", key)
-            .multipart(form)
-            .send()
-            .await
-            .expect("request")
+        upload(&self.client, &self.base, key, account, path, name, bytes).await
     }
 
     /// Uploads and expects success; returns the queue id.
@@ -289,6 +278,31 @@ impl TestApp {
             r.stop().await.expect("clean stop");
         }
     }
+}
+
+/// Jivox upload of `bytes` as `name` into `path` (None: no path field) of `account`, on the
+/// server at `base`.
+pub async fn upload(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    account: i64,
+    path: Option<&str>,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let mut form = Form::new();
+    if let Some(path) = path {
+        form = form.text("path", path.to_owned());
+    }
+    form = form.part("file", Part::bytes(bytes).file_name(name.to_owned()));
+    client
+        .post(format!("{base}/v2/accounts/{account}/asset-library"))
+        .header("jvx_apikey", key)
+        .multipart(form)
+        .send()
+        .await
+        .expect("request")
 }
 
 pub async fn wait_queue(client: &reqwest::Client, base: &str, key: &str, queue: &str) -> Value {
@@ -326,9 +340,15 @@ impl ServerProcess {
     /// Starts `assetlib serve` on 127.0.0.1:0, on `backend`'s stores, and waits for its
     /// "listening" line.
     pub fn start(backend: &Backend, data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        Self::start_with_args(backend, data_dir, envs, &[])
+    }
+
+    /// [`Self::start`] with more flags for `serve`.
+    pub fn start_with_args(backend: &Backend, data_dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Self {
         let mut child = Command::new(binary())
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .args(backend.args())
             .envs(backend.env())
             .envs(envs.iter().copied())

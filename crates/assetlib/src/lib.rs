@@ -36,6 +36,13 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
     Ok(Arc::new(Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config)))
 }
 
+/// The stores `config` names, as they are (no cache), for `assetlib migrate`.
+pub async fn open_stores(config: &Config) -> anyhow::Result<assetlib_core::migrate::Stores> {
+    let meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    let blobs = open_blobs(config).context("opening the blob store")?;
+    Ok(assetlib_core::migrate::Stores { meta, blobs })
+}
+
 /// The blob store `config` names; for `s3://`, the `s3_*` settings override the `AWS_*`
 /// variables one by one.
 fn open_blobs(config: &Config) -> assetlib_core::Result<Arc<dyn assetlib_core::ports::BlobStore>> {

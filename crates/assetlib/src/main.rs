@@ -3,6 +3,7 @@
 use anyhow::Context;
 use assetlib::config::{Config, Overrides};
 use assetlib_core::AccountId;
+use assetlib_core::migrate::{Flow, Options};
 use assetlib_core::model::Role;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -32,6 +33,23 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Copy this library (the stores --data-dir, --database-url and --blob-store name) into
+    /// other stores, e.g. from the embedded default to PostgreSQL + S3. Progress goes to stderr,
+    /// a summary as JSON to stdout. Run again to resume an interrupted copy.
+    Migrate {
+        /// The target metadata store (postgres://... or sqlite://...).
+        #[arg(long)]
+        to_database_url: String,
+        /// The target blob store (s3://BUCKET[/PREFIX] or file:///DIR); S3 settings as for serve.
+        #[arg(long)]
+        to_blob_store: String,
+        /// Blobs copied at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Rows per page and per target transaction.
+        #[arg(long, default_value_t = 200)]
+        page_size: usize,
     },
 }
 
@@ -105,7 +123,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&creds)?);
             Ok(())
         }
+        Command::Migrate { to_database_url, to_blob_store, concurrency, page_size } => {
+            init_tracing("warn");
+            let target =
+                Config { database_url: Some(to_database_url), blob_store: Some(to_blob_store), ..config.clone() };
+            if target.database_url() == config.database_url() || target.blob_store() == config.blob_store() {
+                anyhow::bail!("the target stores must differ from the source's");
+            }
+            migrate(&config, &target, &Options { page_size, concurrency }).await
+        }
     }
+}
+
+/// Copies the library, printing a progress line to stderr at most every second and at the
+/// end of each table.
+async fn migrate(source: &Config, target: &Config, options: &Options) -> anyhow::Result<()> {
+    let from = assetlib::open_stores(source).await.context("opening the source")?;
+    let to = assetlib::open_stores(target).await.context("opening the target")?;
+    let mut last = std::time::Instant::now();
+    let summary = assetlib_core::migrate::migrate(&from, &to, options, |p| {
+        let table_done = p.done == p.total;
+        if table_done || last.elapsed() >= std::time::Duration::from_secs(1) {
+            last = std::time::Instant::now();
+            let table = p.table.map_or("", |t| t.as_str());
+            eprintln!(
+                "migrate: {table} {}/{}; blobs copied {} ({:.1} MiB), already there {}",
+                p.done,
+                p.total,
+                p.blobs_copied,
+                p.bytes_copied as f64 / 1048576.0,
+                p.blobs_skipped
+            );
+        }
+        Flow::Continue
+    })
+    .await?
+    .context("the migration stopped before the end")?;
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

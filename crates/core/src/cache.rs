@@ -9,7 +9,8 @@
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, BlobKey, JobId, QueueId};
+use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId};
+use crate::migrate::{Record, Table};
 use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
 use crate::ports::MetaStore;
 use async_trait::async_trait;
@@ -164,6 +165,23 @@ impl MetaStore for CachedMetaStore {
     }
     async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
         self.inner.fail_job(id, error).await
+    }
+    async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
+        self.inner.export(table, after, limit).await
+    }
+    async fn import(&self, records: &[Record]) -> Result<()> {
+        let result = self.inner.import(records).await;
+        self.lookups.clear();
+        result
+    }
+    async fn count(&self, table: Table) -> Result<u64> {
+        self.inner.count(table).await
+    }
+    async fn unfinished_jobs(&self) -> Result<u64> {
+        self.inner.unfinished_jobs().await
+    }
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
+        self.inner.asset_blobs(ids).await
     }
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
         self.inner.release_abandoned_jobs(node).await

@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;
+pub mod migrate;
 pub mod model;
 pub mod ports;
 pub mod rules;

@@ -53,7 +53,7 @@ pub struct User {
     pub created_at: Millis,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {
     pub user: UserId,
     /// SHA-256 of the secret, hex. The secret itself is never stored.

@@ -5,11 +5,13 @@
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, BlobKey, JobId, QueueId};
+use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId};
+use crate::migrate::{Record, Table};
 use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
+use std::collections::HashMap;
 use std::ops::Range;
 
 pub type ByteStream = BoxStream<'static, Result<Bytes>>;
@@ -103,6 +105,20 @@ pub trait MetaStore: Send + Sync + 'static {
     /// running (their worker names start with `{node}/`) and jobs whose lease has run out. A
     /// store that only one server process may use (SQLite) returns every running job.
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64>;
+
+    // For `assetlib migrate` (see [`crate::migrate`]).
+
+    /// A page of `table` in primary-key order, after `after` (a record of the same table).
+    async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>>;
+    /// Writes records as they are (ids and times kept) in one transaction: each is inserted, or
+    /// its row updated to equal it. A user's memberships are replaced by the record's.
+    async fn import(&self, records: &[Record]) -> Result<()>;
+    /// The number of rows in `table`.
+    async fn count(&self, table: Table) -> Result<u64>;
+    /// Jobs queued or running, other than blob deletions.
+    async fn unfinished_jobs(&self) -> Result<u64>;
+    /// Which of `ids` exist, with the blob each points at.
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>>;
 }
 
 /// A stored blob, as a listing gives it.
@@ -157,4 +173,23 @@ pub trait Archive: Send {
 pub trait ArchiveOpener: Send + Sync + 'static {
     /// Opens a zip archive; `Invalid` if the file is not one.
     fn open(&self, file: std::fs::File) -> Result<Box<dyn Archive>>;
+}
+
+/// Fetches a URL's content for an upload. Implementations refuse unsafe targets.
+#[async_trait]
+pub trait UrlFetcher: Send + Sync + 'static {
+    /// The response body as a stream (at most `max_bytes`; more is an `Invalid` error from the stream),
+    /// with the file name the URL or Content-Disposition suggests and the declared content type, if any.
+    async fn fetch(&self, url: &str, max_bytes: u64) -> Result<Fetched>;
+}
+
+/// What a [`UrlFetcher`] gives.
+pub struct Fetched {
+    pub body: ByteStream,
+    /// The base name from Content-Disposition, else the last segment of the final URL's path.
+    pub file_name: Option<String>,
+    /// The Content-Type header, as declared.
+    pub content_type: Option<String>,
+    /// The Content-Length header, if declared.
+    pub length: Option<u64>,
 }

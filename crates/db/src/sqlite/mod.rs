@@ -8,6 +8,7 @@ use crate::shared::{job_kind_name, merge, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
+use assetlib_core::migrate::{Record, Table};
 use assetlib_core::model::{
     Account, Asset, AssetWrite, Entry, ItemError, Job, Millis, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User,
 };
@@ -33,6 +34,8 @@ macro_rules! asset_columns {
         "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at"
     };
 }
+
+mod transfer;
 
 const GET_ASSET: &str =
     concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = ? AND path = ? AND name = ?");
@@ -684,6 +687,21 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
+        self.export_page(table, after, limit).await
+    }
+    async fn import(&self, records: &[Record]) -> Result<()> {
+        self.import_records(records).await
+    }
+    async fn count(&self, table: Table) -> Result<u64> {
+        self.count_rows(table).await
+    }
+    async fn unfinished_jobs(&self) -> Result<u64> {
+        self.count_unfinished_jobs().await
+    }
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
+        self.blobs_of(ids).await
+    }
     async fn release_abandoned_jobs(&self, _node: &str) -> Result<u64> {
         // One process per SQLite store: whatever is running was left by an earlier run.
         let n = sqlx::query(

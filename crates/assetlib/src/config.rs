@@ -44,6 +44,11 @@ pub struct Config {
     pub orphan_grace_secs: u64,
     /// Seconds between sweeps for blobs nothing references; 0 turns the sweep off.
     pub orphan_sweep_secs: u64,
+    /// Seconds a fetch of an upload's URL (Clinch PutAssetJSON `url`) may take, all told.
+    pub fetch_timeout_secs: u64,
+    /// Hosts (names or addresses) a URL upload may fetch from although they are loopback,
+    /// private or link-local. For tests; leave empty in production.
+    pub fetch_allow_hosts: Vec<String>,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
     pub log: String,
 }
@@ -72,6 +77,8 @@ impl Default for Config {
             lookup_cache_ms: 2000,
             orphan_grace_secs: 3600,
             orphan_sweep_secs: 86400,
+            fetch_timeout_secs: 30,
+            fetch_allow_hosts: vec![],
             log: "info".into(),
         }
     }

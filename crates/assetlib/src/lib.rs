@@ -33,7 +33,13 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         job_lease: Duration::from_secs(60),
         node: node_id(&config.data_dir)?,
     };
-    Ok(Arc::new(Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config)))
+    let fetcher = assetlib_fetch::SafeFetcher::new(assetlib_fetch::FetchOptions {
+        timeout: Duration::from_secs(config.fetch_timeout_secs),
+        max_redirects: assetlib_fetch::FetchOptions::DEFAULT_MAX_REDIRECTS,
+        allow_hosts: config.fetch_allow_hosts.clone(),
+    })?;
+    let lib = Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config);
+    Ok(Arc::new(lib.with_fetcher(Arc::new(fetcher))))
 }
 
 /// The stores `config` names, as they are (no cache), for `assetlib migrate`.

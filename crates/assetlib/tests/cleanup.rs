@@ -3,6 +3,7 @@
 
 mod common;
 
+use assetlib_core::service::Zips;
 use assetlib_core::{AccountId, BlobKey};
 use common::{TestApp, png};
 use std::time::Duration;
@@ -20,7 +21,8 @@ async fn the_sweep_removes_old_unreferenced_blobs_only() {
     // In flight now: received, not yet committed.
     let owner = app.owner().await;
     let body = futures::stream::once(async { Ok(bytes::Bytes::from_static(b"in flight")) });
-    let received = app.lib().receive(&owner, AccountId(1), None, "late.txt", Box::pin(body)).await.unwrap();
+    let received =
+        app.lib().receive(&owner, AccountId(1), None, "late.txt", Box::pin(body), Zips::Expand).await.unwrap();
     assert_eq!(app.blob_count("assets").await, 3);
 
     let removed = app.lib().sweep_orphans(Duration::from_secs(2)).await.unwrap();

@@ -52,8 +52,18 @@ async fn content_that_never_became_an_asset_is_removed() {
     let app = TestApp::spawn_with(|c| c.orphan_grace_secs = 1).await;
     let owner = app.owner().await;
     let body = futures::stream::once(async { Ok(bytes::Bytes::from_static(b"orphan")) });
-    let received =
-        app.lib().receive(&owner, assetlib_core::AccountId(1), None, "o.txt", Box::pin(body)).await.expect("received");
+    let received = app
+        .lib()
+        .receive(
+            &owner,
+            assetlib_core::AccountId(1),
+            None,
+            "o.txt",
+            Box::pin(body),
+            assetlib_core::service::Zips::Expand,
+        )
+        .await
+        .expect("received");
     assert_eq!(app.blob_count("assets").await, 1);
     drop(received); // never committed
     app.wait_for_blobs("assets", 0).await;

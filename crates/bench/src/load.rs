@@ -1,6 +1,7 @@
-//! The load generators: uploads through the Jivox endpoint (reqwest, multipart) and public
-//! GETs (hyper, one keep-alive HTTP/1.1 connection per worker, the same code for every
-//! server). Every loop is bounded by a deadline and by a request count.
+//! The load generators: uploads through the Jivox endpoint (reqwest, multipart) or as raw S3
+//! PUTs (`object_store`, as assetlib writes to S3), and GETs (hyper, one keep-alive HTTP/1.1
+//! connection per worker, the same code for every server). Every loop is bounded by a deadline
+//! and by a request count.
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -8,6 +9,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::header::HOST;
 use hyper_util::rt::TokioIo;
+use object_store::ObjectStoreExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,15 +17,24 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// One file of the set: where it lives under `/files/1/` and its bytes.
+#[derive(Clone)]
 pub struct BenchFile {
     /// Folder, e.g. `bench`.
     pub folder: String,
     /// File name, e.g. `f00042.jpg`.
     pub name: String,
     pub body: Bytes,
+    /// What a GET of the whole file asks for (path and query): the public URL path by
+    /// default, a presigned S3 URL's for the raw S3 baseline.
+    pub get_target: String,
 }
 
 impl BenchFile {
+    pub fn new(folder: &str, name: String, body: Bytes) -> Self {
+        let get_target = format!("/files/1/{folder}/{name}");
+        Self { folder: folder.to_owned(), name, body, get_target }
+    }
+
     /// The public URL path, the same on assetlib and nginx: `/files/1/bench/f00042.jpg`.
     pub fn url_path(&self) -> String {
         format!("/files/1/{}/{}", self.folder, self.name)
@@ -46,7 +57,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn new(mut latencies_us: Vec<u64>, elapsed: Duration, bytes: u64) -> Self {
+    pub fn new(mut latencies_us: Vec<u64>, elapsed: Duration, bytes: u64) -> Self {
         latencies_us.sort_unstable();
         Self {
             requests: latencies_us.len() as u64,
@@ -118,22 +129,51 @@ pub async fn upload_one(
     Ok(())
 }
 
+/// One raw S3 `PUT` of `body` to a presigned URL; `Ok` only for a 200.
+pub async fn put_one(client: &reqwest::Client, url: &reqwest::Url, body: Bytes) -> anyhow::Result<()> {
+    let resp = client
+        .put(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "image/jpeg")
+        .body(body)
+        .send()
+        .await
+        .with_context(|| format!("PUT {}", url.path()))?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    if status != reqwest::StatusCode::OK {
+        bail!("PUT {}: {status} {text}", url.path());
+    }
+    Ok(())
+}
+
+/// Where uploads go.
+pub enum UploadTarget {
+    /// `POST /v2/accounts/1/asset-library` of assetlib at `addr`, with this API key.
+    Jivox { addr: SocketAddr, api_key: String },
+    /// A raw S3 `PUT` of each file's bytes through `object_store` (`keys[i]` for `files[i]`),
+    /// the library and signing (payload SHA-256 included) assetlib's own S3 writes use.
+    S3Put { store: Arc<dyn object_store::ObjectStore>, keys: Vec<object_store::path::Path> },
+}
+
 /// Uploads every file once with `concurrency` workers; fails on the first failed upload or
 /// when `deadline` passes before all are done.
 pub async fn upload_all(
-    addr: SocketAddr,
-    api_key: &str,
+    target: UploadTarget,
     files: Arc<Vec<BenchFile>>,
     concurrency: usize,
     deadline: Duration,
 ) -> anyhow::Result<Stats> {
+    if let UploadTarget::S3Put { keys, .. } = &target {
+        anyhow::ensure!(keys.len() == files.len(), "{} keys for {} files", keys.len(), files.len());
+    }
+    let target = Arc::new(target);
     let client = upload_client(concurrency)?;
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let stop_at = start + deadline;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (client, next, files, api_key) = (client.clone(), next.clone(), files.clone(), api_key.to_owned());
+        let (client, next, files, target) = (client.clone(), next.clone(), files.clone(), target.clone());
         tasks.spawn(async move {
             let mut latencies = Vec::new();
             let mut bytes = 0u64;
@@ -144,7 +184,17 @@ pub async fn upload_all(
                     bail!("uploads not finished within {deadline:?}");
                 }
                 let t = Instant::now();
-                upload_one(&client, addr, &api_key, &file.folder, &file.name, file.body.clone()).await?;
+                match &*target {
+                    UploadTarget::Jivox { addr, api_key } => {
+                        upload_one(&client, *addr, api_key, &file.folder, &file.name, file.body.clone()).await?
+                    }
+                    UploadTarget::S3Put { store, keys } => {
+                        store
+                            .put(&keys[i], object_store::PutPayload::from(file.body.clone()))
+                            .await
+                            .with_context(|| format!("PUT {}", keys[i]))?;
+                    }
+                }
                 latencies.push(t.elapsed().as_micros() as u64);
                 bytes += file.body.len() as u64;
             }
@@ -206,9 +256,9 @@ pub struct GetPlan {
     pub verify_every: u64,
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+pub type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
+pub async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
     let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -222,8 +272,8 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<Sender> {
 /// broken and the figures would mean nothing. Returns the body length.
 async fn get_one(sender: &mut Sender, host: &str, file: &BenchFile, probe: Probe, verify: bool) -> anyhow::Result<u64> {
     let (path, expect_status, expect_body): (String, u16, Option<&[u8]>) = match probe {
-        Probe::Full => (file.url_path(), 200, Some(&file.body[..])),
-        Probe::FirstByte => (file.url_path(), 206, Some(&file.body[..1])),
+        Probe::Full => (file.get_target.clone(), 200, Some(&file.body[..])),
+        Probe::FirstByte => (file.get_target.clone(), 206, Some(&file.body[..1])),
         Probe::Missing => (format!("/files/1/{}/missing-{}", file.folder, file.name), 404, None),
         Probe::Health => ("/healthz".to_owned(), 200, Some(b"ok")),
     };

@@ -1,4 +1,5 @@
-//! `assetlib-bench`: in one run, on this machine,
+//! `assetlib-bench`: in one run, on this machine (`assetlib-bench scaleout` is the other mode,
+//! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`),
 //!
 //! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
 //! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
@@ -10,9 +11,14 @@
 //! the release binaries and passes the path of `assetlib`. Everything runs on 127.0.0.1, every
 //! loop is bounded in time and requests, and the servers are stopped at the end or on error.
 
+mod library;
+mod listing;
 mod load;
 mod procs;
 mod report;
+mod s3client;
+mod scaleout;
+mod scaleout_report;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -26,11 +32,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "assetlib-bench", about = "Benchmarks assetlib uploads and public GETs against nginx")]
+#[command(
+    name = "assetlib-bench",
+    about = "Benchmarks assetlib uploads and public GETs against nginx (or, with `scaleout`, assetlib on PostgreSQL + S3 against S3)",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// The assetlib binary to run (a release build).
-    #[arg(long)]
-    assetlib: PathBuf,
+    #[arg(long, required = true)]
+    assetlib: Option<PathBuf>,
     /// The nginx binary.
     #[arg(long, default_value = "nginx")]
     nginx: String,
@@ -91,9 +104,16 @@ struct Args {
     seed: u64,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Mode {
+    /// assetlib on PostgreSQL + S3 against the S3 store alone: uploads, GETs and listing of a
+    /// million-asset library (also on SQLite); see scripts/bench-scaleout.sh.
+    Scaleout(scaleout::ScaleoutArgs),
+}
+
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
 /// random data could only look like one by a vanishing chance, this rules it out).
-fn random_body(rng: &mut impl RngCore, size: usize) -> Bytes {
+pub(crate) fn random_body(rng: &mut impl RngCore, size: usize) -> Bytes {
     let mut body = vec![0u8; size];
     rng.fill_bytes(&mut body);
     let magic = [0xff, 0xd8, 0xff, 0xe0];
@@ -131,7 +151,7 @@ fn shell_quote(arg: &str) -> String {
     if !arg.is_empty() && arg.chars().all(plain) { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
 }
 
-fn version_of(cmd: &str, arg: &str) -> String {
+pub(crate) fn version_of(cmd: &str, arg: &str) -> String {
     match std::process::Command::new(cmd).arg(arg).output() {
         Ok(out) => {
             let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
@@ -160,10 +180,14 @@ fn spawn_rss_sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let program_command = std::env::args().map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ");
+    if let Some(Mode::Scaleout(scaleout_args)) = args.mode {
+        return scaleout::run(scaleout_args, program_command).await;
+    }
+    let assetlib = args.assetlib.clone().context("--assetlib is required")?;
     anyhow::ensure!(args.files > 0 && args.file_size > 0, "--files and --file-size must be positive");
     anyhow::ensure!(args.verify_every > 0, "--verify-every must be positive");
     let machine = Machine::probe();
-    let assetlib_version = version_of(&args.assetlib.display().to_string(), "--version");
+    let assetlib_version = version_of(&assetlib.display().to_string(), "--version");
     let nginx_version = version_of(&args.nginx, "-v");
     let tmp = match &args.work_dir {
         Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-").tempdir_in(dir)?,
@@ -178,11 +202,7 @@ async fn main() -> anyhow::Result<()> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let files: Arc<Vec<BenchFile>> = Arc::new(
         (0..args.files)
-            .map(|i| BenchFile {
-                folder: "bench".into(),
-                name: format!("f{i:05}.jpg"),
-                body: random_body(&mut rng, args.file_size),
-            })
+            .map(|i| BenchFile::new("bench", format!("f{i:05}.jpg"), random_body(&mut rng, args.file_size)))
             .collect(),
     );
     let plan = GetPlan {
@@ -203,22 +223,17 @@ async fn main() -> anyhow::Result<()> {
 
     // 1 and 2: assetlib uploads, then GETs.
     let (upload, assetlib_get, assetlib_probes) = {
-        let server = procs::start_assetlib(&args.assetlib, &tmp.path().join("assetlib-get"))?;
+        let server = procs::start_assetlib(&assetlib, &tmp.path().join("assetlib-get"))?;
         println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
         println!(
             "uploading {} files of {} bytes, concurrency {} ...",
             args.files, args.file_size, args.upload_concurrency
         );
         let meter = procs::CpuMeter::start(vec![server.proc.pid()]);
-        let mut upload = load::upload_all(
-            server.addr,
-            &server.api_key,
-            files.clone(),
-            args.upload_concurrency,
-            Duration::from_secs(600),
-        )
-        .await
-        .context("upload phase")?;
+        let target = load::UploadTarget::Jivox { addr: server.addr, api_key: server.api_key.clone() };
+        let mut upload = load::upload_all(target, files.clone(), args.upload_concurrency, Duration::from_secs(600))
+            .await
+            .context("upload phase")?;
         upload.cpu = Some(meter.finish(upload.completed_all));
         println!("  {:.0} req/s", upload.rps());
         let pids = vec![server.proc.pid()];
@@ -264,7 +279,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 4: peak RSS of a fresh server under concurrent big uploads.
     let big: Vec<Bytes> = (0..args.big_uploads).map(|_| random_body(&mut rng, args.big_size)).collect();
-    let server = procs::start_assetlib(&args.assetlib, &tmp.path().join("assetlib-rss"))?;
+    let server = procs::start_assetlib(&assetlib, &tmp.path().join("assetlib-rss"))?;
     let pid = server.proc.pid();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle_kib = procs::proc_status_kib(pid, "VmRSS").context("reading VmRSS")?;

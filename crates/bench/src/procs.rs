@@ -68,9 +68,23 @@ pub struct Assetlib {
 /// Starts `bin serve` on an ephemeral loopback port with a fresh `data_dir`, waits for its
 /// "listening" line and reads the first start's credentials.
 pub fn start_assetlib(bin: &Path, data_dir: &Path) -> anyhow::Result<Assetlib> {
+    start_assetlib_with(bin, data_dir, &[], &[])
+}
+
+/// [`start_assetlib`] with more flags (e.g. `--database-url`, `--blob-store`) and environment
+/// variables. A restart on the same `data_dir` and store reads the first start's credentials
+/// again (the server writes them only once).
+pub fn start_assetlib_with(
+    bin: &Path,
+    data_dir: &Path,
+    flags: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<Assetlib> {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(flags)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -295,5 +309,77 @@ impl CpuMeter {
             server_us_per_req: server * 1e6 / n,
             client_us_per_req: client * 1e6 / n,
         }
+    }
+}
+
+/// Which processes a [`GroupMeter`] counts.
+#[derive(Clone, Debug)]
+pub enum Pick {
+    /// These processes.
+    Pids(Vec<u32>),
+    /// The children of `parent` whose command line (the process title) contains `title`:
+    /// PostgreSQL's backends for one database, which come and go with the connection pool.
+    ChildrenTitled { parent: u32, title: String },
+}
+
+impl Pick {
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            Pick::Pids(pids) => pids.clone(),
+            Pick::ChildrenTitled { parent, title } => with_children(*parent)
+                .into_iter()
+                .filter(|&pid| pid != *parent)
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(title.as_str()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The CPU time of several groups of processes over a phase. A process that appears during
+/// the phase counts from zero; one that exits during it loses what it used (a pooled
+/// connection's backend lives as long as the server).
+pub struct GroupMeter {
+    groups: Vec<(Pick, std::collections::HashMap<u32, u64>)>,
+    start: Instant,
+}
+
+/// CPU of one group over a phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupUse {
+    /// CPU seconds per second of wall time.
+    pub cores: f64,
+    /// CPU microseconds per request.
+    pub us_per_req: f64,
+}
+
+impl GroupMeter {
+    pub fn start(picks: &[Pick]) -> Self {
+        let groups = picks
+            .iter()
+            .map(|p| (p.clone(), p.pids().into_iter().map(|pid| (pid, cpu_ticks(&[pid]))).collect()))
+            .collect();
+        Self { groups, start: Instant::now() }
+    }
+
+    /// Each group's CPU since `start`, over `requests` requests, in the order of the picks.
+    pub fn finish(&self, requests: u64) -> Vec<GroupUse> {
+        let tps = ticks_per_sec();
+        let secs = self.start.elapsed().as_secs_f64();
+        let n = requests.max(1) as f64;
+        self.groups
+            .iter()
+            .map(|(pick, start)| {
+                let ticks: u64 = pick
+                    .pids()
+                    .into_iter()
+                    .map(|pid| cpu_ticks(&[pid]).saturating_sub(start.get(&pid).copied().unwrap_or(0)))
+                    .sum();
+                let cpu = ticks as f64 / tps;
+                GroupUse { cores: cpu / secs, us_per_req: cpu * 1e6 / n }
+            })
+            .collect()
     }
 }

@@ -9,9 +9,11 @@
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId};
+use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
 use crate::migrate::{Record, Table};
-use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
+use crate::model::{
+    Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
+};
 use crate::ports::MetaStore;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -107,7 +109,64 @@ impl MetaStore for CachedMetaStore {
         r
     }
 
+    async fn copy_asset(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        let r = self.inner.copy_asset(account, from, to, overwrite, remove_source, new_id, created_by, now).await;
+        self.invalidate(account);
+        r
+    }
+
+    async fn set_asset_metadata(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Asset>> {
+        let r = self.inner.set_asset_metadata(account, path, name, metadata).await;
+        self.invalidate(account);
+        r
+    }
+
+    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete> {
+        let r = self.inner.delete_empty_folder(account, folder).await;
+        self.invalidate(account);
+        r
+    }
+
     // Everything else passes through.
+
+    async fn list_assets(
+        &self,
+        account: AccountId,
+        folder: &str,
+        recursive: bool,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Asset>> {
+        self.inner.list_assets(account, folder, recursive, after, limit).await
+    }
+    async fn list_subfolders(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.inner.list_subfolders(account, folder, after, limit).await
+    }
+    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool> {
+        self.inner.folder_exists(account, folder).await
+    }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
         self.inner.get_account(id).await

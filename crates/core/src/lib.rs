@@ -3,6 +3,7 @@
 //! plug in through the ports in [`ports`].
 #![forbid(unsafe_code)]
 
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod cursor;

@@ -81,7 +81,12 @@ pub struct Asset {
     pub created_by: Option<UserId>,
     pub archived_at: Option<Millis>,
     pub sensitive_at: Option<Millis>,
+    /// Key/value metadata, replaced whole.
+    pub metadata: Metadata,
 }
+
+/// An asset's metadata: string keys to string values, in key order.
+pub type Metadata = std::collections::BTreeMap<String, String>;
 
 impl Asset {
     pub fn key(&self) -> String {
@@ -98,6 +103,8 @@ pub struct StoredFile {
     pub content_type: String,
     pub hash: String,
     pub blob: BlobKey,
+    /// The asset's metadata; `None` keeps what a replaced asset had (a new one gets none).
+    pub metadata: Option<Metadata>,
 }
 
 /// One write of assets, committed in one transaction: each file is inserted, or replaces the
@@ -116,6 +123,17 @@ pub struct AssetWrite {
     pub cancel_job: Option<JobId>,
     /// Jobs to enqueue in the same transaction.
     pub jobs: Vec<NewJob>,
+    /// Whether a file may replace an asset at its key; if not, such a write fails with
+    /// `Conflict` and changes nothing.
+    pub overwrite: bool,
+}
+
+/// What deleting a folder only if it is empty found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderDelete {
+    Deleted,
+    Missing,
+    NotEmpty,
 }
 
 /// One entry of a one-level listing: files and folders merge in name order.

@@ -5,9 +5,11 @@
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId};
+use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
 use crate::migrate::{Record, Table};
-use crate::model::{Account, Asset, AssetWrite, Entry, Job, Millis, NewApiKey, NewJob, QueueEntry, Role, User};
+use crate::model::{
+    Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
+};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -86,6 +88,50 @@ pub trait MetaStore: Send + Sync + 'static {
         sensitive: Option<bool>,
         now: Millis,
     ) -> Result<Option<Asset>>;
+    /// Copies the asset at `from` to `to` in one transaction: the copy shares the source's blob
+    /// (no bytes are duplicated) and metadata, keeps `to`'s id if it replaces an asset there
+    /// (only with `overwrite`; else `Conflict`), and takes `new_id` if not. `None` if there is
+    /// no asset at `from`. A concurrent delete of the source either wins (`None`) or waits for
+    /// this commit, so the shared blob stays referenced. With `remove_source` it is a move: the
+    /// source goes in the same transaction (pruning implicit folders left empty), so of
+    /// concurrent moves of one source exactly one happens.
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_asset(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+    ) -> Result<Option<Asset>>;
+    /// Replaces the metadata of the asset at `path/name`; `None` if there is none.
+    async fn set_asset_metadata(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Asset>>;
+    /// Files in `folder` (with `recursive`, also below it), ordered by (path, name), strictly
+    /// after `after` (a (path, name) pair), at most `limit`. One index range, not a scan.
+    async fn list_assets(
+        &self,
+        account: AccountId,
+        folder: &str,
+        recursive: bool,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Asset>>;
+    /// Names of `folder`'s child folders after `after`, in name order, at most `limit`.
+    async fn list_subfolders(&self, account: AccountId, folder: &str, after: &str, limit: usize)
+    -> Result<Vec<String>>;
+    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool>;
+    /// Deletes `folder` only if it holds no asset and no folder, pruning implicit ancestors
+    /// left empty.
+    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete>;
     /// Whether any asset or pending upload still points at `blob`.
     async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
 

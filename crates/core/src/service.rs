@@ -8,9 +8,10 @@ use crate::ids::{AccountId, AssetId, BlobKey, QueueId, UserId};
 use crate::ingest::Ingest;
 use crate::jobs::JobKind;
 use crate::model::{
-    Account, Asset, AssetWrite, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User, now_millis,
+    Account, Asset, AssetWrite, Entry, Metadata, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User,
+    now_millis,
 };
-use crate::ports::{ArchiveOpener, BlobStore, ByteStream, Content, MetaStore};
+use crate::ports::{ArchiveOpener, BlobStore, ByteStream, Content, MetaStore, UrlFetcher};
 use crate::rules::Rules;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -71,6 +72,16 @@ pub struct Library {
     pub(crate) archives: Arc<dyn ArchiveOpener>,
     pub(crate) config: LibraryConfig,
     pub(crate) wake: Notify,
+    pub(crate) fetcher: Option<Arc<dyn UrlFetcher>>,
+}
+
+/// What an upload of a `.zip` file does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zips {
+    /// Expands it into the folder, as a job (Jivox).
+    Expand,
+    /// Stores it as one file, like any other.
+    Keep,
 }
 
 /// A page of a one-level listing.
@@ -98,6 +109,25 @@ pub struct Received {
     digest: crate::ingest::Digest,
     guard: crate::ids::JobId,
     zip_queue: Option<QueueId>,
+    metadata: Option<Metadata>,
+}
+
+impl Received {
+    /// Gives the asset this metadata (replacing an existing asset's) when committed.
+    pub fn with_metadata(mut self, metadata: Option<Metadata>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+    /// Commits under this file name instead of the one it was received with (the name is
+    /// checked again at commit).
+    pub fn with_name(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.file_name);
+        self
+    }
+    /// The file name it will be committed under.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
 }
 
 /// Credentials made for a new user: shown once.
@@ -116,7 +146,13 @@ impl Library {
         archives: Arc<dyn ArchiveOpener>,
         config: LibraryConfig,
     ) -> Self {
-        Self { meta, blobs, archives, config, wake: Notify::new() }
+        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None }
+    }
+
+    /// Enables uploads from URLs, fetched by `fetcher`.
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn UrlFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
     }
 
     pub fn config(&self) -> &LibraryConfig {
@@ -264,10 +300,30 @@ impl Library {
         folder: Option<&str>,
         file_name: &str,
         body: ByteStream,
+        zips: Zips,
     ) -> Result<Received> {
         self.authorize(who, account, Access::Write).await?;
         let key = self.config.rules.key_in(folder.unwrap_or(""), file_name)?;
-        let zip_queue = (key.extension() == "zip").then(QueueId::generate);
+        let zip_queue = (zips == Zips::Expand && key.extension() == "zip").then(QueueId::generate);
+        self.receive_content(who, account, file_name, body, zip_queue).await
+    }
+
+    /// As [`Library::receive`] for a file whose name and folder are not known yet (a client
+    /// that names the target after sending the file): only access is checked now; the name
+    /// given at commit ([`Received::with_name`]) is checked then. A `.zip` stays one file.
+    pub async fn receive_unnamed(&self, who: &Principal, account: AccountId, body: ByteStream) -> Result<Received> {
+        self.authorize(who, account, Access::Write).await?;
+        self.receive_content(who, account, "", body, None).await
+    }
+
+    async fn receive_content(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        file_name: &str,
+        body: ByteStream,
+        zip_queue: Option<QueueId>,
+    ) -> Result<Received> {
         let blob = match &zip_queue {
             Some(queue) => BlobKey::for_zip(account, queue),
             None => BlobKey::for_upload(account),
@@ -281,8 +337,12 @@ impl Library {
             .await?;
         let (ingest, result) = Ingest::new(body, self.config.max_upload_size);
         if let Err(e) = self.blobs.put(&blob, Box::pin(ingest)).await {
-            // The store aborts a failed put; this removes anything a backend left behind.
-            let _ = self.blobs.delete(&blob).await;
+            // The store aborts a failed put; this removes anything a backend left behind. Not
+            // when the store is unavailable: the delete would only fail too, after as long a
+            // wait again (a hung store doubled the time to the 503); the guard job removes it.
+            if e.kind != ErrorKind::Unavailable {
+                let _ = self.blobs.delete(&blob).await;
+            }
             return Err(e);
         }
         Ok(Received {
@@ -293,6 +353,7 @@ impl Library {
             digest: result.digest()?,
             guard,
             zip_queue,
+            metadata: None,
         })
     }
 
@@ -357,6 +418,7 @@ impl Library {
                 size: r.digest.size,
                 hash: r.digest.hash.clone(),
                 blob: r.blob.clone(),
+                metadata: r.metadata.clone(),
             }],
             created_by: Some(r.user.clone()),
             now,
@@ -364,6 +426,7 @@ impl Library {
             queue: Some(queue.clone()),
             cancel_job: Some(r.guard),
             jobs: vec![],
+            overwrite: true,
         };
         let mut assets = self.meta.write_assets(&write).await?;
         Ok(UploadOutcome { queue, asset: assets.pop() })

@@ -138,6 +138,7 @@ impl Library {
                                     size: digest.size,
                                     hash: digest.hash,
                                     blob,
+                                    metadata: None,
                                 });
                                 Ok(())
                             }
@@ -183,6 +184,7 @@ impl Library {
             queue: Some(queue),
             cancel_job: None,
             jobs,
+            overwrite: true,
         };
         self.meta.write_assets(&write).await?;
         self.wake_workers();
@@ -211,6 +213,7 @@ impl Library {
             queue: Some(write_queue),
             cancel_job: None,
             jobs: extra,
+            overwrite: true,
         };
         self.meta.write_assets(&write).await?;
         self.wake_workers();

@@ -1,7 +1,9 @@
 //! What both engines share: folder path arithmetic, the listing merge, job kind names.
 
 use assetlib_core::jobs::JobKind;
-use assetlib_core::model::{Asset, Entry};
+use assetlib_core::model::{Asset, AssetWrite, Entry, Metadata, Millis, StoredFile};
+use assetlib_core::{AccountId, AssetId, UserId};
+use assetlib_core::{Error, rules::join};
 
 pub(crate) fn parent_of(folder: &str) -> &str {
     folder.rsplit_once('/').map_or("", |(parent, _)| parent)
@@ -15,6 +17,24 @@ pub(crate) fn name_of(folder: &str) -> &str {
 /// '/'), so a subtree is an index range scan.
 pub(crate) fn subtree_bounds(folder: &str) -> (String, String) {
     (format!("{folder}/"), format!("{folder}0"))
+}
+
+/// An asset's `metadata` column (a JSON object of strings); a value that is not one reads as
+/// empty, and is logged.
+pub(crate) fn metadata_from(raw: String) -> Metadata {
+    serde_json::from_str(&raw).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "unreadable asset metadata; read as empty");
+        Metadata::new()
+    })
+}
+
+pub(crate) fn metadata_json(metadata: &Metadata) -> String {
+    serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A write that may not replace found an asset at its key.
+pub(crate) fn asset_exists(file: &StoredFile) -> Error {
+    Error::conflict("asset_exists", format!("Asset '{}' already exists.", join(&file.path, &file.name)))
 }
 
 /// The `kind` column of a job: its type, for operators reading the table.
@@ -41,4 +61,45 @@ pub(crate) fn merge(folders: Vec<String>, files: Vec<Asset>, limit: usize) -> Ve
         out.extend(next);
     }
     out
+}
+
+/// The subtree below `folder` as a half-open range of paths; the root's is every non-root path.
+pub(crate) fn subtree_range(folder: &str) -> (String, String) {
+    if folder.is_empty() {
+        // Every path but "" is at least one character; U+10FFFF as UTF-8 sorts after them all.
+        ("\u{1}".to_owned(), "\u{10FFFF}".repeat(2))
+    } else {
+        subtree_bounds(folder)
+    }
+}
+
+/// The write a copy of `source` to `to` makes: its blob, hash and metadata under a new key.
+pub(crate) fn copy_write(
+    account: AccountId,
+    source: &Asset,
+    to: (&str, &str),
+    overwrite: bool,
+    new_id: &AssetId,
+    created_by: Option<&UserId>,
+    now: Millis,
+) -> AssetWrite {
+    AssetWrite {
+        account,
+        files: vec![StoredFile {
+            path: to.0.to_owned(),
+            name: to.1.to_owned(),
+            size: source.size,
+            content_type: source.content_type.clone(),
+            hash: source.hash.clone(),
+            blob: source.blob.clone(),
+            metadata: Some(source.metadata.clone()),
+        }],
+        created_by: created_by.cloned(),
+        now,
+        new_ids: vec![new_id.clone()],
+        queue: None,
+        cancel_job: None,
+        jobs: vec![],
+        overwrite,
+    }
 }

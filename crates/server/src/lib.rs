@@ -35,6 +35,7 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
     let state = AppState { lib, http: Arc::new(http) };
     Router::new()
         .merge(dialects::jivox::routes())
+        .merge(dialects::clinch::routes())
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))

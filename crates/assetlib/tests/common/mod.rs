@@ -582,6 +582,13 @@ impl PrivateSeaweed {
         }
     }
 
+    /// SIGSTOP: a store that takes connections and never answers.
+    pub fn pause(&self) {
+        let pid = std::fs::read_to_string(self.dir.path().join("weed.pid")).expect("weed.pid");
+        let stop = Command::new("kill").args(["-STOP", pid.trim()]).status().expect("kill -STOP");
+        assert!(stop.success(), "kill -STOP {pid}");
+    }
+
     /// Starts it again on the same ports, data and credentials; returns once S3 takes writes.
     pub fn restart(&self) {
         let exports = self.script("start");
@@ -636,7 +643,10 @@ impl PrivatePostgres {
         }
         let pg = Self { dir, bin, port: free_port(), as_postgres };
         let data = pg.dir.path().join("data");
-        pg.run("initdb", &["-D", &data.display().to_string(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        pg.run(
+            "initdb",
+            &["-D", &data.display().to_string(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        );
         pg.start_again();
         Some(pg)
     }

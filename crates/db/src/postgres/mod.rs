@@ -31,14 +31,14 @@
 //! same job and never wait for each other.
 
 use crate::errors::{CONTENTION, contention, db};
-use crate::shared::{job_kind_name, merge, name_of, parent_of, subtree_bounds};
+use crate::shared::{asset_exists, job_kind_name, merge, metadata_json, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
 use assetlib_core::migrate::{Record, Table};
 use assetlib_core::model::{
-    Account, Asset, AssetWrite, Entry, ItemError, Job, Millis, NewApiKey, NewJob, QueueEntry, QueueStatus, Role,
-    StoredFile, User,
+    Account, Asset, AssetWrite, Entry, FolderDelete, ItemError, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry,
+    QueueStatus, Role, StoredFile, User,
 };
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, QueueId, Result, UserId};
@@ -71,10 +71,11 @@ pub struct PgStore {
 /// The columns [`asset_from`] reads, for `concat!` into static SQL.
 macro_rules! asset_columns {
     () => {
-        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at"
+        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at, metadata"
     };
 }
 
+mod assets;
 mod transfer;
 
 const GET_ASSET: &str =
@@ -82,15 +83,16 @@ const GET_ASSET: &str =
 /// The asset row at a key, locked until the transaction ends.
 const LOCK_ASSET: &str = "SELECT blob_key FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 FOR UPDATE";
 const UPDATE_ASSET: &str = concat!(
-    "UPDATE assets SET size = $1, content_type = $2, hash = $3, blob_key = $4, last_modified = $5
+    "UPDATE assets SET size = $1, content_type = $2, hash = $3, blob_key = $4, last_modified = $5,
+       metadata = COALESCE($9, metadata)
      WHERE account_id = $6 AND path = $7 AND name = $8 RETURNING ",
     asset_columns!()
 );
 /// Inserts an asset unless its key exists (committed meanwhile by another transaction): then
 /// nothing is returned and the caller replaces that asset instead.
 const INSERT_ASSET: &str = concat!(
-    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (account_id, path, name) DO NOTHING RETURNING ",
     asset_columns!()
 );
@@ -98,7 +100,7 @@ const INSERT_ASSET: &str = concat!(
 const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
     "s.id, s.account_id, s.path, s.name, s.size, s.content_type, s.hash, s.blob_key, s.created_at, s.last_modified, ",
-    "s.created_by, s.archived_at, s.sensitive_at ",
+    "s.created_by, s.archived_at, s.sensitive_at, s.metadata ",
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = $2 AND s.name = $3 WHERE acc.id = $1"
 );
 /// For each mark: NULL leaves it, TRUE sets it (keeping an earlier time), FALSE clears it.
@@ -250,6 +252,7 @@ fn asset_from(row: &PgRow) -> Asset {
         created_by: row.get::<Option<String>, _>("created_by").map(UserId),
         archived_at: row.get("archived_at"),
         sensitive_at: row.get("sensitive_at"),
+        metadata: crate::shared::metadata_from(row.get("metadata")),
     }
 }
 
@@ -451,7 +454,11 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
+        let metadata = file.metadata.as_ref().map(metadata_json);
         if let Some(existing) = existing {
+            if !w.overwrite {
+                return Err(asset_exists(file));
+            }
             let old_blob: String = existing.get(0);
             if old_blob != file.blob.0 {
                 delete_blob_later(conn, old_blob, w.now).await?;
@@ -465,6 +472,7 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
                 .bind(w.account.0)
                 .bind(&file.path)
                 .bind(&file.name)
+                .bind(&metadata)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(db)?;
@@ -482,6 +490,7 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
             .bind(w.now)
             .bind(w.now)
             .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
+            .bind(metadata.as_deref().unwrap_or("{}"))
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
@@ -489,7 +498,10 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
             return Ok(asset_from(&row));
         }
         // Another server committed this key since the lock statement (which, in READ
-        // COMMITTED, the next statement sees): replace what it wrote.
+        // COMMITTED, the next statement sees): replace what it wrote, if that is allowed.
+        if !w.overwrite {
+            return Err(asset_exists(file));
+        }
     }
     Err(contention())
 }
@@ -926,6 +938,53 @@ impl MetaStore for PgStore {
     /// whose lease has run out (by this machine's clock) go back to the queue. `claim_job`
     /// would take those over anyway; releasing them at start-up just makes them due at once
     /// under their original `run_at`, as SQLite's release does.
+    async fn copy_asset(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        self.copy(account, from, to, overwrite, remove_source, new_id, created_by, now).await
+    }
+    async fn set_asset_metadata(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Asset>> {
+        self.set_metadata(account, path, name, metadata).await
+    }
+    async fn list_assets(
+        &self,
+        account: AccountId,
+        folder: &str,
+        recursive: bool,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Asset>> {
+        self.assets_page(account, folder, recursive, after, limit).await
+    }
+    async fn list_subfolders(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.subfolders(account, folder, after, limit).await
+    }
+    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool> {
+        self.has_folder(account, folder).await
+    }
+    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete> {
+        self.delete_if_empty(account, folder).await
+    }
     async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
         self.export_page(table, after, limit).await
     }

@@ -2,7 +2,7 @@
 
 use super::{PgStore, asset_from, commit, put_queue_in, queue_from};
 use crate::errors::db;
-use crate::shared::{name_of, parent_of};
+use crate::shared::{metadata_json, name_of, parent_of};
 use assetlib_core::migrate::{FolderRecord, Record, Table};
 use assetlib_core::model::{Account, NewApiKey, Role, User};
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, Result, UserId};
@@ -11,12 +11,13 @@ use std::collections::HashMap;
 
 const ASSETS_PAGE: &str = concat!("SELECT ", asset_columns!(), " FROM assets WHERE id > $1 ORDER BY id LIMIT $2");
 const IMPORT_ASSET: &str = "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key,
-       created_at, last_modified, created_by, archived_at, sensitive_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       created_at, last_modified, created_by, archived_at, sensitive_at, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, path = excluded.path, name = excluded.name,
        size = excluded.size, content_type = excluded.content_type, hash = excluded.hash,
        blob_key = excluded.blob_key, created_at = excluded.created_at, last_modified = excluded.last_modified,
-       created_by = excluded.created_by, archived_at = excluded.archived_at, sensitive_at = excluded.sensitive_at";
+       created_by = excluded.created_by, archived_at = excluded.archived_at, sensitive_at = excluded.sensitive_at,
+       metadata = excluded.metadata";
 
 impl PgStore {
     pub(super) async fn export_page(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
@@ -295,6 +296,7 @@ async fn import_one(conn: &mut PgConnection, record: &Record) -> Result<()> {
                 .bind(a.created_by.as_ref().map(|u| u.0.as_str()))
                 .bind(a.archived_at)
                 .bind(a.sensitive_at)
+                .bind(metadata_json(&a.metadata))
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;

@@ -4,13 +4,14 @@
 //! survives a crash of the machine, not only of the process.
 
 use crate::errors::db;
-use crate::shared::{job_kind_name, merge, name_of, parent_of, subtree_bounds};
+use crate::shared::{asset_exists, job_kind_name, merge, metadata_json, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::jobs::JobKind;
 use assetlib_core::migrate::{Record, Table};
 use assetlib_core::model::{
-    Account, Asset, AssetWrite, Entry, ItemError, Job, Millis, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User,
+    Account, Asset, AssetWrite, Entry, FolderDelete, ItemError, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry,
+    QueueStatus, Role, StoredFile, User,
 };
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, QueueId, Result, UserId};
@@ -31,29 +32,31 @@ pub struct SqliteStore {
 /// The columns [`asset_from`] reads, for `concat!` into static SQL.
 macro_rules! asset_columns {
     () => {
-        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at"
+        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at, metadata"
     };
 }
 
+mod assets;
 mod transfer;
 
 const GET_ASSET: &str =
     concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = ? AND path = ? AND name = ?");
 const UPDATE_ASSET: &str = concat!(
-    "UPDATE assets SET size = ?, content_type = ?, hash = ?, blob_key = ?, last_modified = ?
+    "UPDATE assets SET size = ?, content_type = ?, hash = ?, blob_key = ?, last_modified = ?,
+       metadata = COALESCE(?, metadata)
      WHERE account_id = ? AND path = ? AND name = ? RETURNING ",
     asset_columns!()
 );
 const INSERT_ASSET: &str = concat!(
-    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, metadata)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ",
     asset_columns!()
 );
 /// An account and its asset at a key, in one statement (the public file route's lookup).
 const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
     "s.id, s.account_id, s.path, s.name, s.size, s.content_type, s.hash, s.blob_key, s.created_at, s.last_modified, ",
-    "s.created_by, s.archived_at, s.sensitive_at ",
+    "s.created_by, s.archived_at, s.sensitive_at, s.metadata ",
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = ?2 AND s.name = ?3 WHERE acc.id = ?1"
 );
 const SET_MARKS: &str = concat!(
@@ -129,6 +132,7 @@ fn asset_from(row: &SqliteRow) -> Asset {
         created_by: row.get::<Option<String>, _>("created_by").map(UserId),
         archived_at: row.get("archived_at"),
         sensitive_at: row.get("sensitive_at"),
+        metadata: crate::shared::metadata_from(row.get("metadata")),
     }
 }
 
@@ -210,6 +214,60 @@ async fn prune_folders(conn: &mut SqliteConnection, account: AccountId, folder: 
         current = parent_of(&current).to_owned();
     }
     Ok(())
+}
+
+/// Writes `file` as the asset at its key: replaces the content of the asset there (queueing its
+/// old blob for deletion), or inserts a new one (with its folders).
+async fn put_asset(conn: &mut SqliteConnection, w: &AssetWrite, file: &StoredFile, new_id: &AssetId) -> Result<Asset> {
+    let existing = sqlx::query("SELECT blob_key FROM assets WHERE account_id = ? AND path = ? AND name = ?")
+        .bind(w.account.0)
+        .bind(&file.path)
+        .bind(&file.name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let metadata = file.metadata.as_ref().map(metadata_json);
+    let row = if let Some(existing) = existing {
+        if !w.overwrite {
+            return Err(asset_exists(file));
+        }
+        let old_blob: String = existing.get(0);
+        if old_blob != file.blob.0 {
+            delete_blob_later(conn, old_blob, w.now).await?;
+        }
+        sqlx::query(UPDATE_ASSET)
+            .bind(file.size as i64)
+            .bind(&file.content_type)
+            .bind(&file.hash)
+            .bind(&file.blob.0)
+            .bind(w.now)
+            .bind(metadata)
+            .bind(w.account.0)
+            .bind(&file.path)
+            .bind(&file.name)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?
+    } else {
+        ensure_folders(conn, w.account, &file.path, w.now).await?;
+        sqlx::query(INSERT_ASSET)
+            .bind(&new_id.0)
+            .bind(w.account.0)
+            .bind(&file.path)
+            .bind(&file.name)
+            .bind(file.size as i64)
+            .bind(&file.content_type)
+            .bind(&file.hash)
+            .bind(&file.blob.0)
+            .bind(w.now)
+            .bind(w.now)
+            .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
+            .bind(metadata.unwrap_or_else(|| "{}".to_owned()))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?
+    };
+    Ok(asset_from(&row))
 }
 
 async fn delete_blob_later(conn: &mut SqliteConnection, blob: String, now: Millis) -> Result<()> {
@@ -396,49 +454,7 @@ impl MetaStore for SqliteStore {
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(w.files.len());
         for (file, new_id) in w.files.iter().zip(&w.new_ids) {
-            let existing = sqlx::query("SELECT blob_key FROM assets WHERE account_id = ? AND path = ? AND name = ?")
-                .bind(w.account.0)
-                .bind(&file.path)
-                .bind(&file.name)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
-            let row = if let Some(existing) = existing {
-                let old_blob: String = existing.get(0);
-                if old_blob != file.blob.0 {
-                    delete_blob_later(&mut tx, old_blob, w.now).await?;
-                }
-                sqlx::query(UPDATE_ASSET)
-                    .bind(file.size as i64)
-                    .bind(&file.content_type)
-                    .bind(&file.hash)
-                    .bind(&file.blob.0)
-                    .bind(w.now)
-                    .bind(w.account.0)
-                    .bind(&file.path)
-                    .bind(&file.name)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?
-            } else {
-                ensure_folders(&mut tx, w.account, &file.path, w.now).await?;
-                sqlx::query(INSERT_ASSET)
-                    .bind(&new_id.0)
-                    .bind(w.account.0)
-                    .bind(&file.path)
-                    .bind(&file.name)
-                    .bind(file.size as i64)
-                    .bind(&file.content_type)
-                    .bind(&file.hash)
-                    .bind(&file.blob.0)
-                    .bind(w.now)
-                    .bind(w.now)
-                    .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?
-            };
-            out.push(asset_from(&row));
+            out.push(put_asset(&mut tx, w, file, new_id).await?);
         }
         if let Some(q) = &w.queue {
             put_queue_in(&mut tx, q).await?;
@@ -687,6 +703,53 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    async fn copy_asset(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        self.copy(account, from, to, overwrite, remove_source, new_id, created_by, now).await
+    }
+    async fn set_asset_metadata(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Asset>> {
+        self.set_metadata(account, path, name, metadata).await
+    }
+    async fn list_assets(
+        &self,
+        account: AccountId,
+        folder: &str,
+        recursive: bool,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Asset>> {
+        self.assets_page(account, folder, recursive, after, limit).await
+    }
+    async fn list_subfolders(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.subfolders(account, folder, after, limit).await
+    }
+    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool> {
+        self.has_folder(account, folder).await
+    }
+    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete> {
+        self.delete_if_empty(account, folder).await
+    }
     async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
         self.export_page(table, after, limit).await
     }

@@ -31,6 +31,7 @@ pub fn file(path: &str, name: &str, blob: &str) -> assetlib_core::model::StoredF
         content_type: "image/png".into(),
         hash: format!("hash-{blob}"),
         blob: assetlib_core::BlobKey(blob.into()),
+        metadata: None,
     }
 }
 
@@ -49,5 +50,6 @@ pub fn write(
         queue: None,
         cancel_job: None,
         jobs: vec![],
+        overwrite: true,
     }
 }

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::multipart::{Multipart, Part};
 use assetlib_core::auth::Principal;
 use assetlib_core::model::{Entry, QueueEntry};
+use assetlib_core::service::Zips;
 use assetlib_core::size::human_size;
 use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::Router;
@@ -174,7 +175,8 @@ async fn upload_file_or_zip(
         match part {
             Part::Text { name, value } if name == "path" && path.is_none() => path = Some(value),
             Part::File { field, file_name, body } if field == "file" && received.is_none() => {
-                received = Some(state.lib.receive(&who, account, path.as_deref(), &file_name, body).await?);
+                received =
+                    Some(state.lib.receive(&who, account, path.as_deref(), &file_name, body, Zips::Expand).await?);
             }
             // Further files are read past and ignored, as the seed says.
             Part::File { mut body, .. } => while futures::StreamExt::next(&mut body).await.transpose()?.is_some() {},

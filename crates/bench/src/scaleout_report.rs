@@ -1,0 +1,273 @@
+//! The scale-out run's printed table and its own section of BENCHMARKS.md (its own markers; the
+//! embedded run's section is left as it is).
+
+use crate::scaleout::{Parties, Phase, ScaleoutResults};
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub const BEGIN: &str = "<!-- assetlib-bench scaleout: begin (this section is rewritten by every scale-out run) -->";
+pub const END: &str = "<!-- assetlib-bench scaleout: end -->";
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+fn us(g: Option<crate::procs::GroupUse>) -> String {
+    g.map_or("–".to_owned(), |g| format!("{:.0}", g.us_per_req))
+}
+
+fn max_ms(p: &Phase) -> f64 {
+    p.stats.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0
+}
+
+fn cpu_cells(c: &Parties) -> [String; 4] {
+    [us(c.assetlib), us(c.s3), us(c.postgres), format!("{:.0}", c.client.us_per_req)]
+}
+
+/// The upload/GET phases: (label, phase).
+fn io_rows(r: &ScaleoutResults) -> [(String, &Phase); 4] {
+    [
+        (format!("upload, assetlib (Jivox POST), concurrency {}", r.upload_concurrency), &r.upload),
+        (format!("PUT straight to S3, concurrency {}", r.upload_concurrency), &r.s3_put),
+        (format!("GET `/files`, assetlib, concurrency {}", r.get_concurrency), &r.get),
+        (format!("GET straight from S3, concurrency {}", r.get_concurrency), &r.s3_get),
+    ]
+}
+
+fn list_rows(r: &ScaleoutResults) -> [(String, &Phase); 3] {
+    [
+        ("assetlib on SQLite, Jivox Get Assets".to_owned(), &r.list_sqlite),
+        ("assetlib on PostgreSQL + S3, Jivox Get Assets".to_owned(), &r.list_postgres),
+        ("SeaweedFS ListObjectsV2, delimiter `/`".to_owned(), &r.list_s3),
+    ]
+}
+
+/// The target rows: (target, measured, ok).
+fn targets(r: &ScaleoutResults) -> Vec<(String, String, bool)> {
+    let p50 = |p: &Phase| p.stats.percentile_ms(50.0);
+    vec![
+        (
+            format!("upload req/s at least {:.2}x raw S3 PUT", r.min_upload_ratio),
+            format!("{:.3}x", r.upload_ratio()),
+            r.upload_ok(),
+        ),
+        (
+            format!("GET req/s at least {:.2}x raw S3 GET", r.min_get_ratio),
+            format!("{:.3}x", r.get_ratio()),
+            r.get_ok(),
+        ),
+        (
+            format!("listing p50 at most {:.0} ms, SQLite", r.max_list_p50_ms),
+            format!("{:.2} ms", p50(&r.list_sqlite)),
+            r.list_ok(&r.list_sqlite),
+        ),
+        (
+            format!("listing p50 at most {:.0} ms, PostgreSQL", r.max_list_p50_ms),
+            format!("{:.2} ms", p50(&r.list_postgres)),
+            r.list_ok(&r.list_postgres),
+        ),
+    ]
+}
+
+/// The table printed at the end of a run.
+pub fn text(r: &ScaleoutResults) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{:<46} {:>8} {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "phase",
+        "requests",
+        "secs",
+        "req/s",
+        "MiB/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "asl us",
+        "s3 us",
+        "pg us",
+        "cli us"
+    );
+    for (name, p) in io_rows(r).iter().chain(list_rows(r).iter()) {
+        let s = &p.stats;
+        let [a, s3, pg, c] = cpu_cells(&p.cpu);
+        let _ = writeln!(
+            out,
+            "{:<46} {:>8} {:>5.1} {:>7.0} {:>6.0} {:>7.2} {:>7.2} {:>7.1} {a:>8} {s3:>8} {pg:>8} {c:>8}",
+            name.replace('`', ""),
+            s.requests,
+            s.elapsed.as_secs_f64(),
+            s.rps(),
+            s.mib_per_sec(),
+            s.percentile_ms(50.0),
+            s.percentile_ms(99.0),
+            max_ms(p)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(asl/s3/pg/cli us: CPU microseconds per request of assetlib, the S3 store, PostgreSQL, this client)"
+    );
+    for (target, measured, ok) in targets(r) {
+        let _ = writeln!(out, "{target}: {measured}  {}", verdict(ok));
+    }
+    out
+}
+
+/// The section of BENCHMARKS.md that a scale-out run rewrites.
+pub fn markdown_section(r: &ScaleoutResults) -> String {
+    let mut out = String::new();
+    let m = &r.machine;
+    let l = &r.library;
+    let _ = writeln!(out, "{BEGIN}");
+    let _ = writeln!(out, "## Scale-out run: PostgreSQL + S3\n");
+    let _ = writeln!(out, "- Date: {}", r.date);
+    if let Some(label) = &r.label {
+        let _ = writeln!(out, "- Code: {label}");
+    }
+    let _ = writeln!(out, "- Command: `{}`", r.command);
+    let _ = writeln!(out, "- Program: `{}`", r.program_command);
+    let _ = writeln!(
+        out,
+        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
+        m.cores, m.cpu, m.memory, m.os, m.kernel
+    );
+    let _ = writeln!(
+        out,
+        "- Servers: {}; {} (the Debian cluster, default settings); {} (one private `weed server` process: \
+         master, volume server, filer and S3 gateway, data on the local disk)",
+        r.assetlib_version, r.postgres_version, r.s3_version
+    );
+    let _ = writeln!(
+        out,
+        "- Everything runs on the same {} cores: the load generator, assetlib, SeaweedFS and PostgreSQL \
+         (`/proc/loadavg` when the run began: {}).",
+        m.cores, r.loadavg_before
+    );
+    let _ = writeln!(
+        out,
+        "- Upload and GET: the embedded run's files ({} of {} bytes, the same bytes), concurrency and clients. \
+         assetlib: Jivox POST (reqwest, multipart) and `GET /files` (hyper, one keep-alive connection per \
+         worker, {:.0} s after a {:.0} s warm-up). Raw S3, same concurrency: a PUT of each file's bytes through \
+         `object_store` (the library assetlib reaches S3 with, signing the payload's SHA-256 as assetlib's \
+         writes do; a presigned PUT would spare SeaweedFS that check), and GETs by the same hyper code as \
+         assetlib's to URLs presigned beforehand with SigV4 by `object_store` (SeaweedFS checks every \
+         signature; the client signs nothing in the measured loop). Statuses and lengths of every answer checked, sample bodies \
+         compared byte for byte.\n",
+        r.files, r.file_size, r.get_secs, r.warmup_secs
+    );
+    let _ = writeln!(
+        out,
+        "| phase | requests | secs | req/s | MiB/s | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | CPU busy, all (cores) |"
+    );
+    let _ =
+        writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, p) in io_rows(r) {
+        let s = &p.stats;
+        let [a, s3, pg, c] = cpu_cells(&p.cpu);
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {:.1} | **{:.0}** | {:.0} | {:.2} | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} | {:.2} |",
+            s.requests,
+            s.elapsed.as_secs_f64(),
+            s.rps(),
+            s.mib_per_sec(),
+            s.percentile_ms(50.0),
+            s.percentile_ms(99.0),
+            max_ms(p),
+            p.cpu.cores()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCPU columns: user+system time from `/proc/PID/stat` over the whole phase (warm-up included), per \
+         completed request: the assetlib process, the `weed server` process, the PostgreSQL backends serving the \
+         run's database (not the checkpointer or WAL writer), and the load generator; – where that party takes \
+         no part. The last column adds up all four per second of wall time (the machine has {} cores).\n",
+        m.cores
+    );
+    let _ = writeln!(
+        out,
+        "Listing: a library of **{} assets** in account 1, loaded in bulk by SQL in one transaction (SQLite: a \
+         recursive CTE; PostgreSQL: `generate_series`), rows as an upload writes them (random ids, blob keys, \
+         hashes, sizes and dates; `folders` rows for every folder) in random order, so that a folder's rows are \
+         scattered over the table. Tree: `clients/brand-NN/campaign-NNN`, {} brands, {} campaign folders holding \
+         {}–{} files each ({} folder rows). Timed: `{}` ({} files): its {} full pages of {} (`limit={}`, the first \
+         without a cursor, the others with the `nextKey` a walk returned), in turn, one request at a time on one \
+         keep-alive connection, {} requests after {} untimed; every answer compared with the walk's names. \
+         SeaweedFS: the same keys as empty objects, {} objects in all: {}; its pages asked for with `prefix`, \
+         `delimiter=/`, `max-keys={}` and `start-after` (the last key of the page before), presigned.\n",
+        l.assets,
+        l.brands,
+        l.leaves,
+        l.min_files,
+        l.max_files,
+        l.folder_rows,
+        l.measured_folder,
+        l.measured_files,
+        l.pages,
+        r.page_size,
+        r.page_size,
+        r.list_requests,
+        r.list_warmup,
+        l.s3_objects,
+        if l.s3_brand_complete {
+            format!("the timed folder and its {} sibling folders (the whole brand)", l.s3_folders - 1)
+        } else {
+            format!("the timed folder and {} of its sibling folders", l.s3_folders - 1)
+        },
+        r.page_size
+    );
+    let _ = writeln!(
+        out,
+        "| listing, one page of {} | requests | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req |",
+        r.page_size
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, p) in list_rows(r) {
+        let s = &p.stats;
+        let [a, s3, pg, c] = cpu_cells(&p.cpu);
+        let _ = writeln!(
+            out,
+            "| {name} | {} | **{:.2}** | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} |",
+            s.requests,
+            s.percentile_ms(50.0),
+            s.percentile_ms(99.0),
+            max_ms(p)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nLoading took {:.1} s on SQLite, {:.1} s on PostgreSQL (then {:.1} s of `VACUUM ANALYZE assets, folders`, \
+         what autovacuum would do on its own soon after), and {:.1} s for the {} S3 objects (empty PUTs, \
+         concurrency 32).\n",
+        l.sqlite_load.as_secs_f64(),
+        l.postgres_load.as_secs_f64(),
+        l.postgres_vacuum.as_secs_f64(),
+        l.s3_put.as_secs_f64(),
+        l.s3_objects
+    );
+    let _ = writeln!(out, "| target | measured | result |");
+    let _ = writeln!(out, "| --- | ---: | --- |");
+    for (target, measured, ok) in targets(r) {
+        let _ = writeln!(out, "| {target} | {measured} | {} |", verdict(ok));
+    }
+    let _ = writeln!(out, "{END}");
+    out
+}
+
+/// Replaces the scale-out section of `path`, or appends it after everything else.
+pub fn write_markdown(path: &Path, r: &ScaleoutResults) -> anyhow::Result<()> {
+    let section = markdown_section(r);
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let text = match (existing.find(BEGIN), existing.find(END)) {
+        (Some(b), Some(e)) if e > b => {
+            let after = &existing[e + END.len()..];
+            format!("{}{}{}", &existing[..b], section.trim_end_matches('\n'), after)
+        }
+        _ if existing.trim().is_empty() => format!("# Benchmarks\n\n{section}"),
+        _ => format!("{}\n\n{section}", existing.trim_end()),
+    };
+    std::fs::write(path, text)?;
+    Ok(())
+}

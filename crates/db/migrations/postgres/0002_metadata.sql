@@ -1,0 +1,2 @@
+-- Key/value metadata of an asset: a JSON object of strings, replaced whole (TEXT, as on SQLite).
+ALTER TABLE assets ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';

@@ -44,6 +44,8 @@ pub struct Config {
     pub orphan_grace_secs: u64,
     /// Seconds between sweeps for blobs nothing references; 0 turns the sweep off.
     pub orphan_sweep_secs: u64,
+    /// Connections each server keeps to a PostgreSQL database (SQLite ignores it).
+    pub database_max_connections: u32,
     /// Seconds a fetch of an upload's URL (Clinch PutAssetJSON `url`) may take, all told.
     pub fetch_timeout_secs: u64,
     /// Hosts (names or addresses) a URL upload may fetch from although they are loopback,
@@ -77,6 +79,7 @@ impl Default for Config {
             lookup_cache_ms: 2000,
             orphan_grace_secs: 3600,
             orphan_sweep_secs: 86400,
+            database_max_connections: 16,
             fetch_timeout_secs: 30,
             fetch_allow_hosts: vec![],
             log: "info".into(),

@@ -17,7 +17,9 @@ use tokio::task::JoinHandle;
 
 /// Opens (creating and migrating if need be) the stores `config` names.
 pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
-    let mut meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    let mut meta = assetlib_db::connect_with(&config.database_url(), config.database_max_connections)
+        .await
+        .context("opening the metadata store")?;
     if config.lookup_cache_ms > 0 {
         let ttl = Duration::from_millis(config.lookup_cache_ms);
         meta = Arc::new(assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl));
@@ -44,7 +46,9 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
 
 /// The stores `config` names, as they are (no cache), for `assetlib migrate`.
 pub async fn open_stores(config: &Config) -> anyhow::Result<assetlib_core::migrate::Stores> {
-    let meta = assetlib_db::connect(&config.database_url()).await.context("opening the metadata store")?;
+    let meta = assetlib_db::connect_with(&config.database_url(), config.database_max_connections)
+        .await
+        .context("opening the metadata store")?;
     let blobs = open_blobs(config).context("opening the blob store")?;
     Ok(assetlib_core::migrate::Stores { meta, blobs })
 }

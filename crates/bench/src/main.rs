@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
-    about = "Benchmarks assetlib uploads and public GETs against nginx (or, with `scaleout`, assetlib on PostgreSQL + S3 against S3)",
+    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]

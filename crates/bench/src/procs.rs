@@ -343,7 +343,17 @@ impl Pick {
 /// connection's backend lives as long as the server).
 pub struct GroupMeter {
     groups: Vec<(Pick, std::collections::HashMap<u32, u64>)>,
+    machine0: u64,
     start: Instant,
+}
+
+/// Busy clock ticks of the whole machine, all CPUs (`/proc/stat`: all but idle and iowait).
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0 };
+    let f: Vec<u64> = cpu.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| f.get(i)).sum()
 }
 
 /// CPU of one group over a phase.
@@ -361,7 +371,13 @@ impl GroupMeter {
             .iter()
             .map(|p| (p.clone(), p.pids().into_iter().map(|pid| (pid, cpu_ticks(&[pid]))).collect()))
             .collect();
-        Self { groups, start: Instant::now() }
+        Self { groups, machine0: machine_busy_ticks(), start: Instant::now() }
+    }
+
+    /// CPU cores busy on the whole machine since `start`, whoever used them.
+    pub fn machine_cores(&self) -> f64 {
+        let ticks = machine_busy_ticks().saturating_sub(self.machine0) as f64;
+        ticks / ticks_per_sec() / self.start.elapsed().as_secs_f64()
     }
 
     /// Each group's CPU since `start`, over `requests` requests, in the order of the picks.

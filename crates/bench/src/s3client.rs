@@ -3,9 +3,9 @@
 //! ListObjectsV2, signed by `object_store` too. Presigned requests are sent by the benchmark's
 //! own hyper client, the one that loads assetlib, so that both sides of a GET comparison pay the
 //! same client costs; signing happens before the measured loops (SeaweedFS still checks every
-//! signature). PUTs go through `object_store` because a presigned PUT carries no payload hash
-//! (`UNSIGNED-PAYLOAD`), which would spare SeaweedFS the SHA-256 check it does on assetlib's own
-//! signed PUTs.
+//! signature). PUTs go through `object_store` itself, signed as assetlib's own writes are
+//! (payload SHA-256 included; a presigned PUT is `UNSIGNED-PAYLOAD`), so that the client pays for
+//! hashing and signing as assetlib does.
 
 use anyhow::{Context, bail};
 use object_store::aws::{AmazonS3, AmazonS3Builder};

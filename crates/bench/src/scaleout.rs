@@ -42,11 +42,13 @@ pub struct ScaleoutArgs {
     /// Keep the run's database (it holds the million-asset library) instead of dropping it.
     #[arg(long)]
     keep_database: bool,
-    /// The S3 endpoint, e.g. http://127.0.0.1:18333 (a private SeaweedFS).
+    /// The S3 endpoint, e.g. http://127.0.0.1:28333 (a private SeaweedFS); the assetlib servers
+    /// get it and the credentials as the standard `AWS_*` variables.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     s3_endpoint: String,
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     s3_region: String,
+    /// The S3 credentials (best given by their variables: the command line is recorded).
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     s3_access_key_id: String,
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
@@ -136,12 +138,20 @@ pub struct Parties {
     pub s3: Option<GroupUse>,
     pub postgres: Option<GroupUse>,
     pub client: GroupUse,
+    /// Cores busy in other processes meanwhile (the whole machine's busy time less the parties'):
+    /// other work on the machine that the figures shared it with.
+    pub others_cores: f64,
 }
 
 impl Parties {
     /// CPU cores busy in all parties together.
     pub fn cores(&self) -> f64 {
         [self.assetlib, self.s3, self.postgres].iter().flatten().map(|g| g.cores).sum::<f64>() + self.client.cores
+    }
+
+    fn with_machine(mut self, machine_cores: f64) -> Self {
+        self.others_cores = (machine_cores - self.cores()).max(0.0);
+        self
     }
 }
 
@@ -249,14 +259,23 @@ impl Picks {
     }
 }
 
-fn parties(used: Vec<GroupUse>, present: [bool; 3]) -> Parties {
+/// The parties' CPU from a meter's groups (see [`Picks::meter`]) and the machine's busy cores.
+fn parties(used: Vec<GroupUse>, present: [bool; 3], machine_cores: f64) -> Parties {
     let at = |i: usize| used.get(i).copied().unwrap_or_default();
     Parties {
         assetlib: present[0].then(|| at(0)),
         s3: present[1].then(|| at(1)),
         postgres: present[2].then(|| at(2)),
         client: at(3),
+        others_cores: 0.0,
     }
+    .with_machine(machine_cores)
+}
+
+/// A finished phase: its stats and the CPU its meter saw.
+fn phase(stats: Stats, meter: &GroupMeter, present: [bool; 3]) -> Phase {
+    let used = meter.finish(stats.completed_all);
+    Phase { cpu: parties(used, present, meter.machine_cores()), stats }
 }
 
 /// The fresh database of the run; dropped by [`Database::drop_now`].
@@ -438,12 +457,12 @@ async fn run_with_database(
         let stats = load::upload_all(target, files.clone(), args.upload_concurrency, upload_deadline)
             .await
             .context("upload phase, assetlib")?;
-        let upload = Phase { cpu: parties(meter.finish(stats.completed_all), present), stats };
+        let upload = phase(stats, &meter, present);
         report_phase(&upload);
         println!("GET /files from assetlib, concurrency {} ...", args.get_concurrency);
         let (meter, present) = picks.meter(Some(pid), true, true);
         let stats = load::get_load(server.addr, files.clone(), plan).await.context("GET phase, assetlib")?;
-        let get = Phase { cpu: parties(meter.finish(stats.completed_all), present), stats };
+        let get = phase(stats, &meter, present);
         report_phase(&get);
         (upload, get)
     }; // stopped: the raw S3 phases run with the store alone
@@ -469,12 +488,12 @@ async fn run_with_database(
     )
     .await
     .context("raw S3 PUT phase")?;
-    let s3_put = Phase { cpu: parties(meter.finish(stats.completed_all), present), stats };
+    let s3_put = phase(stats, &meter, present);
     report_phase(&s3_put);
     println!("GET straight from S3, concurrency {} ...", args.get_concurrency);
     let (meter, present) = picks.meter(None, true, false);
     let stats = load::get_load(s3_addr, raw_files, plan).await.context("raw S3 GET phase")?;
-    let s3_get = Phase { cpu: parties(meter.finish(stats.completed_all), present), stats };
+    let s3_get = phase(stats, &meter, present);
     report_phase(&s3_get);
     drop(files);
 
@@ -537,9 +556,9 @@ async fn run_with_database(
     anyhow::ensure!(names(&s3_pages) == names(&pg_pages), "S3 lists the folder differently from assetlib");
     println!("ListObjectsV2 of {prefix}, {} pages, one at a time ...", s3_pages.len());
     let s3_picks = [Pick::Pids(vec![]), picks.s3.clone().unwrap_or(Pick::Pids(vec![])), Pick::Pids(vec![])];
-    let (stats, used) =
+    let (stats, used, busy) =
         listing::time_pages(s3_addr, Api::S3, &prefix, &s3_pages, &list_plan, &with_client(&s3_picks)).await?;
-    let list_s3 = Phase { stats, cpu: parties(used, [false, picks.s3.is_some(), false]) };
+    let list_s3 = Phase { stats, cpu: parties(used, [false, picks.s3.is_some(), false], busy) };
     report_phase(&list_s3);
 
     let library = LibraryFacts {
@@ -620,8 +639,9 @@ async fn time_jivox(
     let none = Pick::Pids(vec![]);
     let pg = picks.postgres.clone().filter(|_| postgres);
     let group = [Pick::Pids(vec![server.proc.pid()]), none.clone(), pg.clone().unwrap_or(none)];
-    let (stats, used) = listing::time_pages(server.addr, Api::Jivox, "", &pages, plan, &with_client(&group)).await?;
-    Ok((Phase { stats, cpu: parties(used, [true, false, pg.is_some()]) }, pages))
+    let (stats, used, busy) =
+        listing::time_pages(server.addr, Api::Jivox, "", &pages, plan, &with_client(&group)).await?;
+    Ok((Phase { stats, cpu: parties(used, [true, false, pg.is_some()], busy) }, pages))
 }
 
 /// PUTs an empty object at each key, `concurrency` at a time (signing as it goes).
@@ -657,7 +677,7 @@ fn report_phase(phase: &Phase) {
     let s = &phase.stats;
     let us = |g: Option<GroupUse>| g.map_or("-".to_owned(), |g| format!("{:.0}", g.us_per_req));
     println!(
-        "  {} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; CPU us/request: assetlib {}, S3 store {}, PostgreSQL {}, client {:.0}; {:.2} cores busy",
+        "  {} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms; CPU us/request: assetlib {}, S3 store {}, PostgreSQL {}, client {:.0}; {:.2} cores busy, {:.2} in other processes",
         s.requests,
         s.rps(),
         s.percentile_ms(50.0),
@@ -666,6 +686,7 @@ fn report_phase(phase: &Phase) {
         us(phase.cpu.s3),
         us(phase.cpu.postgres),
         phase.cpu.client.us_per_req,
-        phase.cpu.cores()
+        phase.cpu.cores(),
+        phase.cpu.others_cores
     );
 }

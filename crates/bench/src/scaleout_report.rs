@@ -16,6 +16,19 @@ fn us(g: Option<crate::procs::GroupUse>) -> String {
     g.map_or("–".to_owned(), |g| format!("{:.0}", g.us_per_req))
 }
 
+/// `1000000` as `1,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn max_ms(p: &Phase) -> f64 {
     p.stats.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0
 }
@@ -74,7 +87,7 @@ pub fn text(r: &ScaleoutResults) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{:<46} {:>8} {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "\n{:<46} {:>8} {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6}",
         "phase",
         "requests",
         "secs",
@@ -86,14 +99,15 @@ pub fn text(r: &ScaleoutResults) -> String {
         "asl us",
         "s3 us",
         "pg us",
-        "cli us"
+        "cli us",
+        "others"
     );
     for (name, p) in io_rows(r).iter().chain(list_rows(r).iter()) {
         let s = &p.stats;
         let [a, s3, pg, c] = cpu_cells(&p.cpu);
         let _ = writeln!(
             out,
-            "{:<46} {:>8} {:>5.1} {:>7.0} {:>6.0} {:>7.2} {:>7.2} {:>7.1} {a:>8} {s3:>8} {pg:>8} {c:>8}",
+            "{:<46} {:>8} {:>5.1} {:>7.0} {:>6.0} {:>7.2} {:>7.2} {:>7.1} {a:>7} {s3:>7} {pg:>7} {c:>7} {:>6.2}",
             name.replace('`', ""),
             s.requests,
             s.elapsed.as_secs_f64(),
@@ -101,12 +115,14 @@ pub fn text(r: &ScaleoutResults) -> String {
             s.mib_per_sec(),
             s.percentile_ms(50.0),
             s.percentile_ms(99.0),
-            max_ms(p)
+            max_ms(p),
+            p.cpu.others_cores
         );
     }
     let _ = writeln!(
         out,
-        "(asl/s3/pg/cli us: CPU microseconds per request of assetlib, the S3 store, PostgreSQL, this client)"
+        "(asl/s3/pg/cli us: CPU microseconds per request of assetlib, the S3 store, PostgreSQL, this client; \
+         others: cores busy in other processes meanwhile)"
     );
     for (target, measured, ok) in targets(r) {
         let _ = writeln!(out, "{target}: {measured}  {}", verdict(ok));
@@ -134,8 +150,8 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
     );
     let _ = writeln!(
         out,
-        "- Servers: {}; {} (the Debian cluster, default settings); {} (one private `weed server` process: \
-         master, volume server, filer and S3 gateway, data on the local disk)",
+        "- Servers: {}; {}, the Debian cluster with its default settings; {}, one private `weed server` process \
+         (master, volume server, filer and S3 gateway; data on the local disk)",
         r.assetlib_version, r.postgres_version, r.s3_version
     );
     let _ = writeln!(
@@ -149,25 +165,27 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
         "- Upload and GET: the embedded run's files ({} of {} bytes, the same bytes), concurrency and clients. \
          assetlib: Jivox POST (reqwest, multipart) and `GET /files` (hyper, one keep-alive connection per \
          worker, {:.0} s after a {:.0} s warm-up). Raw S3, same concurrency: a PUT of each file's bytes through \
-         `object_store` (the library assetlib reaches S3 with, signing the payload's SHA-256 as assetlib's \
-         writes do; a presigned PUT would spare SeaweedFS that check), and GETs by the same hyper code as \
-         assetlib's to URLs presigned beforehand with SigV4 by `object_store` (SeaweedFS checks every \
-         signature; the client signs nothing in the measured loop). Statuses and lengths of every answer checked, sample bodies \
-         compared byte for byte.\n",
+         `object_store` (the library assetlib reaches S3 with, signing each PUT as assetlib's writes are \
+         signed, payload SHA-256 included), and GETs by the same hyper code as assetlib's to URLs presigned \
+         beforehand with SigV4 by `object_store` (SeaweedFS checks every signature; the client signs nothing in \
+         the measured loop). Statuses and lengths of every answer checked, sample bodies compared byte for \
+         byte.\n",
         r.files, r.file_size, r.get_secs, r.warmup_secs
     );
     let _ = writeln!(
         out,
-        "| phase | requests | secs | req/s | MiB/s | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | CPU busy, all (cores) |"
+        "| phase | requests | secs | req/s | MiB/s | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | CPU busy, all four (cores) | other processes (cores) |"
     );
-    let _ =
-        writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for (name, p) in io_rows(r) {
         let s = &p.stats;
         let [a, s3, pg, c] = cpu_cells(&p.cpu);
         let _ = writeln!(
             out,
-            "| {name} | {} | {:.1} | **{:.0}** | {:.0} | {:.2} | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} | {:.2} |",
+            "| {name} | {} | {:.1} | **{:.0}** | {:.0} | {:.2} | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} | {:.2} | {:.2} |",
             s.requests,
             s.elapsed.as_secs_f64(),
             s.rps(),
@@ -175,7 +193,8 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
             s.percentile_ms(50.0),
             s.percentile_ms(99.0),
             max_ms(p),
-            p.cpu.cores()
+            p.cpu.cores(),
+            p.cpu.others_cores
         );
     }
     let _ = writeln!(
@@ -183,7 +202,9 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
         "\nCPU columns: user+system time from `/proc/PID/stat` over the whole phase (warm-up included), per \
          completed request: the assetlib process, the `weed server` process, the PostgreSQL backends serving the \
          run's database (not the checkpointer or WAL writer), and the load generator; – where that party takes \
-         no part. The last column adds up all four per second of wall time (the machine has {} cores).\n",
+         no part. \"CPU busy, all four\" adds them up per second of wall time (the machine has {} cores); \
+         \"other processes\" is the rest of the machine's busy time meanwhile (`/proc/stat`): other work the \
+         figures shared the cores with.\n",
         m.cores
     );
     let _ = writeln!(
@@ -197,7 +218,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
          keep-alive connection, {} requests after {} untimed; every answer compared with the walk's names. \
          SeaweedFS: the same keys as empty objects, {} objects in all: {}; its pages asked for with `prefix`, \
          `delimiter=/`, `max-keys={}` and `start-after` (the last key of the page before), presigned.\n",
-        l.assets,
+        thousands(l.assets),
         l.brands,
         l.leaves,
         l.min_files,
@@ -210,7 +231,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
         r.page_size,
         r.list_requests,
         r.list_warmup,
-        l.s3_objects,
+        thousands(l.s3_objects),
         if l.s3_brand_complete {
             format!("the timed folder and its {} sibling folders (the whole brand)", l.s3_folders - 1)
         } else {
@@ -220,20 +241,21 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
     );
     let _ = writeln!(
         out,
-        "| listing, one page of {} | requests | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req |",
+        "| listing, one page of {} | requests | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | other processes (cores) |",
         r.page_size
     );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, p) in list_rows(r) {
         let s = &p.stats;
         let [a, s3, pg, c] = cpu_cells(&p.cpu);
         let _ = writeln!(
             out,
-            "| {name} | {} | **{:.2}** | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} |",
+            "| {name} | {} | **{:.2}** | {:.2} | {:.1} | {a} | {s3} | {pg} | {c} | {:.2} |",
             s.requests,
             s.percentile_ms(50.0),
             s.percentile_ms(99.0),
-            max_ms(p)
+            max_ms(p),
+            p.cpu.others_cores
         );
     }
     let _ = writeln!(
@@ -245,7 +267,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
         l.postgres_load.as_secs_f64(),
         l.postgres_vacuum.as_secs_f64(),
         l.s3_put.as_secs_f64(),
-        l.s3_objects
+        thousands(l.s3_objects)
     );
     let _ = writeln!(out, "| target | measured | result |");
     let _ = writeln!(out, "| --- | ---: | --- |");
@@ -270,4 +292,16 @@ pub fn write_markdown(path: &Path, r: &ScaleoutResults) -> anyhow::Result<()> {
     };
     std::fs::write(path, text)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(49331), "49,331");
+        assert_eq!(super::thousands(1_000_000), "1,000,000");
+    }
 }

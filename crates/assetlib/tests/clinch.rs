@@ -410,10 +410,10 @@ async fn put_asset_replaces_an_existing_key() {
     let app = TestApp::spawn().await;
     let first = store(&app, "r/same.txt", b"one".to_vec()).await;
     let owner = app.owner().await;
-    let before = app.lib().asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
+    let before = app.lib().find_asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
     let second = store(&app, "r/same.txt", b"two!".to_vec()).await;
     assert_eq!(first, second);
-    let after = app.lib().asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
+    let after = app.lib().find_asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
     assert_eq!(before.id, after.id);
     assert_eq!(file_bytes(&app, "r/same.txt").await, b"two!");
     assert_eq!(list_keys(&app, "folder=r").await, ["r/same.txt"]);

@@ -294,9 +294,9 @@ async fn replacing_a_key_keeps_id_and_url() {
     let app = TestApp::spawn().await;
     app.put(Some("r"), "same.txt", b"one".to_vec()).await;
     let owner = app.owner().await;
-    let before = app.lib().asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
+    let before = app.lib().find_asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
     app.put(Some("r"), "same.txt", b"two!".to_vec()).await;
-    let after = app.lib().asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
+    let after = app.lib().find_asset(&owner, assetlib_core::AccountId(1), "r/same.txt").await.unwrap();
     assert_eq!(before.id, after.id);
     assert_eq!(before.created_at, after.created_at);
     assert_ne!(before.hash, after.hash);

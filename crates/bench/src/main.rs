@@ -31,6 +31,33 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// The upload/GET load both modes run: the same files, concurrency and measurement.
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Number of files uploaded and then served.
+    #[arg(long, default_value_t = 2000)]
+    pub files: usize,
+    /// Size of each file in bytes (100 KiB).
+    #[arg(long, default_value_t = 100 * 1024)]
+    pub file_size: usize,
+    #[arg(long, default_value_t = 16)]
+    pub upload_concurrency: usize,
+    #[arg(long, default_value_t = 32)]
+    pub get_concurrency: usize,
+    /// Measured seconds of GETs per server under test.
+    #[arg(long, default_value_t = 10.0)]
+    pub get_secs: f64,
+    /// Seconds of GETs per server under test before measuring.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup_secs: f64,
+    /// Upper bound on GET requests per server under test, warm-up included.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub max_get_requests: u64,
+    /// Compare every n-th body of each GET worker byte for byte.
+    #[arg(long, default_value_t = 16)]
+    pub verify_every: u64,
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
@@ -47,28 +74,8 @@ struct Args {
     /// The nginx binary.
     #[arg(long, default_value = "nginx")]
     nginx: String,
-    /// Number of files uploaded and then served.
-    #[arg(long, default_value_t = 2000)]
-    files: usize,
-    /// Size of each file in bytes (100 KiB).
-    #[arg(long, default_value_t = 100 * 1024)]
-    file_size: usize,
-    #[arg(long, default_value_t = 16)]
-    upload_concurrency: usize,
-    #[arg(long, default_value_t = 32)]
-    get_concurrency: usize,
-    /// Measured seconds of GETs per server.
-    #[arg(long, default_value_t = 10.0)]
-    get_secs: f64,
-    /// Seconds of GETs per server before measuring.
-    #[arg(long, default_value_t = 2.0)]
-    warmup_secs: f64,
-    /// Upper bound on GET requests per server, warm-up included.
-    #[arg(long, default_value_t = 5_000_000)]
-    max_get_requests: u64,
-    /// Compare every n-th body of each GET worker byte for byte.
-    #[arg(long, default_value_t = 16)]
-    verify_every: u64,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Measured seconds per server of each breakdown probe (Range 0-0, 404, /healthz); 0 skips them.
     #[arg(long, default_value_t = 5.0)]
     breakdown_secs: f64,
@@ -184,8 +191,8 @@ async fn main() -> anyhow::Result<()> {
         return scaleout::run(scaleout_args, program_command).await;
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;
-    anyhow::ensure!(args.files > 0 && args.file_size > 0, "--files and --file-size must be positive");
-    anyhow::ensure!(args.verify_every > 0, "--verify-every must be positive");
+    anyhow::ensure!(args.load.files > 0 && args.load.file_size > 0, "--files and --file-size must be positive");
+    anyhow::ensure!(args.load.verify_every > 0, "--verify-every must be positive");
     let machine = Machine::probe();
     let assetlib_version = version_of(&assetlib.display().to_string(), "--version");
     let nginx_version = version_of(&args.nginx, "-v");
@@ -201,22 +208,22 @@ async fn main() -> anyhow::Result<()> {
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let files: Arc<Vec<BenchFile>> = Arc::new(
-        (0..args.files)
-            .map(|i| BenchFile::new("bench", format!("f{i:05}.jpg"), random_body(&mut rng, args.file_size)))
+        (0..args.load.files)
+            .map(|i| BenchFile::new("bench", format!("f{i:05}.jpg"), random_body(&mut rng, args.load.file_size)))
             .collect(),
     );
     let plan = GetPlan {
         probe: Probe::Full,
-        concurrency: args.get_concurrency,
-        warmup: Duration::from_secs_f64(args.warmup_secs),
-        duration: Duration::from_secs_f64(args.get_secs),
-        max_requests: args.max_get_requests,
-        verify_every: args.verify_every,
+        concurrency: args.load.get_concurrency,
+        warmup: Duration::from_secs_f64(args.load.warmup_secs),
+        duration: Duration::from_secs_f64(args.load.get_secs),
+        max_requests: args.load.max_get_requests,
+        verify_every: args.load.verify_every,
     };
     let probes = [Probe::FirstByte, Probe::Missing, Probe::Health];
     let probe_plan = |probe| GetPlan {
         probe,
-        warmup: Duration::from_secs_f64(args.warmup_secs.min(1.0)),
+        warmup: Duration::from_secs_f64(args.load.warmup_secs.min(1.0)),
         duration: Duration::from_secs_f64(args.breakdown_secs),
         ..plan
     };
@@ -227,13 +234,14 @@ async fn main() -> anyhow::Result<()> {
         println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
         println!(
             "uploading {} files of {} bytes, concurrency {} ...",
-            args.files, args.file_size, args.upload_concurrency
+            args.load.files, args.load.file_size, args.load.upload_concurrency
         );
         let meter = procs::CpuMeter::start(vec![server.proc.pid()]);
         let target = load::UploadTarget::Jivox { addr: server.addr, api_key: server.api_key.clone() };
-        let mut upload = load::upload_all(target, files.clone(), args.upload_concurrency, Duration::from_secs(600))
-            .await
-            .context("upload phase")?;
+        let mut upload =
+            load::upload_all(target, files.clone(), args.load.upload_concurrency, Duration::from_secs(600))
+                .await
+                .context("upload phase")?;
         upload.cpu = Some(meter.finish(upload.completed_all));
         println!("  {:.0} req/s", upload.rps());
         let pids = vec![server.proc.pid()];
@@ -324,12 +332,12 @@ async fn main() -> anyhow::Result<()> {
         machine,
         assetlib_version,
         nginx_version,
-        files: args.files,
-        file_size: args.file_size,
-        upload_concurrency: args.upload_concurrency,
-        get_concurrency: args.get_concurrency,
-        get_secs: args.get_secs,
-        warmup_secs: args.warmup_secs,
+        files: args.load.files,
+        file_size: args.load.file_size,
+        upload_concurrency: args.load.upload_concurrency,
+        get_concurrency: args.load.get_concurrency,
+        get_secs: args.load.get_secs,
+        warmup_secs: args.load.warmup_secs,
         upload,
         assetlib_get,
         nginx_get,

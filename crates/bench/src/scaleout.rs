@@ -15,6 +15,7 @@
 //! `scripts/bench-scaleout.sh`; this program makes a fresh database (dropped at the end) and
 //! fresh buckets, and starts and stops every assetlib it uses.
 
+use crate::LoadArgs;
 use crate::library::{self, Library};
 use crate::listing::{self, Api, ListPlan, PageRequest};
 use crate::load::{self, BenchFile, GetPlan, Probe, Stats};
@@ -59,28 +60,8 @@ pub struct ScaleoutArgs {
     /// The S3 store's name and version, for the record.
     #[arg(long, default_value = "unknown S3 store")]
     s3_version: String,
-    /// Number of files uploaded and then served.
-    #[arg(long, default_value_t = 2000)]
-    files: usize,
-    /// Size of each file in bytes (100 KiB).
-    #[arg(long, default_value_t = 100 * 1024)]
-    file_size: usize,
-    #[arg(long, default_value_t = 16)]
-    upload_concurrency: usize,
-    #[arg(long, default_value_t = 32)]
-    get_concurrency: usize,
-    /// Measured seconds of GETs per side.
-    #[arg(long, default_value_t = 10.0)]
-    get_secs: f64,
-    /// Seconds of GETs per side before measuring.
-    #[arg(long, default_value_t = 2.0)]
-    warmup_secs: f64,
-    /// Upper bound on GET requests per side, warm-up included.
-    #[arg(long, default_value_t = 5_000_000)]
-    max_get_requests: u64,
-    /// Compare every n-th body of each GET worker byte for byte.
-    #[arg(long, default_value_t = 16)]
-    verify_every: u64,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Assets in the listing library.
     #[arg(long, default_value_t = 1_000_000)]
     library_assets: usize,
@@ -338,8 +319,11 @@ fn socket_addr_of(endpoint: &str) -> anyhow::Result<SocketAddr> {
 }
 
 pub async fn run(args: ScaleoutArgs, program_command: String) -> anyhow::Result<()> {
-    anyhow::ensure!(args.files > 0 && args.file_size > 0, "--files and --file-size must be positive");
-    anyhow::ensure!(args.verify_every > 0 && args.page_size > 0, "--verify-every and --page-size must be positive");
+    anyhow::ensure!(args.load.files > 0 && args.load.file_size > 0, "--files and --file-size must be positive");
+    anyhow::ensure!(
+        args.load.verify_every > 0 && args.page_size > 0,
+        "--verify-every and --page-size must be positive"
+    );
     let machine = Machine::probe();
     let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
@@ -400,7 +384,7 @@ async fn run_with_database(
         secret_access_key: args.s3_secret_access_key.clone(),
     };
     let s3_addr = socket_addr_of(&settings.endpoint)?;
-    let http = load::upload_client(args.get_concurrency)?;
+    let http = load::upload_client(args.load.get_concurrency)?;
     let suffix = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let buckets = [
         Bucket::new(&settings, &format!("bench-assetlib-{suffix}"))?,
@@ -416,17 +400,17 @@ async fn run_with_database(
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let files: Arc<Vec<BenchFile>> = Arc::new(
-        (0..args.files)
-            .map(|i| BenchFile::new("bench", format!("f{i:05}.jpg"), crate::random_body(&mut rng, args.file_size)))
+        (0..args.load.files)
+            .map(|i| BenchFile::new("bench", format!("f{i:05}.jpg"), crate::random_body(&mut rng, args.load.file_size)))
             .collect(),
     );
     let plan = GetPlan {
         probe: Probe::Full,
-        concurrency: args.get_concurrency,
-        warmup: Duration::from_secs_f64(args.warmup_secs),
-        duration: Duration::from_secs_f64(args.get_secs),
-        max_requests: args.max_get_requests,
-        verify_every: args.verify_every,
+        concurrency: args.load.get_concurrency,
+        warmup: Duration::from_secs_f64(args.load.warmup_secs),
+        duration: Duration::from_secs_f64(args.load.get_secs),
+        max_requests: args.load.max_get_requests,
+        verify_every: args.load.verify_every,
     };
     let upload_deadline = Duration::from_secs(600);
 
@@ -450,16 +434,16 @@ async fn run_with_database(
         println!("assetlib on PostgreSQL + S3 on {} (pid {pid})", server.addr);
         println!(
             "uploading {} files of {} bytes through assetlib, concurrency {} ...",
-            args.files, args.file_size, args.upload_concurrency
+            args.load.files, args.load.file_size, args.load.upload_concurrency
         );
         let (meter, present) = picks.meter(Some(pid), true, true);
         let target = load::UploadTarget::Jivox { addr: server.addr, api_key: server.api_key.clone() };
-        let stats = load::upload_all(target, files.clone(), args.upload_concurrency, upload_deadline)
+        let stats = load::upload_all(target, files.clone(), args.load.upload_concurrency, upload_deadline)
             .await
             .context("upload phase, assetlib")?;
         let upload = phase(stats, &meter, present);
         report_phase(&upload);
-        println!("GET /files from assetlib, concurrency {} ...", args.get_concurrency);
+        println!("GET /files from assetlib, concurrency {} ...", args.load.get_concurrency);
         let (meter, present) = picks.meter(Some(pid), true, true);
         let stats = load::get_load(server.addr, files.clone(), plan).await.context("GET phase, assetlib")?;
         let get = phase(stats, &meter, present);
@@ -478,19 +462,19 @@ async fn run_with_database(
         raw_files.push(raw);
     }
     let raw_files = Arc::new(raw_files);
-    println!("PUT {} files straight to S3, concurrency {} ...", args.files, args.upload_concurrency);
+    println!("PUT {} files straight to S3, concurrency {} ...", args.load.files, args.load.upload_concurrency);
     let (meter, present) = picks.meter(None, true, false);
     let stats = load::upload_all(
         load::UploadTarget::S3Put { store: raw_bucket.store(), keys: put_keys },
         raw_files.clone(),
-        args.upload_concurrency,
+        args.load.upload_concurrency,
         upload_deadline,
     )
     .await
     .context("raw S3 PUT phase")?;
     let s3_put = phase(stats, &meter, present);
     report_phase(&s3_put);
-    println!("GET straight from S3, concurrency {} ...", args.get_concurrency);
+    println!("GET straight from S3, concurrency {} ...", args.load.get_concurrency);
     let (meter, present) = picks.meter(None, true, false);
     let stats = load::get_load(s3_addr, raw_files, plan).await.context("raw S3 GET phase")?;
     let s3_get = phase(stats, &meter, present);
@@ -589,12 +573,12 @@ async fn run_with_database(
         assetlib_version,
         s3_version: args.s3_version.clone(),
         postgres_version,
-        files: args.files,
-        file_size: args.file_size,
-        upload_concurrency: args.upload_concurrency,
-        get_concurrency: args.get_concurrency,
-        get_secs: args.get_secs,
-        warmup_secs: args.warmup_secs,
+        files: args.load.files,
+        file_size: args.load.file_size,
+        upload_concurrency: args.load.upload_concurrency,
+        get_concurrency: args.load.get_concurrency,
+        get_secs: args.load.get_secs,
+        warmup_secs: args.load.warmup_secs,
         page_size: args.page_size,
         list_requests: args.list_requests,
         list_warmup: args.list_warmup,

@@ -154,11 +154,15 @@ impl Library {
     /// Deletes the asset at `key`; `NotFound` if there is none.
     pub async fn delete_asset(&self, who: &Principal, account: AccountId, key: &str) -> Result<()> {
         self.authorize(who, account, Access::Write).await?;
+        self.delete_key(account, key).await
+    }
+
+    /// [`Library::delete_asset`] once access is checked.
+    async fn delete_key(&self, account: AccountId, key: &str) -> Result<()> {
         let k = self.config.rules.key(key)?;
-        if !self.meta.delete_asset(account, &k.path, &k.name, now_millis()).await? {
+        if !self.remove_asset(account, &k).await? {
             return Err(asset_not_found(&k.key()));
         }
-        self.wake.notify_one();
         Ok(())
     }
 
@@ -182,7 +186,7 @@ impl Library {
         }
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let result = self.delete_asset(who, account, key).await;
+            let result = self.delete_key(account, key).await;
             // A store that is down fails the request, not the item.
             if let Err(e) = &result
                 && matches!(e.kind, crate::ErrorKind::Unavailable | crate::ErrorKind::Internal)

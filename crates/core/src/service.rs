@@ -438,6 +438,12 @@ impl Library {
     pub async fn delete_file(&self, who: &Principal, account: AccountId, folder: &str, name: &str) -> Result<bool> {
         self.authorize(who, account, Access::Write).await?;
         let key = self.config.rules.key_in(folder, name)?;
+        self.remove_asset(account, &key).await
+    }
+
+    /// Deletes the asset at a validated key (the caller has checked access); `false` if there
+    /// was none. Wakes a worker for the blob's deletion job.
+    pub(crate) async fn remove_asset(&self, account: AccountId, key: &crate::rules::AssetKey) -> Result<bool> {
         let deleted = self.meta.delete_asset(account, &key.path, &key.name, now_millis()).await?;
         if deleted {
             self.wake.notify_one();
@@ -467,16 +473,6 @@ impl Library {
         let entry = self.meta.get_queue(&id).await?.ok_or_else(not_found)?;
         who.check(entry.account, Access::Read)?;
         Ok(entry)
-    }
-
-    /// The asset at `key` in `account`.
-    pub async fn asset(&self, who: &Principal, account: AccountId, key: &str) -> Result<Asset> {
-        self.authorize(who, account, Access::Read).await?;
-        let key = self.config.rules.key(key)?;
-        self.meta
-            .get_asset(account, &key.path, &key.name)
-            .await?
-            .ok_or_else(|| Error::not_found("asset_not_found", "Asset not found."))
     }
 
     // ---- public files ---------------------------------------------------------------------

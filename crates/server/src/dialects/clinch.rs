@@ -82,10 +82,7 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> ClinchResult<Princi
 }
 
 fn account_id(raw: &str) -> ClinchResult<AccountId> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .map(AccountId)
+    super::parse_account_id(raw)
         .ok_or_else(|| ClinchError::bad_request(format!("Invalid AccountId '{raw}': it must be a positive integer.")))
 }
 
@@ -155,7 +152,9 @@ impl Fields {
         match self.get(name) {
             None | Some(Value::Null) => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(Value::String(s)) if parse_flag(s).is_some() => Ok(parse_flag(s).unwrap_or(default)),
+            Some(Value::String(s)) => {
+                parse_flag(s).ok_or_else(|| ClinchError::bad_request(format!("Field '{name}' must be true or false.")))
+            }
             Some(_) => Err(ClinchError::bad_request(format!("Field '{name}' must be true or false."))),
         }
     }
@@ -421,47 +420,50 @@ async fn get_asset_list(
             key: a.key(),
             url: url_of(&state, account, a),
             size: a.size,
-            last_modified: chrono::DateTime::from_timestamp_millis(a.last_modified)
-                .unwrap_or_default()
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string(),
+            last_modified: super::iso_seconds(a.last_modified),
             content_type: a.content_type.clone(),
         })
         .collect();
     Ok(axum::Json(json!({ "assets": assets, "nextToken": page.next })))
 }
 
-/// The body of CopyAsset and MoveAssets.
-async fn copy_request(body: Body) -> ClinchResult<(String, String, bool)> {
-    let fields = object_body(body, SMALL_BODY).await?;
-    let source = fields.required_string("sourceKey")?.to_owned();
-    let destination = fields.required_string("destinationKey")?.to_owned();
-    Ok((source, destination, fields.flag("overwrite", false)?))
-}
-
 /// CopyAsset: `sourceKey`, `destinationKey`, `overwrite` (default false).
 async fn copy_asset(
-    State(state): State<AppState>,
-    Path(account): Path<String>,
+    state: State<AppState>,
+    account: Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let (source, destination, overwrite) = copy_request(body).await?;
-    let asset = state.lib.copy_asset(&who, account, &source, &destination, overwrite).await?;
-    Ok(key_and_url(&state, account, &asset))
+    copy_or_move(state, account, headers, body, false).await
 }
 
 /// MoveAsset: as CopyAsset, then DeleteAsset of the source.
 async fn move_assets(
+    state: State<AppState>,
+    account: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ClinchResult<Json> {
+    copy_or_move(state, account, headers, body, true).await
+}
+
+async fn copy_or_move(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
     body: Body,
+    remove_source: bool,
 ) -> ClinchResult<Json> {
     let (who, account) = caller(&state, &headers, &account).await?;
-    let (source, destination, overwrite) = copy_request(body).await?;
-    let asset = state.lib.move_asset(&who, account, &source, &destination, overwrite).await?;
+    let fields = object_body(body, SMALL_BODY).await?;
+    let source = fields.required_string("sourceKey")?;
+    let destination = fields.required_string("destinationKey")?;
+    let overwrite = fields.flag("overwrite", false)?;
+    let asset = if remove_source {
+        state.lib.move_asset(&who, account, source, destination, overwrite).await?
+    } else {
+        state.lib.copy_asset(&who, account, source, destination, overwrite).await?
+    };
     Ok(key_and_url(&state, account, &asset))
 }
 

@@ -79,10 +79,7 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> JivoxResult<Princip
 }
 
 fn account_id(raw: &str) -> JivoxResult<AccountId> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .map(AccountId)
+    super::parse_account_id(raw)
         .ok_or_else(|| JivoxError::bad_request(format!("Invalid accountId '{raw}': it must be a positive integer.")))
 }
 
@@ -139,18 +136,13 @@ async fn get_assets(
             Entry::Folder(name) => folders.push(name),
             Entry::File(asset) => files.push(FileItem {
                 cdn_url: crate::files::public_url(&state.http.public_base_url, account, &asset.key()),
-                date: iso_seconds(asset.last_modified),
+                date: super::iso_seconds(asset.last_modified),
                 name: asset.name,
                 size: human_size(asset.size),
             }),
         }
     }
     Ok(axum::Json(GetAssetsResponse { files, folders, next_key: listing.next, path: listing.folder }))
-}
-
-/// ISO-8601 UTC to the second: `2025-08-04T09:28:14Z`.
-fn iso_seconds(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[derive(Serialize)]

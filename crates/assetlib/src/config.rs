@@ -40,6 +40,11 @@ pub struct Config {
     /// server are seen at once; this bounds how long a write made elsewhere (an admin command,
     /// another server on the same store) may go unseen. 0 turns the cache off.
     pub lookup_cache_ms: u64,
+    /// Megabytes of small blobs (up to `blob_cache_max_kb` each) kept in memory for public
+    /// GETs, so that a hot file is served without a read from the blob store. 0 turns it off.
+    pub blob_cache_mb: u64,
+    /// Kilobytes of the largest blob the memory cache takes.
+    pub blob_cache_max_kb: u64,
     /// Seconds before the content of an interrupted upload is removed.
     pub orphan_grace_secs: u64,
     /// Seconds between sweeps for blobs nothing references; 0 turns the sweep off.
@@ -77,6 +82,8 @@ impl Default for Config {
             zip_ratio_min_size: zip.ratio_min_size,
             workers: 2,
             lookup_cache_ms: 2000,
+            blob_cache_mb: 256,
+            blob_cache_max_kb: 1024,
             orphan_grace_secs: 3600,
             orphan_sweep_secs: 86400,
             database_max_connections: 16,

@@ -24,7 +24,14 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         let ttl = Duration::from_millis(config.lookup_cache_ms);
         meta = Arc::new(assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl));
     }
-    let blobs = open_blobs(config).context("opening the blob store")?;
+    let mut blobs = open_blobs(config).context("opening the blob store")?;
+    if config.blob_cache_mb > 0 && config.blob_cache_max_kb > 0 {
+        blobs = Arc::new(assetlib_core::blob_cache::CachedBlobStore::new(
+            blobs,
+            config.blob_cache_mb << 20,
+            config.blob_cache_max_kb << 10,
+        ));
+    }
     let lib_config = LibraryConfig {
         rules: Rules::new(config.allowed_extensions.clone()),
         max_upload_size: config.max_upload_size,

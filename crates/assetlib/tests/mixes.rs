@@ -31,7 +31,7 @@ async fn sqlite_with_s3() {
         eprintln!("sqlite with s3: skipped: no S3 configured for this run");
         return;
     };
-    let mix = Backend { database_url: None, s3: Some(s3) };
+    let mix = Backend { database_url: None, s3: Some(s3), database_guard: None };
     let app = TestApp::spawn_on(mix).await;
     assert!(app.config.database_url.is_none(), "SQLite in the data dir");
     exercise(&app).await;
@@ -41,11 +41,11 @@ async fn sqlite_with_s3() {
 #[tokio::test]
 async fn postgres_with_a_local_directory() {
     let full = Backend::from_env("postgres with local").await;
-    let Some(url) = full.database_url else {
+    let Some(url) = full.database_url.clone() else {
         eprintln!("postgres with local: skipped: no PostgreSQL configured for this run");
         return;
     };
-    let mix = Backend { database_url: Some(url), s3: None };
+    let mix = Backend { database_url: Some(url), s3: None, database_guard: full.database_guard.clone() };
     let app = TestApp::spawn_on(mix).await;
     assert!(app.config.blob_store.is_none(), "blobs in the data dir");
     exercise(&app).await;

@@ -253,7 +253,8 @@ async fn seaweedfs_down_and_back() {
         true => Some(assetlib_db::testing::fresh_postgres_url().await.expect("postgres-s3 needs PostgreSQL")),
         false => None,
     };
-    let backend = Backend { database_url: database_url.clone(), s3: Some(weed.fresh_bucket().await) };
+    let backend =
+        Backend { database_url: database_url.clone(), s3: Some(weed.fresh_bucket().await), database_guard: None };
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&backend, &dir.path().join("data"), &[]);
 
@@ -341,7 +342,7 @@ async fn postgres_down_and_back() {
         true => Some(assetlib_blobs::testing::fresh_s3(test).await.expect("postgres-s3 needs S3")),
         false => None,
     };
-    let backend = Backend { database_url: Some(pg.url()), s3 };
+    let backend = Backend { database_url: Some(pg.url()), s3, database_guard: None };
     let dir = tempfile::tempdir().unwrap();
     // Public lookups straight from the database, so that the outage shows at once.
     let mut server = Server::start(&backend, &dir.path().join("data"), &[("ASSETLIB_LOOKUP_CACHE_MS", "0")]);

@@ -56,6 +56,10 @@ pub struct LoadArgs {
     /// Compare every n-th body of each GET worker byte for byte.
     #[arg(long, default_value_t = 16)]
     pub verify_every: u64,
+    /// Skip the second assetlib GET phase, on a server restarted with its blob cache off
+    /// (`ASSETLIB_BLOB_CACHE_MB=0`), that shows what the cache buys.
+    #[arg(long)]
+    pub skip_uncached: bool,
 }
 
 #[derive(Parser, Debug)]
@@ -76,7 +80,8 @@ struct Args {
     nginx: String,
     #[command(flatten)]
     load: LoadArgs,
-    /// Measured seconds per server of each breakdown probe (Range 0-0, 404, /healthz); 0 skips them.
+    /// Measured seconds per server of each breakdown probe (Range 0-0, 404, /healthz, and assetlib's
+    /// whole-file GET with the blob cache off); 0 skips them.
     #[arg(long, default_value_t = 5.0)]
     breakdown_secs: f64,
     /// Concurrent big uploads for the memory measurement.
@@ -152,6 +157,23 @@ async fn measured_get(
     Ok(stats)
 }
 
+/// Warns about `ASSETLIB_*` variables in this program's environment (but the test suites'
+/// `ASSETLIB_TEST_*`, which the server ignores): every assetlib it starts inherits them, and the
+/// reports say the servers run with their default configuration.
+pub(crate) fn warn_inherited_config() {
+    let configures = |key: &str| {
+        let key = key.to_ascii_uppercase();
+        key.starts_with("ASSETLIB_") && !key.starts_with("ASSETLIB_TEST_")
+    };
+    for (key, _) in std::env::vars_os().filter(|(k, _)| configures(&k.to_string_lossy())) {
+        eprintln!(
+            "warning: {} is set: the servers inherit it, so they do not run with the default configuration \
+             the report describes",
+            key.to_string_lossy()
+        );
+    }
+}
+
 /// `arg` as a POSIX shell word.
 fn shell_quote(arg: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
@@ -187,6 +209,7 @@ fn spawn_rss_sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let program_command = std::env::args().map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ");
+    warn_inherited_config();
     if let Some(Mode::Scaleout(scaleout_args)) = args.mode {
         return scaleout::run(scaleout_args, program_command).await;
     }
@@ -228,9 +251,10 @@ async fn main() -> anyhow::Result<()> {
         ..plan
     };
 
-    // 1 and 2: assetlib uploads, then GETs.
-    let (upload, assetlib_get, assetlib_probes) = {
-        let server = procs::start_assetlib(&assetlib, &tmp.path().join("assetlib-get"))?;
+    // 1 and 2: assetlib uploads, then GETs (then whole files again with the blob cache off).
+    let get_dir = tmp.path().join("assetlib-get");
+    let (upload, assetlib_get, assetlib_probes, uncached_get) = {
+        let server = procs::start_assetlib(&assetlib, &get_dir)?;
         println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
         println!(
             "uploading {} files of {} bytes, concurrency {} ...",
@@ -253,7 +277,16 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         drop(server); // stopped before nginx runs: one server at a time on the cores
-        (upload, get, by_probe)
+        let mut uncached = None;
+        if args.breakdown_secs > 0.0 && !args.load.skip_uncached {
+            // The same data dir, so the same files; only the blob cache differs.
+            let server = procs::start_assetlib_with(&assetlib, &get_dir, &[], &[procs::blob_cache_off()])?;
+            println!("assetlib restarted with its blob cache off on {} (pid {})", server.addr, server.proc.pid());
+            let pids = vec![server.proc.pid()];
+            let plan = probe_plan(Probe::Full);
+            uncached = Some(measured_get("assetlib, blob cache off", server.addr, &pids, &files, plan).await?);
+        }
+        (upload, get, by_probe, uncached)
     };
 
     // 3: the same files from nginx, the same client.
@@ -342,6 +375,7 @@ async fn main() -> anyhow::Result<()> {
         assetlib_get,
         nginx_get,
         breakdown,
+        uncached_get,
         big_uploads: args.big_uploads,
         big_size: args.big_size,
         big_wall_secs,

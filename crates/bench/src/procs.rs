@@ -125,6 +125,12 @@ pub fn start_assetlib_with(
     Ok(Assetlib { proc, addr, api_key })
 }
 
+/// The environment variable that turns assetlib's in-memory blob cache off, for a second GET
+/// phase beside the default configuration's.
+pub fn blob_cache_off() -> (String, String) {
+    ("ASSETLIB_BLOB_CACHE_MB".to_owned(), "0".to_owned())
+}
+
 /// A free loopback port, found by binding port 0 (released before nginx binds it).
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

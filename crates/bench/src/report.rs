@@ -41,6 +41,33 @@ impl Machine {
     }
 }
 
+/// The server's defaults for its in-memory blob cache (`blob_cache_mb`, `blob_cache_max_kb` in
+/// crates/assetlib/src/config.rs), which the benchmarks run with and the reports state.
+pub const DEFAULT_BLOB_CACHE_MB: u64 = 256;
+pub const DEFAULT_BLOB_CACHE_MAX_KB: u64 = 1024;
+
+/// The label of the whole-file GET phase of a server restarted with its blob cache off.
+pub const UNCACHED_LABEL: &str = "whole file, blob cache off (`blob_cache_mb = 0`)";
+
+/// A sentence for the reports: the servers ran with the default configuration, and how the
+/// benchmark's files compare with what the blob cache holds.
+pub fn default_config_note(files: usize, file_size: usize) -> String {
+    let total = files as u64 * file_size as u64;
+    let fit = if file_size as u64 > DEFAULT_BLOB_CACHE_MAX_KB << 10 {
+        "each larger than the cache takes"
+    } else if total <= DEFAULT_BLOB_CACHE_MB << 20 {
+        "less than the cache holds"
+    } else {
+        "more than the cache holds"
+    };
+    format!(
+        "assetlib ran with its default configuration, which keeps up to {DEFAULT_BLOB_CACHE_MB} MiB of files of at \
+         most {DEFAULT_BLOB_CACHE_MAX_KB} KiB in memory for public GETs (`blob_cache_mb`, `blob_cache_max_kb`); \
+         the benchmark's {files} files come to {:.1} MiB, {fit}.",
+        total as f64 / (1024.0 * 1024.0)
+    )
+}
+
 /// One breakdown probe on both servers.
 pub struct BreakdownRow {
     pub probe: Probe,
@@ -67,6 +94,9 @@ pub struct Results {
     pub assetlib_get: Stats,
     pub nginx_get: Stats,
     pub breakdown: Vec<BreakdownRow>,
+    /// Whole-file GETs (the breakdown probes' duration) from assetlib restarted on the same data
+    /// dir with its blob cache off; `None` when skipped.
+    pub uncached_get: Option<Stats>,
     pub big_uploads: usize,
     pub big_size: usize,
     pub big_wall_secs: f64,
@@ -81,6 +111,12 @@ pub struct Results {
 impl Results {
     pub fn get_ratio(&self) -> f64 {
         self.assetlib_get.rps() / self.nginx_get.rps()
+    }
+
+    /// The GET ratio with assetlib's blob cache off (for information: the target is the default
+    /// configuration's).
+    pub fn uncached_get_ratio(&self) -> Option<f64> {
+        self.uncached_get.as_ref().map(|u| u.rps() / self.nginx_get.rps())
     }
 
     /// Peak RSS in MB (10^6 bytes), the unit of the target.
@@ -101,11 +137,22 @@ fn cpu_us(s: &Stats) -> f64 {
     s.cpu.map_or(f64::NAN, |c| c.server_us_per_req)
 }
 
-/// The main GET first, then the probes.
-fn breakdown_rows(r: &Results) -> Vec<(Probe, &Stats, &Stats)> {
-    let mut rows = vec![(Probe::Full, &r.assetlib_get, &r.nginx_get)];
-    rows.extend(r.breakdown.iter().map(|b| (b.probe, &b.assetlib, &b.nginx)));
+/// req/s and server CPU µs/req, or dashes where the server was not measured.
+fn rps_cpu_cells(s: Option<&Stats>) -> [String; 2] {
+    s.map_or(["–".to_owned(), "–".to_owned()], |s| [format!("{:.0}", s.rps()), format!("{:.0}", cpu_us(s))])
+}
+
+/// The main GET first, then the blob-cache-off GET (assetlib only), then the probes.
+fn breakdown_rows(r: &Results) -> Vec<(&'static str, &Stats, Option<&Stats>)> {
+    let mut rows = vec![(Probe::Full.describe(), &r.assetlib_get, Some(&r.nginx_get))];
+    rows.extend(r.uncached_get.as_ref().map(|u| (UNCACHED_LABEL, u, None)));
+    rows.extend(r.breakdown.iter().map(|b| (b.probe.describe(), &b.assetlib, Some(&b.nginx))));
     rows
+}
+
+/// Whether there is a breakdown table to show.
+fn has_breakdown(r: &Results) -> bool {
+    !r.breakdown.is_empty() || r.uncached_get.is_some()
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -171,18 +218,21 @@ pub fn text_table(r: &Results) -> String {
         out,
         "(srv/cli cr: CPU cores busy in the server / this client; srv/cli us: CPU microseconds per request)"
     );
-    if !r.breakdown.is_empty() {
+    let _ = writeln!(
+        out,
+        "(blob cache: {DEFAULT_BLOB_CACHE_MB} MiB, the default, except where the breakdown says it is off)"
+    );
+    if has_breakdown(r) {
         let _ = writeln!(out, "\nwhere the time goes (concurrency {}):", r.get_concurrency);
-        let _ = writeln!(out, "{:<36} {:>10} {:>10} {:>10} {:>10}", "GET", "assetlib/s", "srv us", "nginx/s", "srv us");
-        for (probe, a, n) in breakdown_rows(r) {
+        let _ = writeln!(out, "{:<48} {:>10} {:>10} {:>10} {:>10}", "GET", "assetlib/s", "srv us", "nginx/s", "srv us");
+        for (label, a, n) in breakdown_rows(r) {
+            let [nrps, nus] = rps_cpu_cells(n);
             let _ = writeln!(
                 out,
-                "{:<36} {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
-                probe.describe().replace('`', ""),
+                "{:<48} {:>10.0} {:>10.0} {nrps:>10} {nus:>10}",
+                label.replace('`', ""),
                 a.rps(),
-                cpu_us(a),
-                n.rps(),
-                cpu_us(n)
+                cpu_us(a)
             );
         }
     }
@@ -193,6 +243,10 @@ pub fn text_table(r: &Results) -> String {
         r.min_get_ratio,
         verdict(r.get_ok())
     );
+    if let Some(ratio) = r.uncached_get_ratio() {
+        let _ =
+            writeln!(out, "GET req/s assetlib/nginx, blob cache off: {ratio:.3}  (for information, not the target)");
+    }
     let _ = writeln!(
         out,
         "peak RSS, {} concurrent uploads of {} MiB: {:.1} MB ({:.1} MiB; idle {:.1} MiB; {:.1} s)  (target <= {:.0} MB: {})",
@@ -256,28 +310,38 @@ pub fn markdown_section(r: &Results) -> String {
          server's processes (nginx: master and workers) and of the load generator, per second of wall time and \
          per completed request.\n"
     );
-    if !r.breakdown.is_empty() {
-        let _ = writeln!(
+    let _ = writeln!(out, "{}\n", default_config_note(r.files, r.file_size));
+    if has_breakdown(r) {
+        let secs = r
+            .breakdown
+            .first()
+            .map(|b| &b.assetlib)
+            .or(r.uncached_get.as_ref())
+            .map_or(0.0, |s| s.elapsed.as_secs_f64());
+        let _ = write!(
             out,
             "Where the time goes: the same client and concurrency asking for less of the work \
-             ({:.0} s each after a short warm-up; the whole-file row is the benchmark above).\n",
-            r.breakdown.first().map_or(0.0, |b| b.assetlib.elapsed.as_secs_f64())
+             ({secs:.0} s each after a short warm-up; the whole-file row is the benchmark above)."
         );
+        if let Some(ratio) = r.uncached_get_ratio() {
+            let _ = write!(
+                out,
+                " The blob-cache-off row is assetlib restarted on the same data directory with \
+                 `ASSETLIB_BLOB_CACHE_MB=0`, every GET reading its file from the blob store on disk (through the \
+                 OS page cache, as nginx's reads go): {ratio:.3}x nginx's whole-file req/s, for information (the \
+                 target below is the default configuration's). nginx has no such cache to turn off, hence the \
+                 dashes."
+            );
+        }
+        let _ = writeln!(out, "\n");
         let _ = writeln!(
             out,
             "| GET | assetlib req/s | assetlib server CPU µs/req | nginx req/s | nginx server CPU µs/req |"
         );
         let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: |");
-        for (probe, a, n) in breakdown_rows(r) {
-            let _ = writeln!(
-                out,
-                "| {} | {:.0} | {:.0} | {:.0} | {:.0} |",
-                probe.describe(),
-                a.rps(),
-                cpu_us(a),
-                n.rps(),
-                cpu_us(n)
-            );
+        for (label, a, n) in breakdown_rows(r) {
+            let [nrps, nus] = rps_cpu_cells(n);
+            let _ = writeln!(out, "| {label} | {:.0} | {:.0} | {nrps} | {nus} |", a.rps(), cpu_us(a));
         }
         let _ = writeln!(out);
     }
@@ -336,4 +400,106 @@ pub fn write_markdown(path: &Path, r: &Results) -> anyhow::Result<()> {
     };
     std::fs::write(path, text)?;
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// `requests` requests of 1 ms each over `secs` seconds, 10 µs of server CPU each.
+    pub(crate) fn stats(requests: usize, secs: f64) -> Stats {
+        let mut s = Stats::new(vec![1000; requests], Duration::from_secs_f64(secs), requests as u64 * 100 * 1024);
+        s.completed_all = requests as u64;
+        s.cpu = Some(crate::procs::CpuUse {
+            server_cores: 1.0,
+            client_cores: 1.0,
+            server_us_per_req: 10.0,
+            client_us_per_req: 10.0,
+        });
+        s
+    }
+
+    pub(crate) fn machine() -> Machine {
+        Machine {
+            cores: 4,
+            cpu: "test cpu".into(),
+            memory: "1.0 GiB".into(),
+            kernel: "6.0".into(),
+            os: "test os".into(),
+        }
+    }
+
+    fn results(uncached: Option<Stats>, breakdown: bool) -> Results {
+        let breakdown = if breakdown {
+            vec![BreakdownRow { probe: Probe::Missing, assetlib: stats(5000, 5.0), nginx: stats(6000, 5.0) }]
+        } else {
+            vec![]
+        };
+        Results {
+            date: "2026-01-01 00:00 UTC".into(),
+            command: "bench".into(),
+            program_command: "assetlib-bench".into(),
+            label: None,
+            machine: machine(),
+            assetlib_version: "assetlib 0.1.0".into(),
+            nginx_version: "nginx/1.0".into(),
+            files: 2000,
+            file_size: 100 * 1024,
+            upload_concurrency: 16,
+            get_concurrency: 32,
+            get_secs: 10.0,
+            warmup_secs: 2.0,
+            upload: stats(1000, 1.0),
+            assetlib_get: stats(9000, 10.0),
+            nginx_get: stats(10000, 10.0),
+            breakdown,
+            uncached_get: uncached,
+            big_uploads: 32,
+            big_size: 10 << 20,
+            big_wall_secs: 1.0,
+            rss_idle_kib: 10_000,
+            rss_peak_hwm_kib: 50_000,
+            rss_peak_sampled_kib: 49_000,
+            rss_samples: 100,
+            min_get_ratio: 0.8,
+            max_rss_mb: 150.0,
+        }
+    }
+
+    #[test]
+    fn the_blob_cache_off_row_follows_the_whole_file_row() {
+        let r = results(Some(stats(3000, 5.0)), true);
+        let md = markdown_section(&r);
+        let lines: Vec<&str> = md.lines().collect();
+        let full = lines.iter().position(|l| l.starts_with("| whole file (200")).expect("whole-file row");
+        assert_eq!(lines[full], "| whole file (200, 100 KiB) | 900 | 10 | 1000 | 10 |");
+        assert_eq!(lines[full + 1], "| whole file, blob cache off (`blob_cache_mb = 0`) | 600 | 10 | – | – |");
+        assert!(lines[full + 2].starts_with("| missing file (404) | 1000 |"));
+        assert!(md.contains("0.600x nginx's whole-file req/s"));
+        assert!(md.contains("the benchmark's 2000 files come to 195.3 MiB, less than the cache holds."));
+        // The target stays the default configuration's.
+        assert!(md.contains("| GET req/s at least 0.80x nginx | 0.900x | PASS |"));
+        let text = text_table(&r);
+        assert!(text.contains("whole file, blob cache off (blob_cache_mb = 0)"));
+        assert!(text.contains("GET req/s assetlib/nginx, blob cache off: 0.600  (for information, not the target)"));
+    }
+
+    #[test]
+    fn without_the_blob_cache_off_phase_there_is_no_row() {
+        let r = results(None, true);
+        let md = markdown_section(&r);
+        assert!(!md.contains("blob cache off"));
+        assert!(md.contains("| missing file (404) |"));
+        assert!(md.contains("assetlib ran with its default configuration"));
+        let r = results(None, false);
+        assert!(!markdown_section(&r).contains("Where the time goes"));
+        assert!(!text_table(&r).contains("where the time goes"));
+    }
+
+    #[test]
+    fn the_note_says_when_the_files_do_not_fit() {
+        assert!(default_config_note(4000, 100 * 1024).ends_with("390.6 MiB, more than the cache holds."));
+        assert!(default_config_note(10, 2 << 20).ends_with("each larger than the cache takes."));
+    }
 }

@@ -186,6 +186,9 @@ pub struct ScaleoutResults {
     pub upload: Phase,
     pub s3_put: Phase,
     pub get: Phase,
+    /// The same GETs from assetlib restarted on the same stores with its blob cache off;
+    /// `None` when skipped (`--skip-uncached`).
+    pub get_uncached: Option<Phase>,
     pub s3_get: Phase,
     pub library: LibraryFacts,
     pub list_sqlite: Phase,
@@ -202,6 +205,11 @@ impl ScaleoutResults {
     }
     pub fn get_ratio(&self) -> f64 {
         self.get.stats.rps() / self.s3_get.stats.rps()
+    }
+    /// The GET ratio with assetlib's blob cache off (for information: the target is the default
+    /// configuration's).
+    pub fn uncached_get_ratio(&self) -> Option<f64> {
+        self.get_uncached.as_ref().map(|p| p.stats.rps() / self.s3_get.stats.rps())
     }
     pub fn upload_ok(&self) -> bool {
         self.upload_ratio() >= self.min_upload_ratio
@@ -428,7 +436,7 @@ async fn run_with_database(
         ("AWS_ACCESS_KEY_ID".to_owned(), settings.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), settings.secret_access_key.clone()),
     ];
-    let (upload, get) = {
+    let (upload, get, get_uncached) = {
         let server = procs::start_assetlib_with(&args.assetlib, &pg_dir, &pg_flags, &pg_env)?;
         let pid = server.proc.pid();
         println!("assetlib on PostgreSQL + S3 on {} (pid {pid})", server.addr);
@@ -448,7 +456,27 @@ async fn run_with_database(
         let stats = load::get_load(server.addr, files.clone(), plan).await.context("GET phase, assetlib")?;
         let get = phase(stats, &meter, present);
         report_phase(&get);
-        (upload, get)
+        drop(server);
+        let mut get_uncached = None;
+        if !args.load.skip_uncached {
+            // The same stores and flags, so the same files; only the blob cache differs.
+            let mut env = pg_env.clone();
+            env.push(procs::blob_cache_off());
+            let server = procs::start_assetlib_with(&args.assetlib, &pg_dir, &pg_flags, &env)?;
+            let pid = server.proc.pid();
+            println!(
+                "GET /files from assetlib restarted with its blob cache off (pid {pid}), concurrency {} ...",
+                args.load.get_concurrency
+            );
+            let (meter, present) = picks.meter(Some(pid), true, true);
+            let stats = load::get_load(server.addr, files.clone(), plan)
+                .await
+                .context("GET phase, assetlib, blob cache off")?;
+            let p = phase(stats, &meter, present);
+            report_phase(&p);
+            get_uncached = Some(p);
+        }
+        (upload, get, get_uncached)
     }; // stopped: the raw S3 phases run with the store alone
 
     // The same bytes straight to and from S3, same clients, same concurrency.
@@ -585,6 +613,7 @@ async fn run_with_database(
         upload,
         s3_put,
         get,
+        get_uncached,
         s3_get,
         library,
         list_sqlite,

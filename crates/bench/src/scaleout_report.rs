@@ -38,13 +38,17 @@ fn cpu_cells(c: &Parties) -> [String; 4] {
 }
 
 /// The upload/GET phases: (label, phase).
-fn io_rows(r: &ScaleoutResults) -> [(String, &Phase); 4] {
-    [
+fn io_rows(r: &ScaleoutResults) -> Vec<(String, &Phase)> {
+    let mut rows = vec![
         (format!("upload, assetlib (Jivox POST), concurrency {}", r.upload_concurrency), &r.upload),
         (format!("PUT straight to S3, concurrency {}", r.upload_concurrency), &r.s3_put),
         (format!("GET `/files`, assetlib, concurrency {}", r.get_concurrency), &r.get),
-        (format!("GET straight from S3, concurrency {}", r.get_concurrency), &r.s3_get),
-    ]
+    ];
+    if let Some(p) = &r.get_uncached {
+        rows.push((format!("GET `/files`, assetlib, blob cache off, concurrency {}", r.get_concurrency), p));
+    }
+    rows.push((format!("GET straight from S3, concurrency {}", r.get_concurrency), &r.s3_get));
+    rows
 }
 
 fn list_rows(r: &ScaleoutResults) -> [(String, &Phase); 3] {
@@ -82,12 +86,22 @@ fn targets(r: &ScaleoutResults) -> Vec<(String, String, bool)> {
     ]
 }
 
+/// The informational line below the targets: the GET ratio with the blob cache off, which no
+/// target is judged on (the GET target is the default configuration's).
+fn uncached_info(r: &ScaleoutResults) -> Option<(String, String)> {
+    let ratio = r.uncached_get_ratio()?;
+    Some((
+        "for information, not a target: GET req/s with assetlib's blob cache off, vs raw S3 GET".to_owned(),
+        format!("{ratio:.3}x"),
+    ))
+}
+
 /// The table printed at the end of a run.
 pub fn text(r: &ScaleoutResults) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{:<46} {:>8} {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6}",
+        "\n{:<52} {:>8} {:>5} {:>7} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6}",
         "phase",
         "requests",
         "secs",
@@ -107,7 +121,7 @@ pub fn text(r: &ScaleoutResults) -> String {
         let [a, s3, pg, c] = cpu_cells(&p.cpu);
         let _ = writeln!(
             out,
-            "{:<46} {:>8} {:>5.1} {:>7.0} {:>6.0} {:>7.2} {:>7.2} {:>7.1} {a:>7} {s3:>7} {pg:>7} {c:>7} {:>6.2}",
+            "{:<52} {:>8} {:>5.1} {:>7.0} {:>6.0} {:>7.2} {:>7.2} {:>7.1} {a:>7} {s3:>7} {pg:>7} {c:>7} {:>6.2}",
             name.replace('`', ""),
             s.requests,
             s.elapsed.as_secs_f64(),
@@ -126,6 +140,9 @@ pub fn text(r: &ScaleoutResults) -> String {
     );
     for (target, measured, ok) in targets(r) {
         let _ = writeln!(out, "{target}: {measured}  {}", verdict(ok));
+    }
+    if let Some((what, measured)) = uncached_info(r) {
+        let _ = writeln!(out, "({what}: {measured})");
     }
     out
 }
@@ -169,9 +186,19 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
          signed, payload SHA-256 included), and GETs by the same hyper code as assetlib's to URLs presigned \
          beforehand with SigV4 by `object_store` (SeaweedFS checks every signature; the client signs nothing in \
          the measured loop). Statuses and lengths of every answer checked, sample bodies compared byte for \
-         byte.\n",
+         byte.",
         r.files, r.file_size, r.get_secs, r.warmup_secs
     );
+    let _ = writeln!(out, "- {}", crate::report::default_config_note(r.files, r.file_size));
+    if r.get_uncached.is_some() {
+        let _ = writeln!(
+            out,
+            "- The blob-cache-off row: the same GETs from assetlib restarted on the same stores with the same flags \
+             and `ASSETLIB_BLOB_CACHE_MB=0`, every GET fetching its file from S3. It is for information: the GET \
+             target is judged on the default configuration's row."
+        );
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "| phase | requests | secs | req/s | MiB/s | p50 ms | p99 ms | max ms | assetlib CPU µs/req | SeaweedFS CPU µs/req | PostgreSQL CPU µs/req | client CPU µs/req | CPU busy, all four (cores) | other processes (cores) |"
@@ -274,6 +301,9 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
     for (target, measured, ok) in targets(r) {
         let _ = writeln!(out, "| {target} | {measured} | {} |", verdict(ok));
     }
+    if let Some((what, measured)) = uncached_info(r) {
+        let _ = writeln!(out, "| *{what}* | *{measured}* | – |");
+    }
     let _ = writeln!(out, "{END}");
     out
 }
@@ -296,6 +326,92 @@ pub fn write_markdown(path: &Path, r: &ScaleoutResults) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::report::tests::{machine, stats};
+    use crate::scaleout::{LibraryFacts, Parties, Phase, ScaleoutResults};
+    use std::time::Duration;
+
+    fn phase(requests: usize, secs: f64) -> Phase {
+        Phase { stats: stats(requests, secs), cpu: Parties::default() }
+    }
+
+    fn results(uncached: Option<Phase>) -> ScaleoutResults {
+        ScaleoutResults {
+            date: "2026-01-01 00:00 UTC".into(),
+            command: "bench".into(),
+            program_command: "assetlib-bench scaleout".into(),
+            label: None,
+            machine: machine(),
+            loadavg_before: "0.00 0.00 0.00 1/100 1".into(),
+            assetlib_version: "assetlib 0.1.0".into(),
+            s3_version: "SeaweedFS 1.0".into(),
+            postgres_version: "PostgreSQL 17".into(),
+            files: 2000,
+            file_size: 100 * 1024,
+            upload_concurrency: 16,
+            get_concurrency: 32,
+            get_secs: 10.0,
+            warmup_secs: 2.0,
+            page_size: 100,
+            list_requests: 1000,
+            list_warmup: 100,
+            upload: phase(800, 1.0),
+            s3_put: phase(1000, 1.0),
+            get: phase(12000, 10.0),
+            get_uncached: uncached,
+            s3_get: phase(10000, 10.0),
+            library: LibraryFacts {
+                assets: 1_000_000,
+                folder_rows: 1021,
+                leaves: 1000,
+                brands: 20,
+                min_files: 500,
+                max_files: 1500,
+                measured_folder: "clients/brand-01/campaign-001".into(),
+                measured_files: 1000,
+                pages: 10,
+                sqlite_load: Duration::from_secs(1),
+                postgres_load: Duration::from_secs(1),
+                postgres_vacuum: Duration::from_secs(1),
+                s3_objects: 50_000,
+                s3_folders: 50,
+                s3_brand_complete: true,
+                s3_put: Duration::from_secs(1),
+            },
+            list_sqlite: phase(1000, 1.0),
+            list_postgres: phase(1000, 1.0),
+            list_s3: phase(1000, 1.0),
+            min_upload_ratio: 0.7,
+            min_get_ratio: 0.9,
+            max_list_p50_ms: 5.0,
+        }
+    }
+
+    #[test]
+    fn the_blob_cache_off_phase_is_a_row_and_not_a_target() {
+        let md = super::markdown_section(&results(Some(phase(7000, 10.0))));
+        let lines: Vec<&str> = md.lines().collect();
+        let get = lines.iter().position(|l| l.starts_with("| GET `/files`, assetlib, concurrency 32 |")).unwrap();
+        assert!(lines[get + 1].starts_with("| GET `/files`, assetlib, blob cache off, concurrency 32 | 7000 |"));
+        assert!(lines[get + 2].starts_with("| GET straight from S3, concurrency 32 |"));
+        assert!(md.contains("| GET req/s at least 0.90x raw S3 GET | 1.200x | PASS |"));
+        assert!(md.contains(
+            "| *for information, not a target: GET req/s with assetlib's blob cache off, vs raw S3 GET* | *0.700x* | – |"
+        ));
+        assert!(md.contains("`ASSETLIB_BLOB_CACHE_MB=0`"));
+        let text = super::text(&results(Some(phase(7000, 10.0))));
+        assert!(text.contains("GET /files, assetlib, blob cache off, concurrency 32"));
+        assert!(text.contains(
+            "(for information, not a target: GET req/s with assetlib's blob cache off, vs raw S3 GET: 0.700x)"
+        ));
+    }
+
+    #[test]
+    fn without_the_blob_cache_off_phase_there_is_no_row() {
+        let md = super::markdown_section(&results(None));
+        assert!(!md.contains("blob cache off"));
+        assert!(md.contains("assetlib ran with its default configuration"));
+    }
+
     #[test]
     fn thousands_are_separated() {
         assert_eq!(super::thousands(0), "0");

@@ -1,10 +1,14 @@
-//! A `MetaStore` decorator that keeps the public file route's lookups in memory. Each lookup
-//! through SQLite costs two thread wake-ups (sqlx runs a connection on its own thread), which
-//! on a small machine is most of a public GET's cost.
+//! A `MetaStore` decorator that keeps the lookups every request makes in memory: the public
+//! file route's asset lookups, and the API key and account lookups of every API call. Each
+//! lookup through SQLite costs two thread wake-ups (sqlx runs a connection on its own thread),
+//! which on a small machine is most of a public GET's cost; on PostgreSQL each is a round trip.
 //!
 //! Every write through this store bumps its account's generation, which makes that account's
 //! cached lookups stale at once; a time-to-live bounds how long a write made by another process
-//! (an admin command, another server) can go unseen.
+//! (an admin command, another server) can go unseen. Keys and accounts are only ever created
+//! (nothing revokes a key or changes a role yet), so only found ones are kept: a key created a
+//! moment ago by the admin command works at once. Whatever comes to change or revoke them must
+//! invalidate here.
 
 use crate::auth::Principal;
 use crate::cursor::Cursor;
@@ -29,9 +33,18 @@ struct Cached {
     value: Arc<Lookup>,
 }
 
+/// A found value and when it was read.
+#[derive(Clone)]
+struct Found<T> {
+    at: Instant,
+    value: Arc<T>,
+}
+
 pub struct CachedMetaStore {
     inner: Arc<dyn MetaStore>,
     lookups: quick_cache::sync::Cache<(AccountId, String), Cached>,
+    principals: quick_cache::sync::Cache<String, Found<Principal>>,
+    accounts: quick_cache::sync::Cache<AccountId, Found<Account>>,
     generations: RwLock<HashMap<AccountId, u64>>,
     ttl: Duration,
 }
@@ -39,7 +52,14 @@ pub struct CachedMetaStore {
 impl CachedMetaStore {
     /// Caches up to `capacity` lookups, each for at most `ttl`.
     pub fn new(inner: Arc<dyn MetaStore>, capacity: usize, ttl: Duration) -> Self {
-        Self { inner, lookups: quick_cache::sync::Cache::new(capacity), generations: RwLock::default(), ttl }
+        Self {
+            inner,
+            lookups: quick_cache::sync::Cache::new(capacity),
+            principals: quick_cache::sync::Cache::new(capacity.clamp(16, 10_000)),
+            accounts: quick_cache::sync::Cache::new(capacity.clamp(16, 10_000)),
+            generations: RwLock::default(),
+            ttl,
+        }
     }
 
     fn generation(&self, account: AccountId) -> u64 {
@@ -74,6 +94,7 @@ impl MetaStore for CachedMetaStore {
     async fn create_account(&self, account: &Account) -> Result<()> {
         let r = self.inner.create_account(account).await;
         self.invalidate(account.id);
+        self.accounts.remove(&account.id);
         r
     }
 
@@ -169,19 +190,42 @@ impl MetaStore for CachedMetaStore {
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
-        self.inner.get_account(id).await
+        if let Some(hit) = self.accounts.get(&id)
+            && hit.at.elapsed() < self.ttl
+        {
+            return Ok(Some((*hit.value).clone()));
+        }
+        let found = self.inner.get_account(id).await?;
+        if let Some(account) = &found {
+            self.accounts.insert(id, Found { at: Instant::now(), value: Arc::new(account.clone()) });
+        }
+        Ok(found)
     }
     async fn account_count(&self) -> Result<u64> {
         self.inner.account_count().await
     }
     async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()> {
-        self.inner.create_user(user, memberships).await
+        let r = self.inner.create_user(user, memberships).await;
+        // A cached principal lists its user's memberships; a new user has no key yet, but
+        // drop them all rather than reason about it.
+        self.principals.clear();
+        r
     }
     async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
         self.inner.create_api_key(key).await
     }
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
-        self.inner.principal_for_key(key_hash).await
+        if let Some(hit) = self.principals.get(key_hash)
+            && hit.at.elapsed() < self.ttl
+        {
+            return Ok(Some((*hit.value).clone()));
+        }
+        let found = self.inner.principal_for_key(key_hash).await?;
+        if let Some(principal) = &found {
+            self.principals
+                .insert(key_hash.to_owned(), Found { at: Instant::now(), value: Arc::new(principal.clone()) });
+        }
+        Ok(found)
     }
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
         self.inner.get_asset(account, path, name).await

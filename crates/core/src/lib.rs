@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod blob_cache;
 pub mod cache;
 pub mod cursor;
 pub mod error;

@@ -1,10 +1,11 @@
 //! The lookup cache over a real store: writes through it are seen at once; writes made around
 //! it (another process) within its time-to-live.
 
-use assetlib_core::AccountId;
+use assetlib_core::auth::hash_api_key;
 use assetlib_core::cache::CachedMetaStore;
-use assetlib_core::model::Account;
+use assetlib_core::model::{Account, NewApiKey, Role, User};
 use assetlib_core::ports::MetaStore;
+use assetlib_core::{AccountId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,4 +51,39 @@ async fn cache_over(inner: Arc<dyn MetaStore>) {
     assert_eq!(blob_of(&*cached).await, None, "still the cached answer");
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(blob_of(&*cached).await.as_deref(), Some("elsewhere"));
+}
+
+#[tokio::test]
+async fn keys_and_accounts_through_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = assetlib_db::connect(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+    let cached: Arc<dyn MetaStore> = Arc::new(CachedMetaStore::new(inner.clone(), 100, Duration::from_secs(60)));
+
+    // Misses are not kept: an account or key made by another process (the admin command) a
+    // moment after a miss works at once.
+    assert!(cached.get_account(A).await.unwrap().is_none());
+    inner.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
+    assert_eq!(cached.get_account(A).await.unwrap().map(|a| a.name).as_deref(), Some("a"));
+
+    let user = User { id: UserId("u1".into()), name: "ed".into(), admin: false, created_at: 1 };
+    inner.create_user(&user, &[(A, Role::Editor)]).await.unwrap();
+    let hash = hash_api_key("secret");
+    assert!(cached.principal_for_key(&hash).await.unwrap().is_none());
+    inner
+        .create_api_key(&NewApiKey {
+            user: user.id.clone(),
+            hash: hash.clone(),
+            account: None,
+            read_only: false,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let found = cached.principal_for_key(&hash).await.unwrap().expect("a new key is found at once");
+    assert_eq!(found.user, user.id);
+    assert_eq!(found.roles.get(&A), Some(&Role::Editor));
+    // A second read (from memory) answers the same.
+    let again = cached.principal_for_key(&hash).await.unwrap().unwrap();
+    assert_eq!((again.user, again.roles), (found.user, found.roles));
+    assert!(cached.principal_for_key(&hash_api_key("other")).await.unwrap().is_none());
 }

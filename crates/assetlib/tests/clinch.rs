@@ -1728,6 +1728,11 @@ async fn another_accounts_key_is_403_on_every_route() {
         // An account that does not exist is as unreachable as another's.
         let res = call(&app, Some(&other), "99", &route).await;
         assert_error(&res, 403, &format!("{} on account 99", route.op));
+        // Missing or malformed parameters do not get a 400 first: the account is checked
+        // before anything else the request says.
+        let bare = Route { path: route.path.split('?').next().unwrap_or(route.path), body: Body::Nothing, ..route };
+        let res = call(&app, Some(&other), "1", &bare).await;
+        assert_error(&res, 403, &format!("{} without its parameters", bare.op));
     }
     assert_eq!(snapshot_of_account(&app).await, before);
     // Account 2 got nothing either.

@@ -253,7 +253,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 1 and 2: assetlib uploads, then GETs (then whole files again with the blob cache off).
     let get_dir = tmp.path().join("assetlib-get");
-    let (upload, assetlib_get, assetlib_probes, uncached_get) = {
+    let (upload, assetlib_get, assetlib_probes, uncached_get, rss_after_gets_kib) = {
         let server = procs::start_assetlib(&assetlib, &get_dir)?;
         println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
         println!(
@@ -270,6 +270,8 @@ async fn main() -> anyhow::Result<()> {
         println!("  {:.0} req/s", upload.rps());
         let pids = vec![server.proc.pid()];
         let get = measured_get("assetlib", server.addr, &pids, &files, plan).await?;
+        // What the blob cache holds after the GETs, on top of the server's own memory.
+        let rss_after_gets_kib = procs::proc_status_kib(server.proc.pid(), "VmRSS").context("reading VmRSS")?;
         let mut by_probe = Vec::new();
         if args.breakdown_secs > 0.0 {
             for probe in probes {
@@ -286,7 +288,7 @@ async fn main() -> anyhow::Result<()> {
             let plan = probe_plan(Probe::Full);
             uncached = Some(measured_get("assetlib, blob cache off", server.addr, &pids, &files, plan).await?);
         }
-        (upload, get, by_probe, uncached)
+        (upload, get, by_probe, uncached, rss_after_gets_kib)
     };
 
     // 3: the same files from nginx, the same client.
@@ -380,6 +382,7 @@ async fn main() -> anyhow::Result<()> {
         big_size: args.big_size,
         big_wall_secs,
         rss_idle_kib,
+        rss_after_gets_kib,
         rss_peak_hwm_kib,
         rss_peak_sampled_kib,
         rss_samples,

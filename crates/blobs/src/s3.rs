@@ -407,6 +407,18 @@ impl PartBuffer {
         self.len = 0;
         std::mem::take(&mut self.chunks).into_iter().collect()
     }
+
+    /// The buffered bytes as one chunk. A body of many chunks goes out as as many small
+    /// writes, which the store then reads one by one: for a 100 KiB upload through multipart
+    /// form parsing (a dozen chunks) SeaweedFS spent more CPU than on the same bytes in one.
+    fn take_contiguous(&mut self) -> PutPayload {
+        self.len = 0;
+        let chunks = std::mem::take(&mut self.chunks);
+        match <[Bytes; 1]>::try_from(chunks) {
+            Ok([one]) => PutPayload::from(one),
+            Err(chunks) => PutPayload::from(Bytes::from(chunks.concat())),
+        }
+    }
 }
 
 /// A multipart upload in progress: at most one part in flight while the caller gathers the
@@ -511,7 +523,7 @@ impl BlobStore for S3BlobStore {
             }
             match &mut upload {
                 None => {
-                    self.s3.put(&path, buffer.take()).await.map_err(s3_err)?;
+                    self.s3.put(&path, buffer.take_contiguous()).await.map_err(s3_err)?;
                 }
                 Some(upload) => {
                     let last = (buffer.len > 0).then(|| buffer.take());

@@ -220,6 +220,27 @@ async fn queues_and_references(store: &dyn MetaStore) {
     assert!(!store.blob_referenced(&BlobKey("uploads/1/q.zip".into())).await.unwrap());
     assert!(store.blob_referenced(&BlobKey("z-blob".into())).await.unwrap());
     assert!(store.get_queue(&QueueId("ffffffffffffffffffffffffffffffff".into())).await.unwrap().is_none());
+
+    // An upload's commit: the asset, its queue entry and the end of its cleanup guard at once;
+    // and a write with a guard but no queue entry cancels it too. Other queued jobs stay.
+    store
+        .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey("other".into()) }, run_at: 5_000 })
+        .await
+        .unwrap();
+    for (name, with_queue) in [("up1.png", true), ("up2.png", false)] {
+        let guard = store
+            .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(name.into()) }, run_at: 5_000 })
+            .await
+            .unwrap();
+        let mut w = common::write(A, vec![common::file("up", name, name)], 50);
+        w.cancel_job = Some(guard);
+        let entry = queue(&format!("{:032x}", u128::from(with_queue) + 7), A, None);
+        w.queue = with_queue.then(|| entry.clone());
+        store.write_assets(&w).await.unwrap();
+        assert_eq!(store.get_queue(&entry.id).await.unwrap().is_some(), with_queue);
+    }
+    let kinds = drain_jobs(store, 10_000).await;
+    assert_eq!(kinds, [JobKind::DeleteBlob { blob: BlobKey("other".into()) }], "both guards were cancelled");
 }
 
 async fn job_queue(store: &dyn MetaStore) {

@@ -416,9 +416,12 @@ async fn delete_blobs_later(conn: &mut PgConnection, blobs: Vec<String>, now: Mi
     Ok(())
 }
 
-async fn put_queue_in(conn: &mut PgConnection, q: &QueueEntry) -> Result<()> {
+/// Writes an upload queue entry and, in the same statement (one round trip), cancels the
+/// still-queued job `cancel` if given (an upload's cleanup guard).
+async fn put_queue_in(conn: &mut PgConnection, q: &QueueEntry, cancel: Option<JobId>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO upload_queues (id, account_id, status, total_items, total_processed, message, errors, source_blob, created_at, updated_at)
+        "WITH cancelled AS (DELETE FROM jobs WHERE id = $11 AND status = 'queued')
+         INSERT INTO upload_queues (id, account_id, status, total_items, total_processed, message, errors, source_blob, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, total_items = excluded.total_items,
            total_processed = excluded.total_processed, message = excluded.message, errors = excluded.errors,
@@ -434,6 +437,7 @@ async fn put_queue_in(conn: &mut PgConnection, q: &QueueEntry) -> Result<()> {
     .bind(q.source_blob.as_ref().map(|b| b.0.as_str()))
     .bind(q.created_at)
     .bind(q.updated_at)
+    .bind(cancel.map(|id| id.0))
     .execute(&mut *conn)
     .await
     .map_err(db)?;
@@ -454,38 +458,9 @@ async fn cancel_job_in(conn: &mut PgConnection, id: Option<JobId>) -> Result<()>
 /// Stores `file` at its key: replaces the asset there (keeping its id; the old blob is queued
 /// for deletion) or inserts a new one. The caller holds the key's folder chain.
 async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, new_id: &AssetId) -> Result<Asset> {
+    let metadata = file.metadata.as_ref().map(metadata_json);
     for _ in 0..MAX_ROUNDS {
-        let existing = sqlx::query(LOCK_ASSET)
-            .bind(w.account.0)
-            .bind(&file.path)
-            .bind(&file.name)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        let metadata = file.metadata.as_ref().map(metadata_json);
-        if let Some(existing) = existing {
-            if !w.overwrite {
-                return Err(asset_exists(file));
-            }
-            let old_blob: String = existing.get(0);
-            if old_blob != file.blob.0 {
-                delete_blob_later(conn, old_blob, w.now).await?;
-            }
-            let row = sqlx::query(UPDATE_ASSET)
-                .bind(file.size as i64)
-                .bind(&file.content_type)
-                .bind(&file.hash)
-                .bind(&file.blob.0)
-                .bind(w.now)
-                .bind(w.account.0)
-                .bind(&file.path)
-                .bind(&file.name)
-                .bind(&metadata)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
-            return Ok(asset_from(&row));
-        }
+        // Most writes are of new keys: the insert comes first, so that they take one statement.
         let inserted = sqlx::query(INSERT_ASSET)
             .bind(&new_id.0)
             .bind(w.account.0)
@@ -505,11 +480,39 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
         if let Some(row) = inserted {
             return Ok(asset_from(&row));
         }
-        // Another server committed this key since the lock statement (which, in READ
-        // COMMITTED, the next statement sees): replace what it wrote, if that is allowed.
         if !w.overwrite {
             return Err(asset_exists(file));
         }
+        // The key is taken (in READ COMMITTED the next statement sees the row the insert met):
+        // lock it and replace it.
+        let existing = sqlx::query(LOCK_ASSET)
+            .bind(w.account.0)
+            .bind(&file.path)
+            .bind(&file.name)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        let Some(existing) = existing else {
+            continue; // deleted since the insert met it: insert again
+        };
+        let old_blob: String = existing.get(0);
+        if old_blob != file.blob.0 {
+            delete_blob_later(conn, old_blob, w.now).await?;
+        }
+        let row = sqlx::query(UPDATE_ASSET)
+            .bind(file.size as i64)
+            .bind(&file.content_type)
+            .bind(&file.hash)
+            .bind(&file.blob.0)
+            .bind(w.now)
+            .bind(w.account.0)
+            .bind(&file.path)
+            .bind(&file.name)
+            .bind(&metadata)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        return Ok(asset_from(&row));
     }
     Err(contention())
 }
@@ -683,10 +686,10 @@ impl MetaStore for PgStore {
                     out[i] = Some(put_asset(conn, w, &w.files[i], &w.new_ids[i]).await?);
                 }
                 let out: Vec<Asset> = out.into_iter().flatten().collect();
-                if let Some(q) = &w.queue {
-                    put_queue_in(conn, q).await?;
+                match &w.queue {
+                    Some(q) => put_queue_in(conn, q, w.cancel_job).await?,
+                    None => cancel_job_in(conn, w.cancel_job).await?,
                 }
-                cancel_job_in(conn, w.cancel_job).await?;
                 for job in &w.jobs {
                     insert_job(conn, job, w.now).await?;
                 }
@@ -873,11 +876,10 @@ impl MetaStore for PgStore {
             Box::pin(async move {
                 let mut tx = self.begin().await?;
                 let conn = &mut *tx;
-                put_queue_in(conn, entry).await?;
+                put_queue_in(conn, entry, cancel_job).await?;
                 if let Some(job) = job {
                     insert_job(conn, job, entry.updated_at).await?;
                 }
-                cancel_job_in(conn, cancel_job).await?;
                 commit(tx, ()).await
             })
         })

@@ -301,7 +301,7 @@ async fn import_one(conn: &mut PgConnection, record: &Record) -> Result<()> {
                 .await
                 .map_err(db)?;
         }
-        Record::Queue(q) => put_queue_in(conn, q).await?,
+        Record::Queue(q) => put_queue_in(conn, q, None).await?,
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::multipart::{Multipart, Part};
-use assetlib_core::auth::Principal;
+use assetlib_core::auth::{Access, Principal};
 use assetlib_core::model::{Asset, Metadata};
 use assetlib_core::service::Zips;
 use assetlib_core::{AccountId, Error, ErrorKind};
@@ -86,10 +86,14 @@ fn account_id(raw: &str) -> ClinchResult<AccountId> {
         .ok_or_else(|| ClinchError::bad_request(format!("Invalid AccountId '{raw}': it must be a positive integer.")))
 }
 
-/// The caller and the account of a request.
+/// The caller and the account of a request. The caller's reach to the account is checked
+/// before any parameter, so that another account's key gets 403 whatever else it sent; each
+/// operation still checks the access it needs (a viewer's write is refused there).
 async fn caller(state: &AppState, headers: &HeaderMap, account: &str) -> ClinchResult<(Principal, AccountId)> {
     let who = principal(state, headers).await?;
-    Ok((who, account_id(account)?))
+    let account = account_id(account)?;
+    state.lib.authorize(&who, account, Access::Read).await?;
+    Ok((who, account))
 }
 
 /// Query parameters with lowercased names; a repeated parameter keeps its first value.

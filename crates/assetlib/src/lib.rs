@@ -22,7 +22,10 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         .context("opening the metadata store")?;
     if config.lookup_cache_ms > 0 {
         let ttl = Duration::from_millis(config.lookup_cache_ms);
-        meta = Arc::new(assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl));
+        let cache = assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl);
+        // One server owns an SQLite store: no other process writes its assets.
+        let embedded = config.database_url().starts_with("sqlite:");
+        meta = Arc::new(if embedded { cache.sole_writer() } else { cache });
     }
     let mut blobs = open_blobs(config).context("opening the blob store")?;
     if config.blob_cache_mb > 0 && config.blob_cache_max_kb > 0 {

@@ -47,6 +47,7 @@ pub struct CachedMetaStore {
     accounts: quick_cache::sync::Cache<AccountId, Found<Account>>,
     generations: RwLock<HashMap<AccountId, u64>>,
     ttl: Duration,
+    sole_writer: bool,
 }
 
 impl CachedMetaStore {
@@ -59,7 +60,18 @@ impl CachedMetaStore {
             accounts: quick_cache::sync::Cache::new(capacity.clamp(16, 10_000)),
             generations: RwLock::default(),
             ttl,
+            sole_writer: false,
         }
+    }
+
+    /// For a store no other process writes assets to (the embedded SQLite store, which one
+    /// server owns; the admin commands only add accounts, users and keys): an asset lookup in an
+    /// account that exists is then kept until a write through this store changes the account,
+    /// not only for the time-to-live. Lookups that found no account still expire, so that an
+    /// account made by the admin command is seen.
+    pub fn sole_writer(mut self) -> Self {
+        self.sole_writer = true;
+        self
     }
 
     fn generation(&self, account: AccountId) -> u64 {
@@ -82,7 +94,7 @@ impl MetaStore for CachedMetaStore {
         let generation = self.generation(account);
         if let Some(hit) = self.lookups.get(&key)
             && hit.generation == generation
-            && hit.at.elapsed() < self.ttl
+            && (hit.at.elapsed() < self.ttl || (self.sole_writer && hit.value.is_some()))
         {
             return Ok((*hit.value).clone());
         }

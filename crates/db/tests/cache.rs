@@ -87,3 +87,26 @@ async fn keys_and_accounts_through_the_cache() {
     assert_eq!((again.user, again.roles), (found.user, found.roles));
     assert!(cached.principal_for_key(&hash_api_key("other")).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_sole_writer_keeps_found_lookups_past_the_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = assetlib_db::connect(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+    let cached: Arc<dyn MetaStore> =
+        Arc::new(CachedMetaStore::new(inner.clone(), 100, Duration::from_millis(100)).sole_writer());
+    // Before the account exists, a miss expires with the time-to-live.
+    assert!(cached.get_account_and_asset(A, "p", "x.png").await.unwrap().is_none());
+    inner.create_account(&Account { id: A, name: "a".into(), public: true, created_at: 1 }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(blob_of(&*cached).await, None, "the account is seen once the miss expired");
+
+    cached.write_assets(&common::write(A, vec![common::file("p", "x.png", "one")], 1)).await.unwrap();
+    assert_eq!(blob_of(&*cached).await.as_deref(), Some("one"));
+    // A write around the store (which a sole writer does not expect) stays unseen past the
+    // time-to-live; a write through it is seen at once.
+    inner.write_assets(&common::write(A, vec![common::file("p", "x.png", "around")], 2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(blob_of(&*cached).await.as_deref(), Some("one"), "kept past the time-to-live");
+    cached.write_assets(&common::write(A, vec![common::file("p", "x.png", "two")], 3)).await.unwrap();
+    assert_eq!(blob_of(&*cached).await.as_deref(), Some("two"));
+}

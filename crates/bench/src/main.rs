@@ -25,7 +25,7 @@ use bytes::Bytes;
 use clap::Parser;
 use load::{BenchFile, GetPlan, Probe};
 use rand::{RngCore, SeedableRng};
-use report::{BreakdownRow, Machine, Results};
+use report::{BreakdownRow, Machine, Results, Round};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -84,6 +84,11 @@ struct Args {
     /// whole-file GET with the blob cache off); 0 skips them.
     #[arg(long, default_value_t = 5.0)]
     breakdown_secs: f64,
+    /// Whole-file GET rounds per server, taken in turn (assetlib, nginx, assetlib, nginx, ...)
+    /// on the same cores; the target is judged on the median of the rounds' ratios, because
+    /// one server's req/s moves between runs by more than the margin the target leaves.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Concurrent big uploads for the memory measurement.
     #[arg(long, default_value_t = 32)]
     big_uploads: usize,
@@ -292,8 +297,8 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // 3: the same files from nginx, the same client.
+    let docroot = tmp.path().join("nginx-www");
     let (nginx_get, nginx_probes) = {
-        let docroot = tmp.path().join("nginx-www");
         for f in files.iter() {
             let path = docroot.join(f.url_path().trim_start_matches('/'));
             std::fs::create_dir_all(path.parent().context("file path")?)?;
@@ -313,6 +318,20 @@ async fn main() -> anyhow::Result<()> {
         drop(nginx);
         (get, by_probe)
     };
+    // 3b: more whole-file rounds, each server in turn (restarted: one at a time on the cores).
+    let mut rounds = vec![Round { assetlib_rps: assetlib_get.rps(), nginx_rps: nginx_get.rps() }];
+    for n in 2..=args.rounds {
+        println!("round {n} of {}:", args.rounds);
+        let server = procs::start_assetlib(&assetlib, &get_dir)?;
+        let a = measured_get("assetlib", server.addr, &[server.proc.pid()], &files, plan).await?;
+        drop(server);
+        let nginx = procs::start_nginx(&args.nginx, &tmp.path().join("nginx"), &docroot)?;
+        let pids = procs::with_children(nginx.proc.pid());
+        let b = measured_get("nginx", nginx.addr, &pids, &files, plan).await?;
+        drop(nginx);
+        rounds.push(Round { assetlib_rps: a.rps(), nginx_rps: b.rps() });
+    }
+
     let breakdown: Vec<BreakdownRow> = probes
         .into_iter()
         .zip(assetlib_probes.into_iter().zip(nginx_probes))
@@ -376,6 +395,7 @@ async fn main() -> anyhow::Result<()> {
         upload,
         assetlib_get,
         nginx_get,
+        rounds,
         breakdown,
         uncached_get,
         big_uploads: args.big_uploads,

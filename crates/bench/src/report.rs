@@ -93,6 +93,8 @@ pub struct Results {
     pub upload: Stats,
     pub assetlib_get: Stats,
     pub nginx_get: Stats,
+    /// Every whole-file GET round, the main table's first.
+    pub rounds: Vec<Round>,
     pub breakdown: Vec<BreakdownRow>,
     /// Whole-file GETs (the breakdown probes' duration) from assetlib restarted on the same data
     /// dir with its blob cache off; `None` when skipped.
@@ -110,9 +112,29 @@ pub struct Results {
     pub max_rss_mb: f64,
 }
 
+/// One whole-file GET round: assetlib's req/s, then nginx's, measured one after the other.
+#[derive(Debug, Clone, Copy)]
+pub struct Round {
+    pub assetlib_rps: f64,
+    pub nginx_rps: f64,
+}
+
+impl Round {
+    pub fn ratio(&self) -> f64 {
+        self.assetlib_rps / self.nginx_rps
+    }
+}
+
 impl Results {
+    /// The median of the rounds' assetlib/nginx ratios (the first round is the main table's).
     pub fn get_ratio(&self) -> f64 {
-        self.assetlib_get.rps() / self.nginx_get.rps()
+        let mut ratios: Vec<f64> = self.rounds.iter().map(Round::ratio).collect();
+        if ratios.is_empty() {
+            return self.assetlib_get.rps() / self.nginx_get.rps();
+        }
+        ratios.sort_by(f64::total_cmp);
+        let mid = ratios.len() / 2;
+        if ratios.len() % 2 == 1 { ratios[mid] } else { (ratios[mid - 1] + ratios[mid]) / 2.0 }
     }
 
     /// The GET ratio with assetlib's blob cache off (for information: the target is the default
@@ -238,9 +260,22 @@ pub fn text_table(r: &Results) -> String {
             );
         }
     }
+    if r.rounds.len() > 1 {
+        let _ = writeln!(out, "\nwhole-file GET rounds, each server in turn:");
+        for (i, round) in r.rounds.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  round {}: assetlib {:.0} req/s, nginx {:.0} req/s, ratio {:.3}",
+                i + 1,
+                round.assetlib_rps,
+                round.nginx_rps,
+                round.ratio()
+            );
+        }
+    }
     let _ = writeln!(
         out,
-        "\nGET req/s assetlib/nginx: {:.3}  (target >= {:.2}: {})",
+        "\nGET req/s assetlib/nginx (median of the rounds): {:.3}  (target >= {:.2}: {})",
         r.get_ratio(),
         r.min_get_ratio,
         verdict(r.get_ok())
@@ -369,11 +404,34 @@ pub fn markdown_section(r: &Results) -> String {
          (`blob_cache_mb` bounds it; 0 turns it off).\n",
         mib(r.rss_after_gets_kib)
     );
+    if r.rounds.len() > 1 {
+        let _ = writeln!(
+            out,
+            "Whole-file GET rounds: each server {} times, in turn (assetlib, then nginx, then assetlib \
+             again, each restarted; the first round is the table above). The target is judged on \
+             the median of the rounds' ratios: one server's req/s moves between runs by more than \
+             the margin the target leaves.\n",
+            r.rounds.len()
+        );
+        let _ = writeln!(out, "| round | assetlib req/s | nginx req/s | assetlib/nginx |");
+        let _ = writeln!(out, "| ---: | ---: | ---: | ---: |");
+        for (i, round) in r.rounds.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "| {} | {:.0} | {:.0} | {:.3} |",
+                i + 1,
+                round.assetlib_rps,
+                round.nginx_rps,
+                round.ratio()
+            );
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "| target | measured | result |");
     let _ = writeln!(out, "| --- | ---: | --- |");
     let _ = writeln!(
         out,
-        "| GET req/s at least {:.2}x nginx | {:.3}x | {} |",
+        "| GET req/s at least {:.2}x nginx (median of the rounds) | {:.3}x | {} |",
         r.min_get_ratio,
         r.get_ratio(),
         verdict(r.get_ok())
@@ -462,6 +520,7 @@ pub(crate) mod tests {
             upload: stats(1000, 1.0),
             assetlib_get: stats(9000, 10.0),
             nginx_get: stats(10000, 10.0),
+            rounds: vec![Round { assetlib_rps: 900.0, nginx_rps: 1000.0 }],
             breakdown,
             uncached_get: uncached,
             big_uploads: 32,
@@ -489,7 +548,7 @@ pub(crate) mod tests {
         assert!(md.contains("0.600x nginx's whole-file req/s"));
         assert!(md.contains("the benchmark's 2000 files come to 195.3 MiB, less than the cache holds."));
         // The target stays the default configuration's.
-        assert!(md.contains("| GET req/s at least 0.80x nginx | 0.900x | PASS |"));
+        assert!(md.contains("| GET req/s at least 0.80x nginx (median of the rounds) | 0.900x | PASS |"));
         let text = text_table(&r);
         assert!(text.contains("whole file, blob cache off (blob_cache_mb = 0)"));
         assert!(text.contains("GET req/s assetlib/nginx, blob cache off: 0.600  (for information, not the target)"));
@@ -505,6 +564,22 @@ pub(crate) mod tests {
         let r = results(None, false);
         assert!(!markdown_section(&r).contains("Where the time goes"));
         assert!(!text_table(&r).contains("where the time goes"));
+    }
+
+    #[test]
+    fn the_target_is_the_median_of_the_rounds() {
+        let mut r = results(None, true);
+        r.rounds = [(900.0, 1000.0), (700.0, 1000.0), (820.0, 1000.0)]
+            .map(|(a, n)| Round { assetlib_rps: a, nginx_rps: n })
+            .to_vec();
+        assert!((r.get_ratio() - 0.82).abs() < 1e-9);
+        assert!(r.get_ok());
+        let md = markdown_section(&r);
+        assert!(md.contains("| 2 | 700 | 1000 | 0.700 |"));
+        assert!(md.contains("| GET req/s at least 0.80x nginx (median of the rounds) | 0.820x | PASS |"));
+        r.rounds.push(Round { assetlib_rps: 600.0, nginx_rps: 1000.0 });
+        assert!((r.get_ratio() - 0.76).abs() < 1e-9, "an even count takes the mean of the middle two");
+        assert!(!r.get_ok());
     }
 
     #[test]

@@ -115,7 +115,9 @@ impl BlobStore for CachedBlobStore {
             && let Content::Whole(bytes) = &content
             && bytes.len() as u64 <= self.max_object
         {
-            self.blobs.insert(key.clone(), bytes.clone());
+            // A copy of its own: the store's `Bytes` may be a slice of a larger buffer (an HTTP
+            // client's read buffer), which the cache would keep alive without counting it.
+            self.blobs.insert(key.clone(), Bytes::copy_from_slice(bytes));
         }
         Ok(content)
     }

@@ -23,9 +23,8 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
     if config.lookup_cache_ms > 0 {
         let ttl = Duration::from_millis(config.lookup_cache_ms);
         let cache = assetlib_core::cache::CachedMetaStore::new(meta, 100_000, ttl);
-        // One server owns an SQLite store: no other process writes its assets.
-        let embedded = config.database_url().starts_with("sqlite:");
-        meta = Arc::new(if embedded { cache.sole_writer() } else { cache });
+        let single = assetlib_db::is_single_server(&config.database_url());
+        meta = Arc::new(if single { cache.sole_writer() } else { cache });
     }
     let mut blobs = open_blobs(config).context("opening the blob store")?;
     if config.blob_cache_mb > 0 && config.blob_cache_max_kb > 0 {

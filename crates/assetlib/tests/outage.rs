@@ -123,6 +123,21 @@ impl Server {
     }
 
     /// Every file of `files` (name in folder `path`, content) is listed and served whole.
+    /// After an outage: what was kept and what was acknowledged meanwhile is intact, nothing
+    /// refused is listed, and a new upload works.
+    async fn assert_recovered(&self, kept: &[(String, Vec<u8>)], acked: &[(String, Vec<u8>)], refused: &[String]) {
+        self.assert_intact("kept", kept).await;
+        self.assert_intact("bg", acked).await;
+        let listed = self.names("bg").await;
+        for name in refused {
+            assert!(!listed.contains(name), "bg/{name} was refused, yet it is listed");
+        }
+        let (status, body, _) = self.upload("new", "new.pdf", content(99, 50_000)).await;
+        assert_eq!(status, 200, "an upload after the outage: {body}");
+        self.assert_intact("new", &[("new.pdf".to_owned(), content(99, 50_000))]).await;
+        assert_eq!(self.names("new").await, ["new.pdf"], "what was refused is not there");
+    }
+
     async fn assert_intact(&self, path: &str, files: &[(String, Vec<u8>)]) {
         let listed = self.names(path).await;
         for (name, bytes) in files {
@@ -316,16 +331,7 @@ async fn seaweedfs_down_and_back() {
     eprintln!("{test}: background uploads: {} acknowledged, {} refused with 503", acked.len(), refused.len());
     assert!(!refused.is_empty(), "no background upload met the outage");
 
-    server.assert_intact("kept", &kept).await;
-    server.assert_intact("bg", &acked).await;
-    let listed = server.names("bg").await;
-    for name in &refused {
-        assert!(!listed.contains(name), "bg/{name} was refused, yet it is listed");
-    }
-    let (status, body, _) = server.upload("new", "new.pdf", content(99, 50_000)).await;
-    assert_eq!(status, 200, "an upload after the outage: {body}");
-    server.assert_intact("new", &[("new.pdf".to_owned(), content(99, 50_000))]).await;
-    assert_eq!(server.names("new").await, ["new.pdf"], "what was refused is not there");
+    server.assert_recovered(&kept, &acked, &refused).await;
     server.assert_alive();
 
     assert!(server.process.terminate().success(), "graceful stop");
@@ -391,16 +397,7 @@ async fn postgres_down_and_back() {
     eprintln!("{test}: background uploads: {} acknowledged, {} refused with 503", acked.len(), refused.len());
     assert!(!refused.is_empty(), "no background upload met the outage");
 
-    server.assert_intact("kept", &kept).await;
-    server.assert_intact("bg", &acked).await;
-    let listed = server.names("bg").await;
-    for name in &refused {
-        assert!(!listed.contains(name), "bg/{name} was refused, yet it is listed");
-    }
-    let (status, body, _) = server.upload("new", "new.pdf", content(99, 50_000)).await;
-    assert_eq!(status, 200, "an upload after the outage: {body}");
-    server.assert_intact("new", &[("new.pdf".to_owned(), content(99, 50_000))]).await;
-    assert_eq!(server.names("new").await, ["new.pdf"], "what was refused is not there");
+    server.assert_recovered(&kept, &acked, &refused).await;
     server.assert_intact("kept", &kept).await;
     server.assert_alive();
 

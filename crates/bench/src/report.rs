@@ -42,7 +42,8 @@ impl Machine {
 }
 
 /// The server's defaults for its in-memory blob cache (`blob_cache_mb`, `blob_cache_max_kb` in
-/// crates/assetlib/src/config.rs), which the benchmarks run with and the reports state.
+/// crates/assetlib/src/config.rs), which the benchmarks run with and the reports state; a test
+/// checks them against the server's.
 pub const DEFAULT_BLOB_CACHE_MB: u64 = 256;
 pub const DEFAULT_BLOB_CACHE_MAX_KB: u64 = 1024;
 
@@ -455,14 +456,19 @@ between the markers below is rewritten by each run; the text outside it is kept.
 
 /// Replaces the marked section of `path` (or creates the file) with the run's section.
 pub fn write_markdown(path: &Path, r: &Results) -> anyhow::Result<()> {
-    let section = markdown_section(r);
+    replace_section(path, BEGIN, END, &markdown_section(r), PREAMBLE)
+}
+
+/// Replaces what stands between `begin` and `end` (markers included, as `section` has them) in
+/// `path`; a file without them gets `section` appended, a missing or empty one `preamble` first.
+pub fn replace_section(path: &Path, begin: &str, end: &str, section: &str, preamble: &str) -> anyhow::Result<()> {
     let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let text = match (existing.find(BEGIN), existing.find(END)) {
+    let text = match (existing.find(begin), existing.find(end)) {
         (Some(b), Some(e)) if e > b => {
-            let after = &existing[e + END.len()..];
+            let after = &existing[e + end.len()..];
             format!("{}{}{}", &existing[..b], section.trim_end_matches('\n'), after)
         }
-        _ if existing.trim().is_empty() => format!("{PREAMBLE}{section}"),
+        _ if existing.trim().is_empty() => format!("{preamble}{section}"),
         _ => format!("{}\n\n{section}", existing.trim_end()),
     };
     std::fs::write(path, text)?;
@@ -580,6 +586,15 @@ pub(crate) mod tests {
         r.rounds.push(Round { assetlib_rps: 600.0, nginx_rps: 1000.0 });
         assert!((r.get_ratio() - 0.76).abs() < 1e-9, "an even count takes the mean of the middle two");
         assert!(!r.get_ok());
+    }
+
+    #[test]
+    fn the_stated_blob_cache_defaults_are_the_servers() {
+        let config = assetlib::config::Config::default();
+        assert_eq!(
+            (DEFAULT_BLOB_CACHE_MB, DEFAULT_BLOB_CACHE_MAX_KB),
+            (config.blob_cache_mb, config.blob_cache_max_kb)
+        );
     }
 
     #[test]

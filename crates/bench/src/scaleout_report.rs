@@ -310,18 +310,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
 
 /// Replaces the scale-out section of `path`, or appends it after everything else.
 pub fn write_markdown(path: &Path, r: &ScaleoutResults) -> anyhow::Result<()> {
-    let section = markdown_section(r);
-    let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let text = match (existing.find(BEGIN), existing.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let after = &existing[e + END.len()..];
-            format!("{}{}{}", &existing[..b], section.trim_end_matches('\n'), after)
-        }
-        _ if existing.trim().is_empty() => format!("# Benchmarks\n\n{section}"),
-        _ => format!("{}\n\n{section}", existing.trim_end()),
-    };
-    std::fs::write(path, text)?;
-    Ok(())
+    crate::report::replace_section(path, BEGIN, END, &markdown_section(r), "# Benchmarks\n\n")
 }
 
 #[cfg(test)]

@@ -37,7 +37,23 @@ struct Cached {
 #[derive(Clone)]
 struct Found<T> {
     at: Instant,
-    value: Arc<T>,
+    value: T,
+}
+
+impl<T> Found<T> {
+    fn now(value: T) -> Self {
+        Self { at: Instant::now(), value }
+    }
+}
+
+/// The value kept for `key`, if it was read less than `ttl` ago.
+fn fresh<K, Q, T>(cache: &quick_cache::sync::Cache<K, Found<T>>, key: &Q, ttl: Duration) -> Option<T>
+where
+    K: Eq + std::hash::Hash,
+    Q: std::hash::Hash + quick_cache::Equivalent<K> + ?Sized,
+    T: Clone,
+{
+    cache.get(key).filter(|hit| hit.at.elapsed() < ttl).map(|hit| hit.value)
 }
 
 pub struct CachedMetaStore {
@@ -202,14 +218,12 @@ impl MetaStore for CachedMetaStore {
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
-        if let Some(hit) = self.accounts.get(&id)
-            && hit.at.elapsed() < self.ttl
-        {
-            return Ok(Some((*hit.value).clone()));
+        if let Some(account) = fresh(&self.accounts, &id, self.ttl) {
+            return Ok(Some(account));
         }
         let found = self.inner.get_account(id).await?;
         if let Some(account) = &found {
-            self.accounts.insert(id, Found { at: Instant::now(), value: Arc::new(account.clone()) });
+            self.accounts.insert(id, Found::now(account.clone()));
         }
         Ok(found)
     }
@@ -217,25 +231,19 @@ impl MetaStore for CachedMetaStore {
         self.inner.account_count().await
     }
     async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()> {
-        let r = self.inner.create_user(user, memberships).await;
-        // A cached principal lists its user's memberships; a new user has no key yet, but
-        // drop them all rather than reason about it.
-        self.principals.clear();
-        r
+        // A new user has no key yet, so no cached principal is its.
+        self.inner.create_user(user, memberships).await
     }
     async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
         self.inner.create_api_key(key).await
     }
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
-        if let Some(hit) = self.principals.get(key_hash)
-            && hit.at.elapsed() < self.ttl
-        {
-            return Ok(Some((*hit.value).clone()));
+        if let Some(principal) = fresh(&self.principals, key_hash, self.ttl) {
+            return Ok(Some(principal));
         }
         let found = self.inner.principal_for_key(key_hash).await?;
         if let Some(principal) = &found {
-            self.principals
-                .insert(key_hash.to_owned(), Found { at: Instant::now(), value: Arc::new(principal.clone()) });
+            self.principals.insert(key_hash.to_owned(), Found::now(principal.clone()));
         }
         Ok(found)
     }

@@ -944,10 +944,6 @@ impl MetaStore for PgStore {
         Ok(())
     }
 
-    /// Many servers share this store, so a running job may belong to a live one: only jobs
-    /// whose lease has run out (by this machine's clock) go back to the queue. `claim_job`
-    /// would take those over anyway; releasing them at start-up just makes them due at once
-    /// under their original `run_at`, as SQLite's release does.
     async fn copy_asset(
         &self,
         account: AccountId,
@@ -1010,6 +1006,10 @@ impl MetaStore for PgStore {
     async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
         self.blobs_of(ids).await
     }
+    /// Many servers share this store, so a running job may belong to a live one: only jobs
+    /// whose lease has run out (by this machine's clock) go back to the queue. `claim_job`
+    /// would take those over anyway; releasing them at start-up just makes them due at once
+    /// under their original `run_at`, as SQLite's release does.
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
         // Node names are hex: nothing in them is special to LIKE.
         let n = sqlx::query(

@@ -274,6 +274,9 @@ impl MetaStore for CachedMetaStore {
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
         self.inner.enqueue_job(job).await
     }
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
+        self.inner.enqueue_jobs(jobs).await
+    }
     async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
         self.inner.claim_job(worker, now, lease_until).await
     }

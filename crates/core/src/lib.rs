@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blob_cache;
 pub mod cache;
 pub mod cursor;
+pub mod enqueue;
 pub mod error;
 pub mod ids;
 pub mod ingest;

@@ -140,7 +140,12 @@ pub trait MetaStore: Send + Sync + 'static {
     /// `cancel_job`.
     async fn put_queue(&self, entry: &QueueEntry, job: Option<&NewJob>, cancel_job: Option<JobId>) -> Result<()>;
 
-    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId>;
+    async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
+        let ids = self.enqueue_jobs(std::slice::from_ref(job)).await?;
+        ids.into_iter().next().ok_or_else(|| crate::Error::internal("a job insert returned no id"))
+    }
+    /// Enqueues `jobs` in one transaction; their ids come back in the order of `jobs`.
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>>;
     /// Claims the next due job (or one whose lease ran out) for `worker` until `lease_until`.
     async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>>;
     async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()>;

@@ -3,6 +3,7 @@
 
 use crate::auth::{Access, Principal, hash_api_key, new_api_key};
 use crate::cursor::Cursor;
+use crate::enqueue::JobBatcher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AccountId, AssetId, BlobKey, QueueId, UserId};
 use crate::ingest::Ingest;
@@ -73,6 +74,8 @@ pub struct Library {
     pub(crate) config: LibraryConfig,
     pub(crate) wake: Notify,
     pub(crate) fetcher: Option<Arc<dyn UrlFetcher>>,
+    /// Writes the uploads' cleanup guards, many to a transaction under load.
+    guards: JobBatcher,
 }
 
 /// What an upload of a `.zip` file does.
@@ -146,7 +149,8 @@ impl Library {
         archives: Arc<dyn ArchiveOpener>,
         config: LibraryConfig,
     ) -> Self {
-        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None }
+        let guards = JobBatcher::new(meta.clone());
+        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None, guards }
     }
 
     /// Enables uploads from URLs, fetched by `fetcher`.
@@ -329,8 +333,8 @@ impl Library {
             None => BlobKey::for_upload(account),
         };
         let guard = self
-            .meta
-            .enqueue_job(&NewJob {
+            .guards
+            .enqueue(NewJob {
                 kind: JobKind::DeleteBlob { blob: blob.clone() },
                 run_at: now_millis() + self.config.orphan_grace.as_millis() as i64,
             })

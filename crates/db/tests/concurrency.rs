@@ -3,6 +3,7 @@
 //! (the reference behaviour).
 
 use assetlib_core::cursor::Cursor;
+use assetlib_core::enqueue::JobBatcher;
 use assetlib_core::jobs::JobKind;
 use assetlib_core::model::{Account, Entry, NewJob};
 use assetlib_core::ports::MetaStore;
@@ -184,6 +185,46 @@ async fn postgres_concurrent_workers_claim_each_job_once() {
 /// order, so rows are locked in every order). Afterwards the tree is whole (every asset is
 /// reachable, no implicit folder is empty) and every blob ever written is accounted for once:
 /// held by the asset at its key, or queued for deletion.
+/// Jobs enqueued at once through a [`JobBatcher`] (written many to a transaction) each get
+/// an id of their own, for their own job.
+async fn batched_enqueues_each_get_their_own_job(store: Arc<dyn MetaStore>) {
+    const JOBS: usize = 200;
+    let batcher = Arc::new(JobBatcher::new(store.clone()));
+    let tasks: Vec<_> = (0..JOBS)
+        .map(|i| {
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                let kind = JobKind::DeleteBlob { blob: BlobKey(format!("g{i}")) };
+                (batcher.enqueue(NewJob { kind: kind.clone(), run_at: (i % 5) as i64 }).await.unwrap(), kind)
+            })
+        })
+        .collect();
+    let mut enqueued = BTreeMap::new();
+    for task in tasks {
+        let (id, kind) = task.await.unwrap();
+        assert!(enqueued.insert(id.0, kind).is_none(), "ids are distinct");
+    }
+    let mut claimed = BTreeMap::new();
+    while let Some(job) = store.claim_job("w", 1_000, 1_000_000).await.unwrap() {
+        store.finish_job(job.id).await.unwrap();
+        claimed.insert(job.id.0, job.kind);
+    }
+    assert_eq!(claimed, enqueued);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_batched_enqueues_each_get_their_own_job() {
+    let (store, _dir) = common::sqlite_store().await;
+    batched_enqueues_each_get_their_own_job(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_batched_enqueues_each_get_their_own_job() {
+    let Some((store, url)) = common::postgres_store().await else { return };
+    batched_enqueues_each_get_their_own_job(store).await;
+    common::drop_database(&url).await;
+}
+
 async fn tree_stays_whole_under_racing_writes_and_deletes(store: Arc<dyn MetaStore>) {
     with_account(&store).await;
     const FOLDERS: [&str; 6] = ["a", "a/b", "a/b/c", "a/d", "e", "a/b-c"];

@@ -7,7 +7,7 @@ use assetlib_core::jobs::JobKind;
 use assetlib_core::migrate::{Record, Table};
 use assetlib_core::model::{Account, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User};
 use assetlib_core::ports::MetaStore;
-use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, JobId, QueueId, UserId};
+use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, QueueId, UserId};
 use std::sync::Arc;
 
 mod common;
@@ -222,25 +222,46 @@ async fn queues_and_references(store: &dyn MetaStore) {
     assert!(store.get_queue(&QueueId("ffffffffffffffffffffffffffffffff".into())).await.unwrap().is_none());
 
     // An upload's commit: the asset, its queue entry and the end of its cleanup guard at once;
-    // and a write with a guard but no queue entry cancels it too. Other queued jobs stay.
+    // and a write with a guard but no queue entry cancels it too. Other queued jobs stay. In a
+    // new folder, in an existing one, and over an existing asset (engines may take a shorter
+    // way for the common case, a new key in an existing folder).
     store
         .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey("other".into()) }, run_at: 5_000 })
         .await
         .unwrap();
-    for (name, with_queue) in [("up1.png", true), ("up2.png", false)] {
+    let commits = [("up1.png", true), ("up2.png", false), ("up3.png", true), ("up3.png", false), ("up4.png", false)];
+    for (i, (name, with_queue)) in commits.into_iter().enumerate() {
         let guard = store
             .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(name.into()) }, run_at: 5_000 })
             .await
             .unwrap();
-        let mut w = common::write(A, vec![common::file("up", name, name)], 50);
+        let mut w = common::write(A, vec![common::file("up", name, name)], 50 + i as i64);
         w.cancel_job = Some(guard);
-        let entry = queue(&format!("{:032x}", u128::from(with_queue) + 7), A, None);
+        let entry = queue(&format!("{:032x}", i + 7), A, None);
         w.queue = with_queue.then(|| entry.clone());
-        store.write_assets(&w).await.unwrap();
-        assert_eq!(store.get_queue(&entry.id).await.unwrap().is_some(), with_queue);
+        let written = store.write_assets(&w).await.unwrap();
+        assert_eq!((written[0].name.as_str(), written[0].last_modified), (name, 50 + i as i64));
+        assert_eq!(store.get_queue(&entry.id).await.unwrap(), w.queue, "{name}");
     }
     let kinds = drain_jobs(store, 10_000).await;
-    assert_eq!(kinds, [JobKind::DeleteBlob { blob: BlobKey("other".into()) }], "both guards were cancelled");
+    assert_eq!(kinds, [JobKind::DeleteBlob { blob: BlobKey("other".into()) }], "every guard was cancelled");
+    let listed = store.list_folder(A, "up", None, 10).await.unwrap();
+    assert_eq!(names(&listed), ["up1.png", "up2.png", "up3.png", "up4.png"]);
+
+    // A write that fails changes nothing: its guard stays, and so does the asset it met.
+    let guard = store
+        .enqueue_job(&NewJob { kind: JobKind::DeleteBlob { blob: BlobKey("up5".into()) }, run_at: 5_000 })
+        .await
+        .unwrap();
+    let mut w = common::write(A, vec![common::file("up", "up4.png", "up5")], 60);
+    w.cancel_job = Some(guard);
+    w.queue = Some(queue(&format!("{:032x}", 99), A, None));
+    w.overwrite = false;
+    assert_eq!(store.write_assets(&w).await.unwrap_err().kind, ErrorKind::Conflict);
+    assert!(store.get_queue(&w.queue.as_ref().unwrap().id).await.unwrap().is_none());
+    assert!(!store.blob_referenced(&BlobKey("up5".into())).await.unwrap());
+    let kinds = drain_jobs(store, 10_000).await;
+    assert_eq!(kinds, [JobKind::DeleteBlob { blob: BlobKey("up5".into()) }], "the guard stayed");
 }
 
 async fn job_queue(store: &dyn MetaStore) {
@@ -269,7 +290,22 @@ async fn job_queue(store: &dyn MetaStore) {
     assert_eq!(released.id, soon);
     store.finish_job(released.id).await.unwrap();
     assert!(store.claim_job("w4", i64::MAX / 2, i64::MAX / 2).await.unwrap().is_none(), "failed jobs stay failed");
-    let _ = JobId(0);
+
+    // Several at once: one id each, in the order given, equal jobs included.
+    assert!(store.enqueue_jobs(&[]).await.unwrap().is_empty());
+    let batch = [job("b1", 10), job("b2", 20), job("b1", 10), job("b3", 10)];
+    let ids = store.enqueue_jobs(&batch).await.unwrap();
+    assert_eq!(ids.len(), batch.len());
+    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), batch.len(), "distinct ids");
+    let mut claimed = std::collections::HashMap::new();
+    while let Some(job) = store.claim_job("w5", i64::MAX / 2, i64::MAX / 2).await.unwrap() {
+        store.finish_job(job.id).await.unwrap();
+        claimed.insert(job.id, job.kind);
+    }
+    for (id, job) in ids.iter().zip(&batch) {
+        assert_eq!(claimed.get(id), Some(&job.kind), "job {id:?}");
+    }
+    assert_eq!(claimed.len(), batch.len());
 }
 
 /// Every row of `table`, paged two at a time.

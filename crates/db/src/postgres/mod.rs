@@ -99,6 +99,32 @@ const INSERT_ASSET: &str = concat!(
      ON CONFLICT (account_id, path, name) DO NOTHING RETURNING ",
     asset_columns!()
 );
+/// The common upload, whole in one statement and so one round trip and one commit: a new key
+/// in folders that exist. It takes the folder locks first, as a transaction does
+/// ([`lock_folders_shared`]), then inserts the asset; only if that inserted does it write the
+/// queue entry ($13.., none if $13 is NULL) and cancel the cleanup guard ($23). A key that is
+/// taken, or a folder that is missing, inserts nothing and changes nothing: the caller then
+/// runs the full transaction.
+const WRITE_NEW_ASSET: &str = concat!(
+    "WITH locked AS (
+       SELECT path FROM folders WHERE account_id = $2 AND path = ANY($24) ORDER BY path FOR KEY SHARE
+     ), asset AS (
+       INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, metadata)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+       WHERE (SELECT count(*) FROM locked) = cardinality($24::text[])
+       ON CONFLICT (account_id, path, name) DO NOTHING RETURNING ",
+    asset_columns!(),
+    "), cancelled AS (
+       DELETE FROM jobs WHERE id = $23 AND status = 'queued' AND EXISTS (SELECT 1 FROM asset)
+     ), queued AS (
+       INSERT INTO upload_queues (id, account_id, status, total_items, total_processed, message, errors, source_blob, created_at, updated_at)
+       SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22 WHERE $13::text IS NOT NULL AND EXISTS (SELECT 1 FROM asset)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, total_items = excluded.total_items,
+         total_processed = excluded.total_processed, message = excluded.message, errors = excluded.errors,
+         source_blob = excluded.source_blob, updated_at = excluded.updated_at
+     )
+     SELECT * FROM asset"
+);
 /// An account and its asset at a key, in one statement (the public file route's lookup).
 const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
@@ -155,6 +181,10 @@ const DELETE_SUBTREE_FOLDERS: &str = "DELETE FROM folders WHERE account_id = $1 
 /// Queues blob deletions, one job per payload, in one statement.
 const INSERT_DELETE_BLOB_JOBS: &str = "INSERT INTO jobs (kind, payload, run_at, created_at)
      SELECT 'delete_blob', payload, $2, $2 FROM unnest($1::text[]) AS p(payload)";
+/// Inserts jobs given as parallel arrays (kind, payload, run_at), in one statement.
+const INSERT_JOBS: &str = "INSERT INTO jobs (kind, payload, run_at, created_at)
+     SELECT j.kind, j.payload, j.run_at, $4 FROM unnest($1::text[], $2::text[], $3::int8[]) AS j(kind, payload, run_at)
+     RETURNING id, kind, payload, run_at";
 /// The next due job, or one whose lease ran out, whichever comes first by (`run_at`, `id`).
 /// Each kind is the head of one `jobs_due` range, so a claim costs the same with a backlog
 /// of thousands; a row another worker is claiming right now is skipped, not waited for (the
@@ -455,6 +485,45 @@ async fn cancel_job_in(conn: &mut PgConnection, id: Option<JobId>) -> Result<()>
     Ok(())
 }
 
+/// The common upload in one statement ([`WRITE_NEW_ASSET`]): `None` if `w` is not one new
+/// file in existing folders, with nothing written.
+async fn write_new_asset(pool: &PgPool, w: &AssetWrite) -> Result<Option<Asset>> {
+    let ([file], [new_id], []) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice()) else {
+        return Ok(None);
+    };
+    let q = w.queue.as_ref();
+    let errors = q.map(|q| serde_json::to_string(&q.errors)).transpose().map_err(Error::internal)?;
+    let row = sqlx::query(WRITE_NEW_ASSET)
+        .bind(&new_id.0)
+        .bind(w.account.0)
+        .bind(&file.path)
+        .bind(&file.name)
+        .bind(file.size as i64)
+        .bind(&file.content_type)
+        .bind(&file.hash)
+        .bind(&file.blob.0)
+        .bind(w.now)
+        .bind(w.now)
+        .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
+        .bind(file.metadata.as_ref().map(metadata_json).as_deref().unwrap_or("{}"))
+        .bind(q.map(|q| q.id.0.as_str()))
+        .bind(q.map(|q| q.account.0))
+        .bind(q.map(|q| q.status.as_str()))
+        .bind(q.map(|q| q.total_items as i64))
+        .bind(q.map(|q| q.total_processed as i64))
+        .bind(q.map(|q| q.message.as_str()))
+        .bind(errors)
+        .bind(q.and_then(|q| q.source_blob.as_ref().map(|b| b.0.as_str())))
+        .bind(q.map(|q| q.created_at))
+        .bind(q.map(|q| q.updated_at))
+        .bind(w.cancel_job.map(|id| id.0))
+        .bind(chain(&file.path))
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    Ok(row.as_ref().map(asset_from))
+}
+
 /// Stores `file` at its key: replaces the asset there (keeping its id; the old blob is queued
 /// for deletion) or inserts a new one. The caller holds the key's folder chain.
 async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, new_id: &AssetId) -> Result<Asset> {
@@ -666,6 +735,13 @@ impl MetaStore for PgStore {
     }
 
     async fn write_assets(&self, w: &AssetWrite) -> Result<Vec<Asset>> {
+        match write_new_asset(&self.pool, w).await {
+            Ok(Some(asset)) => return Ok(vec![asset]),
+            Ok(None) => {}
+            // A deadlock undid the statement; the transaction below retries.
+            Err(e) if e.code == CONTENTION => {}
+            Err(e) => return Err(e),
+        }
         // Replacements lock their chains too: every transaction then takes folder locks
         // before asset locks.
         let folders = &chains(w.files.iter().map(|f| f.path.as_str()));
@@ -889,6 +965,38 @@ impl MetaStore for PgStore {
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         insert_job(&mut conn, job, assetlib_core::model::now_millis()).await
+    }
+
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
+        if jobs.is_empty() {
+            return Ok(vec![]);
+        }
+        let kinds: Vec<&str> = jobs.iter().map(|j| job_kind_name(&j.kind)).collect();
+        let payloads: Vec<String> = jobs.iter().map(|j| j.kind.to_json()).collect();
+        let run_ats: Vec<Millis> = jobs.iter().map(|j| j.run_at).collect();
+        let rows = sqlx::query(INSERT_JOBS)
+            .bind(&kinds)
+            .bind(&payloads)
+            .bind(&run_ats)
+            .bind(assetlib_core::model::now_millis())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        // RETURNING promises no order: each job takes an id of a row equal to it (equal jobs
+        // are interchangeable).
+        let mut ids: HashMap<(String, String, Millis), Vec<i64>> = HashMap::new();
+        for row in &rows {
+            ids.entry((row.get("kind"), row.get("payload"), row.get("run_at"))).or_default().push(row.get("id"));
+        }
+        jobs.iter()
+            .zip(payloads)
+            .map(|(job, payload)| {
+                ids.get_mut(&(job_kind_name(&job.kind).to_owned(), payload, job.run_at))
+                    .and_then(Vec::pop)
+                    .map(JobId)
+                    .ok_or_else(|| Error::internal("a job insert returned fewer rows than jobs"))
+            })
+            .collect()
     }
 
     async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {

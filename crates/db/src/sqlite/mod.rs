@@ -638,6 +638,20 @@ impl MetaStore for SqliteStore {
         insert_job(&mut conn, job, assetlib_core::model::now_millis()).await
     }
 
+    async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
+        if let [job] = jobs {
+            return Ok(vec![self.enqueue_job(job).await?]);
+        }
+        let now = assetlib_core::model::now_millis();
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            ids.push(insert_job(&mut tx, job, now).await?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(ids)
+    }
+
     async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
         let row = sqlx::query(
             "UPDATE jobs SET status = 'running', locked_by = ?1, locked_until = ?2, attempts = attempts + 1

@@ -329,7 +329,7 @@ pub enum Pick {
 }
 
 impl Pick {
-    fn pids(&self) -> Vec<u32> {
+    pub fn pids(&self) -> Vec<u32> {
         match self {
             Pick::Pids(pids) => pids.clone(),
             Pick::ChildrenTitled { parent, title } => with_children(*parent)

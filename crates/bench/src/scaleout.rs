@@ -107,6 +107,10 @@ pub struct ScaleoutArgs {
     /// Exit with status 2 when a target is missed.
     #[arg(long)]
     strict: bool,
+    /// Skip the upload phases with the S3 store on a core of its own (they need `taskset`, two
+    /// cores or more and `--s3-pid`, and are skipped without them).
+    #[arg(long)]
+    skip_own_core: bool,
     /// Seed of the file contents (the embedded run's default: the same bytes).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -162,6 +166,20 @@ pub struct LibraryFacts {
     pub s3_put: Duration,
 }
 
+/// Uploads through assetlib and straight to S3 with the S3 store bound to one core and
+/// everything else of the run to the others, as if the store had a machine of its own.
+pub struct OwnCore {
+    pub store_core: usize,
+    pub upload: Phase,
+    pub s3_put: Phase,
+}
+
+impl OwnCore {
+    pub fn upload_ratio(&self) -> f64 {
+        self.upload.stats.rps() / self.s3_put.stats.rps()
+    }
+}
+
 /// Everything one scale-out run measured.
 pub struct ScaleoutResults {
     pub date: String,
@@ -190,6 +208,8 @@ pub struct ScaleoutResults {
     /// `None` when skipped (`--skip-uncached`).
     pub get_uncached: Option<Phase>,
     pub s3_get: Phase,
+    /// The uploads again with the S3 store on a core of its own; `None` when skipped.
+    pub own_core: Option<OwnCore>,
     pub library: LibraryFacts,
     pub list_sqlite: Phase,
     pub list_postgres: Phase,
@@ -507,6 +527,52 @@ async fn run_with_database(
     let stats = load::get_load(s3_addr, raw_files, plan).await.context("raw S3 GET phase")?;
     let s3_get = phase(stats, &meter, present);
     report_phase(&s3_get);
+
+    // The uploads again, with the store on a core of its own.
+    let own_core = match (args.skip_own_core, args.s3_pid, postmaster) {
+        (false, Some(store), Some(postmaster)) if machine.cores >= 2 => {
+            let core = machine.cores - 1;
+            let server = procs::start_assetlib_with(&args.assetlib, &pg_dir, &pg_flags, &pg_env)?;
+            let pid = server.proc.pid();
+            match Placement::bind(store, core, vec![std::process::id(), pid, postmaster], picks.postgres.clone()) {
+                Err(e) => {
+                    println!("not measuring with the store on a core of its own: {e:#}");
+                    None
+                }
+                Ok(placement) => {
+                    let files: Arc<Vec<BenchFile>> = Arc::new(
+                        files.iter().map(|f| BenchFile::new("own-core", f.name.clone(), f.body.clone())).collect(),
+                    );
+                    println!(
+                        "uploading the files again through assetlib (pid {pid}), SeaweedFS alone on core {core} ..."
+                    );
+                    let (meter, present) = picks.meter(Some(pid), true, true);
+                    let target = load::UploadTarget::Jivox { addr: server.addr, api_key: server.api_key.clone() };
+                    let stats = load::upload_all(target, files.clone(), args.load.upload_concurrency, upload_deadline)
+                        .await
+                        .context("upload phase, assetlib, store on a core of its own")?;
+                    let upload = phase(stats, &meter, present);
+                    report_phase(&upload);
+                    drop(server);
+                    let keys = files
+                        .iter()
+                        .map(|f| object_store::path::Path::parse(format!("{}/{}", f.folder, f.name)))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    println!("PUT the files again straight to S3, SeaweedFS alone on core {core} ...");
+                    let (meter, present) = picks.meter(None, true, false);
+                    let target = load::UploadTarget::S3Put { store: raw_bucket.store(), keys };
+                    let stats = load::upload_all(target, files, args.load.upload_concurrency, upload_deadline)
+                        .await
+                        .context("raw S3 PUT phase, store on a core of its own")?;
+                    let s3_put = phase(stats, &meter, present);
+                    report_phase(&s3_put);
+                    drop(placement);
+                    Some(OwnCore { store_core: core, upload, s3_put })
+                }
+            }
+        }
+        _ => None,
+    };
     drop(files);
 
     // Listing.
@@ -615,6 +681,7 @@ async fn run_with_database(
         get,
         get_uncached,
         s3_get,
+        own_core,
         library,
         list_sqlite,
         list_postgres,
@@ -623,6 +690,55 @@ async fn run_with_database(
         min_get_ratio: args.min_get_ratio,
         max_list_p50_ms: args.max_list_p50_ms,
     })
+}
+
+/// Processes bound to cores for the own-core phases; dropping it gives them all cores back.
+struct Placement {
+    pids: Vec<u32>,
+    /// PostgreSQL's backends for the run's database: those forked while the postmaster was
+    /// bound are bound too.
+    backends: Option<Pick>,
+    all: String,
+}
+
+impl Placement {
+    /// Binds every thread of `store` to core `core`, and `others` (and what they start from
+    /// now on) and the `backends` running now to the cores below it.
+    fn bind(store: u32, core: usize, others: Vec<u32>, backends: Option<Pick>) -> anyhow::Result<Self> {
+        let rest = if core == 1 { "0".to_owned() } else { format!("0-{}", core - 1) };
+        let mut placement = Self { pids: vec![], backends, all: format!("0-{core}") };
+        taskset(&core.to_string(), store)?;
+        placement.pids.push(store);
+        let running = placement.backends.as_ref().map(Pick::pids).unwrap_or_default();
+        for pid in others.into_iter().chain(running) {
+            taskset(&rest, pid)?;
+            placement.pids.push(pid);
+        }
+        Ok(placement)
+    }
+}
+
+impl Drop for Placement {
+    fn drop(&mut self) {
+        let backends = self.backends.as_ref().map(Pick::pids).unwrap_or_default();
+        for &pid in self.pids.iter().chain(&backends) {
+            if let Err(e) = taskset(&self.all, pid) {
+                eprintln!("could not give process {pid} all cores back: {e:#}");
+            }
+        }
+    }
+}
+
+/// `taskset -a -p -c CORES PID`: every thread of `pid`, and the threads and children it
+/// makes later, run on `cores` only.
+fn taskset(cores: &str, pid: u32) -> anyhow::Result<()> {
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cores, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running taskset")?;
+    anyhow::ensure!(status.success(), "taskset -a -p -c {cores} {pid}: {status}");
+    Ok(())
 }
 
 /// `picks` (assetlib, store, database) and this program.

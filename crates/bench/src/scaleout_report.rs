@@ -48,6 +48,11 @@ fn io_rows(r: &ScaleoutResults) -> Vec<(String, &Phase)> {
         rows.push((format!("GET `/files`, assetlib, blob cache off, concurrency {}", r.get_concurrency), p));
     }
     rows.push((format!("GET straight from S3, concurrency {}", r.get_concurrency), &r.s3_get));
+    if let Some(p) = &r.own_core {
+        let c = r.upload_concurrency;
+        rows.push((format!("upload, assetlib, concurrency {c}, SeaweedFS on a core of its own"), &p.upload));
+        rows.push((format!("PUT straight to S3, concurrency {c}, SeaweedFS on a core of its own"), &p.s3_put));
+    }
     rows
 }
 
@@ -86,14 +91,25 @@ fn targets(r: &ScaleoutResults) -> Vec<(String, String, bool)> {
     ]
 }
 
-/// The informational line below the targets: the GET ratio with the blob cache off, which no
-/// target is judged on (the GET target is the default configuration's).
-fn uncached_info(r: &ScaleoutResults) -> Option<(String, String)> {
-    let ratio = r.uncached_get_ratio()?;
-    Some((
-        "for information, not a target: GET req/s with assetlib's blob cache off, vs raw S3 GET".to_owned(),
-        format!("{ratio:.3}x"),
-    ))
+/// The informational lines below the targets, which no target is judged on: the GET ratio
+/// with the blob cache off (the GET target is the default configuration's), and the upload
+/// ratio with SeaweedFS on a core of its own (the upload target is the shared cores').
+fn infos(r: &ScaleoutResults) -> Vec<(String, String)> {
+    let mut out = vec![];
+    if let Some(ratio) = r.uncached_get_ratio() {
+        out.push((
+            "for information, not a target: GET req/s with assetlib's blob cache off, vs raw S3 GET".to_owned(),
+            format!("{ratio:.3}x"),
+        ));
+    }
+    if let Some(p) = &r.own_core {
+        out.push((
+            "for information, not a target: upload req/s vs raw S3 PUT, SeaweedFS on a core of its own both times"
+                .to_owned(),
+            format!("{:.3}x", p.upload_ratio()),
+        ));
+    }
+    out
 }
 
 /// The table printed at the end of a run.
@@ -141,7 +157,7 @@ pub fn text(r: &ScaleoutResults) -> String {
     for (target, measured, ok) in targets(r) {
         let _ = writeln!(out, "{target}: {measured}  {}", verdict(ok));
     }
-    if let Some((what, measured)) = uncached_info(r) {
+    for (what, measured) in infos(r) {
         let _ = writeln!(out, "({what}: {measured})");
     }
     out
@@ -196,6 +212,17 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
             "- The blob-cache-off row: the same GETs from assetlib restarted on the same stores with the same flags \
              and `ASSETLIB_BLOB_CACHE_MB=0`, every GET fetching its file from S3. It is for information: the GET \
              target is judged on the default configuration's row."
+        );
+    }
+    if let Some(p) = &r.own_core {
+        let _ = writeln!(
+            out,
+            "- The two rows with SeaweedFS on a core of its own: {} more files of the same size, uploaded through \
+             assetlib (restarted on the same stores) and PUT straight to S3 as above, with `weed server` bound to \
+             core {} and everything else of the run (assetlib, PostgreSQL's postmaster and the run's backends, the \
+             load generator) to the other cores (`taskset`), as if the store ran on a machine of its own, as a \
+             scale-out deployment's does. For information: the upload target is judged on the shared cores.",
+            p.upload.stats.requests, p.store_core
         );
     }
     let _ = writeln!(out);
@@ -301,7 +328,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
     for (target, measured, ok) in targets(r) {
         let _ = writeln!(out, "| {target} | {measured} | {} |", verdict(ok));
     }
-    if let Some((what, measured)) = uncached_info(r) {
+    for (what, measured) in infos(r) {
         let _ = writeln!(out, "| *{what}* | *{measured}* | – |");
     }
     let _ = writeln!(out, "{END}");
@@ -316,7 +343,7 @@ pub fn write_markdown(path: &Path, r: &ScaleoutResults) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use crate::report::tests::{machine, stats};
-    use crate::scaleout::{LibraryFacts, Parties, Phase, ScaleoutResults};
+    use crate::scaleout::{LibraryFacts, OwnCore, Parties, Phase, ScaleoutResults};
     use std::time::Duration;
 
     fn phase(requests: usize, secs: f64) -> Phase {
@@ -348,6 +375,7 @@ mod tests {
             get: phase(12000, 10.0),
             get_uncached: uncached,
             s3_get: phase(10000, 10.0),
+            own_core: None,
             library: LibraryFacts {
                 assets: 1_000_000,
                 folder_rows: 1021,
@@ -399,6 +427,30 @@ mod tests {
         let md = super::markdown_section(&results(None));
         assert!(!md.contains("blob cache off"));
         assert!(md.contains("assetlib ran with its default configuration"));
+    }
+
+    #[test]
+    fn the_own_core_phases_are_rows_and_not_a_target() {
+        let mut r = results(None);
+        assert!(!super::markdown_section(&r).contains("core of its own"));
+        r.own_core = Some(OwnCore { store_core: 1, upload: phase(1800, 2.0), s3_put: phase(2000, 2.0) });
+        let md = super::markdown_section(&r);
+        let lines: Vec<&str> = md.lines().collect();
+        let get = lines.iter().position(|l| l.starts_with("| GET straight from S3, concurrency 32 |")).unwrap();
+        assert!(
+            lines[get + 1].starts_with("| upload, assetlib, concurrency 16, SeaweedFS on a core of its own | 1800 |")
+        );
+        assert!(
+            lines[get + 2].starts_with("| PUT straight to S3, concurrency 16, SeaweedFS on a core of its own | 2000 |")
+        );
+        assert!(
+            md.contains("| upload req/s at least 0.70x raw S3 PUT | 0.800x | PASS |"),
+            "judged on the shared cores"
+        );
+        assert!(md.contains(
+            "| *for information, not a target: upload req/s vs raw S3 PUT, SeaweedFS on a core of its own both times* | *0.900x* | – |"
+        ));
+        assert!(md.contains("`weed server` bound to core 1"));
     }
 
     #[test]

@@ -72,7 +72,7 @@ weed_version="SeaweedFS ${weed_release:-?} (${weed_build:-?} build, seaweedfs-bi
 LABEL=""
 if rev=$(git rev-parse --short HEAD 2>/dev/null); then
     LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
         LABEL="$LABEL with uncommitted changes"
     fi
 fi

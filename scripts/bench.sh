@@ -20,7 +20,7 @@ cargo build --release -p assetlib -p assetlib-bench
 LABEL=""
 if rev=$(git rev-parse --short HEAD 2>/dev/null); then
     LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
         LABEL="$LABEL with uncommitted changes"
     fi
 fi

@@ -8,6 +8,7 @@ mod shared;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod transfer;
 
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{Error, Result};

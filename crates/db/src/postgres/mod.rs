@@ -43,8 +43,9 @@ use assetlib_core::model::{
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, QueueId, Result, UserId};
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Row};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -485,15 +486,16 @@ async fn cancel_job_in(conn: &mut PgConnection, id: Option<JobId>) -> Result<()>
     Ok(())
 }
 
-/// The common upload in one statement ([`WRITE_NEW_ASSET`]): `None` if `w` is not one new
-/// file in existing folders, with nothing written.
-async fn write_new_asset(pool: &PgPool, w: &AssetWrite) -> Result<Option<Asset>> {
-    let ([file], [new_id], []) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice()) else {
-        return Ok(None);
-    };
-    let q = w.queue.as_ref();
-    let errors = q.map(|q| serde_json::to_string(&q.errors)).transpose().map_err(Error::internal)?;
-    let row = sqlx::query(WRITE_NEW_ASSET)
+/// Binds a new asset row's values, `$1` to `$12` of [`INSERT_ASSET`] and [`WRITE_NEW_ASSET`]
+/// (`metadata` as JSON; none is `{}`).
+fn bind_new_asset<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    w: &'q AssetWrite,
+    file: &'q StoredFile,
+    new_id: &'q AssetId,
+    metadata: Option<&'q str>,
+) -> Query<'q, Postgres, PgArguments> {
+    query
         .bind(&new_id.0)
         .bind(w.account.0)
         .bind(&file.path)
@@ -505,7 +507,19 @@ async fn write_new_asset(pool: &PgPool, w: &AssetWrite) -> Result<Option<Asset>>
         .bind(w.now)
         .bind(w.now)
         .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
-        .bind(file.metadata.as_ref().map(metadata_json).as_deref().unwrap_or("{}"))
+        .bind(metadata.unwrap_or("{}"))
+}
+
+/// The common upload in one statement ([`WRITE_NEW_ASSET`]): `None` if `w` is not one new
+/// file in existing folders, with nothing written.
+async fn write_new_asset(pool: &PgPool, w: &AssetWrite) -> Result<Option<Asset>> {
+    let ([file], [new_id], []) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice()) else {
+        return Ok(None);
+    };
+    let q = w.queue.as_ref();
+    let errors = q.map(|q| serde_json::to_string(&q.errors)).transpose().map_err(Error::internal)?;
+    let metadata = file.metadata.as_ref().map(metadata_json);
+    let row = bind_new_asset(sqlx::query(WRITE_NEW_ASSET), w, file, new_id, metadata.as_deref())
         .bind(q.map(|q| q.id.0.as_str()))
         .bind(q.map(|q| q.account.0))
         .bind(q.map(|q| q.status.as_str()))
@@ -530,19 +544,7 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
     let metadata = file.metadata.as_ref().map(metadata_json);
     for _ in 0..MAX_ROUNDS {
         // Most writes are of new keys: the insert comes first, so that they take one statement.
-        let inserted = sqlx::query(INSERT_ASSET)
-            .bind(&new_id.0)
-            .bind(w.account.0)
-            .bind(&file.path)
-            .bind(&file.name)
-            .bind(file.size as i64)
-            .bind(&file.content_type)
-            .bind(&file.hash)
-            .bind(&file.blob.0)
-            .bind(w.now)
-            .bind(w.now)
-            .bind(w.created_by.as_ref().map(|u| u.0.as_str()))
-            .bind(metadata.as_deref().unwrap_or("{}"))
+        let inserted = bind_new_asset(sqlx::query(INSERT_ASSET), w, file, new_id, metadata.as_deref())
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;

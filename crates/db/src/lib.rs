@@ -4,6 +4,7 @@
 
 mod errors;
 pub mod postgres;
+mod queries;
 mod shared;
 pub mod sqlite;
 #[cfg(any(test, feature = "testing"))]

@@ -82,6 +82,11 @@ macro_rules! asset_columns {
 mod assets;
 mod transfer;
 
+/// The statements this engine runs as the other does ([`crate::queries`]).
+mod common {
+    crate::queries::common_queries!(super::PgStore, pool, pool);
+}
+
 const GET_ASSET: &str =
     concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = $1 AND path = $2 AND name = $3");
 /// The asset row at a key, locked until the transaction ends.
@@ -591,34 +596,11 @@ async fn put_asset(conn: &mut PgConnection, w: &AssetWrite, file: &StoredFile, n
 #[async_trait]
 impl MetaStore for PgStore {
     async fn create_account(&self, a: &Account) -> Result<()> {
-        sqlx::query("INSERT INTO accounts (id, name, public, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(a.id.0)
-            .bind(&a.name)
-            .bind(a.public)
-            .bind(a.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match db(e) {
-                e if e.kind == assetlib_core::ErrorKind::Conflict => {
-                    Error::conflict("account_exists", format!("Account {} exists already.", a.id))
-                }
-                e => e,
-            })?;
-        Ok(())
+        common::create_account(self, a).await
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT id, name, public, created_at FROM accounts WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(row.map(|r| Account {
-            id: AccountId(r.get("id")),
-            name: r.get("name"),
-            public: r.get("public"),
-            created_at: r.get("created_at"),
-        }))
+        common::get_account(self, id).await
     }
 
     async fn account_count(&self) -> Result<u64> {
@@ -670,45 +652,11 @@ impl MetaStore for PgStore {
     }
 
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
-        let Some(row) = sqlx::query(
-            "SELECT k.user_id, k.account_id, k.read_only, u.name, u.admin
-             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = $1",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let user: String = row.get("user_id");
-        let roles = sqlx::query("SELECT account_id, role FROM memberships WHERE user_id = $1")
-            .bind(&user)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .filter_map(|r| Some((AccountId(r.get("account_id")), Role::parse(r.get("role"))?)))
-            .collect::<HashMap<_, _>>();
-        Ok(Some(Principal {
-            user: UserId(user),
-            name: row.get("name"),
-            admin: row.get("admin"),
-            roles,
-            key_account: row.get::<Option<i64>, _>("account_id").map(AccountId),
-            read_only: row.get("read_only"),
-        }))
+        common::principal_for_key(self, key_hash).await
     }
 
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
-        let row = sqlx::query(GET_ASSET)
-            .bind(account.0)
-            .bind(path)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(row.as_ref().map(asset_from))
+        common::get_asset(self, account, path, name).await
     }
 
     async fn get_account_and_asset(
@@ -717,23 +665,7 @@ impl MetaStore for PgStore {
         path: &str,
         name: &str,
     ) -> Result<Option<(Account, Option<Asset>)>> {
-        let row = sqlx::query(GET_ACCOUNT_AND_ASSET)
-            .bind(account.0)
-            .bind(path)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(row.map(|r| {
-            let acct = Account {
-                id: AccountId(r.get("acc_id")),
-                name: r.get("acc_name"),
-                public: r.get("acc_public"),
-                created_at: r.get("acc_created_at"),
-            };
-            let asset = r.get::<Option<String>, _>("id").is_some().then(|| asset_from(&r));
-            (acct, asset)
-        }))
+        common::get_account_and_asset(self, account, path, name).await
     }
 
     async fn write_assets(&self, w: &AssetWrite) -> Result<Vec<Asset>> {
@@ -1013,14 +945,7 @@ impl MetaStore for PgStore {
     }
 
     async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()> {
-        sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND status = 'running'")
-            .bind(lease_until)
-            .bind(id.0)
-            .bind(worker)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        common::extend_job(self, id, worker, lease_until).await
     }
 
     async fn finish_job(&self, id: JobId) -> Result<()> {
@@ -1029,29 +954,11 @@ impl MetaStore for PgStore {
     }
 
     async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET status = 'queued', run_at = $1, last_error = $2, locked_by = NULL, locked_until = NULL
-             WHERE id = $3",
-        )
-        .bind(run_at)
-        .bind(error)
-        .bind(id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
+        common::retry_job(self, id, run_at, error).await
     }
 
     async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET status = 'failed', last_error = $1, locked_by = NULL, locked_until = NULL WHERE id = $2",
-        )
-        .bind(error)
-        .bind(id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
+        common::fail_job(self, id, error).await
     }
 
     async fn copy_asset(

@@ -47,16 +47,15 @@ async fn write_batches(meta: Arc<dyn MetaStore>, mut inbox: mpsc::UnboundedRecei
     let mut batch: Vec<Request> = Vec::new();
     while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (jobs, replies): (Vec<NewJob>, Vec<_>) = batch.drain(..).unzip();
-        match meta.enqueue_jobs(&jobs).await {
-            Ok(ids) if ids.len() == replies.len() => {
-                for (reply, id) in replies.into_iter().zip(ids) {
-                    let _ = reply.send(Ok(id));
-                }
+        let written = meta.enqueue_jobs(&jobs).await.and_then(|ids| {
+            if ids.len() == replies.len() {
+                Ok(ids)
+            } else {
+                Err(Error::internal("a batch of jobs came back with a different number of ids"))
             }
-            Ok(_) => {
-                let e = Error::internal("a batch of jobs came back with a different number of ids");
-                replies.into_iter().for_each(|reply| drop(reply.send(Err(e.clone()))));
-            }
+        });
+        match written {
+            Ok(ids) => replies.into_iter().zip(ids).for_each(|(reply, id)| drop(reply.send(Ok(id)))),
             Err(e) => replies.into_iter().for_each(|reply| drop(reply.send(Err(e.clone())))),
         }
     }

@@ -4,10 +4,10 @@
 //! through one pool and writing through another (the same on PostgreSQL); the engine's
 //! `MetaStore` methods call them.
 
-/// `common_queries!(Store, read_pool_field, write_pool_field)`, in a module inside an engine's
-/// module, which defines `asset_from`, `GET_ASSET` and `GET_ACCOUNT_AND_ASSET`.
+/// `common_queries!(Store, Connection, read_pool_field, write_pool_field)`, in a module inside
+/// an engine's module, which defines `asset_from`, `GET_ASSET` and `GET_ACCOUNT_AND_ASSET`.
 macro_rules! common_queries {
-    ($store:ty, $read:ident, $write:ident) => {
+    ($store:ty, $conn:ty, $read:ident, $write:ident) => {
         use super::{GET_ACCOUNT_AND_ASSET, GET_ASSET, asset_from};
         use crate::errors::db;
         use assetlib_core::auth::Principal;
@@ -15,6 +15,24 @@ macro_rules! common_queries {
         use assetlib_core::{AccountId, Error, JobId, Result, UserId};
         use sqlx::Row;
         use std::collections::HashMap;
+
+        /// Gives `user` its `memberships` (a new user, or one whose memberships were removed).
+        pub(super) async fn insert_memberships(
+            conn: &mut $conn,
+            user: &UserId,
+            memberships: &[(AccountId, Role)],
+        ) -> Result<()> {
+            for (account, role) in memberships {
+                sqlx::query("INSERT INTO memberships (user_id, account_id, role) VALUES ($1, $2, $3)")
+                    .bind(&user.0)
+                    .bind(account.0)
+                    .bind(role.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
+        }
 
         pub(super) async fn create_account(store: &$store, a: &Account) -> Result<()> {
             sqlx::query("INSERT INTO accounts (id, name, public, created_at) VALUES ($1, $2, $3, $4)")
@@ -78,7 +96,12 @@ macro_rules! common_queries {
             }))
         }
 
-        pub(super) async fn get_asset(store: &$store, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
+        pub(super) async fn get_asset(
+            store: &$store,
+            account: AccountId,
+            path: &str,
+            name: &str,
+        ) -> Result<Option<Asset>> {
             let row = sqlx::query(GET_ASSET)
                 .bind(account.0)
                 .bind(path)
@@ -89,9 +112,12 @@ macro_rules! common_queries {
             Ok(row.as_ref().map(asset_from))
         }
 
-        pub(super) async fn get_account_and_asset(store: &$store, account: AccountId,
+        pub(super) async fn get_account_and_asset(
+            store: &$store,
+            account: AccountId,
             path: &str,
-            name: &str) -> Result<Option<(Account, Option<Asset>)>> {
+            name: &str,
+        ) -> Result<Option<(Account, Option<Asset>)>> {
             let row = sqlx::query(GET_ACCOUNT_AND_ASSET)
                 .bind(account.0)
                 .bind(path)

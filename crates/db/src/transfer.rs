@@ -240,15 +240,7 @@ macro_rules! export_import {
                         .execute(&mut *conn)
                         .await
                         .map_err(db)?;
-                    for (account, role) in memberships {
-                        sqlx::query("INSERT INTO memberships (user_id, account_id, role) VALUES ($1, $2, $3)")
-                            .bind(&user.id.0)
-                            .bind(account.0)
-                            .bind(role.as_str())
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db)?;
-                    }
+                    super::common::insert_memberships(conn, &user.id, memberships).await?;
                 }
                 Record::ApiKey(k) => {
                     sqlx::query(

@@ -84,7 +84,7 @@ mod transfer;
 
 /// The statements this engine runs as the other does ([`crate::queries`]).
 mod common {
-    crate::queries::common_queries!(super::PgStore, pool, pool);
+    crate::queries::common_queries!(super::PgStore, sqlx::PgConnection, pool, pool);
 }
 
 const GET_ASSET: &str =
@@ -621,15 +621,7 @@ impl MetaStore for PgStore {
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                for (account, role) in memberships {
-                    sqlx::query("INSERT INTO memberships (user_id, account_id, role) VALUES ($1, $2, $3)")
-                        .bind(&user.id.0)
-                        .bind(account.0)
-                        .bind(role.as_str())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                }
+                common::insert_memberships(conn, &user.id, memberships).await?;
                 commit(tx, ()).await
             })
         })

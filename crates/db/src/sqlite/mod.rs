@@ -41,7 +41,7 @@ mod transfer;
 
 /// The statements this engine runs as the other does ([`crate::queries`]).
 mod common {
-    crate::queries::common_queries!(super::SqliteStore, read, write);
+    crate::queries::common_queries!(super::SqliteStore, sqlx::SqliteConnection, read, write);
 }
 
 const GET_ASSET: &str =
@@ -340,15 +340,7 @@ impl MetaStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (account, role) in memberships {
-            sqlx::query("INSERT INTO memberships (user_id, account_id, role) VALUES (?, ?, ?)")
-                .bind(&user.id.0)
-                .bind(account.0)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
+        common::insert_memberships(&mut tx, &user.id, memberships).await?;
         tx.commit().await.map_err(db)
     }
 

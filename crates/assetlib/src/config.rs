@@ -3,6 +3,7 @@
 
 use assetlib_core::rules::DEFAULT_EXTENSIONS;
 use assetlib_core::service::ZipLimits;
+use assetlib_server::HttpLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,17 @@ pub struct Config {
     /// Hosts (names or addresses) a URL upload may fetch from although they are loopback,
     /// private or link-local. For tests; leave empty in production.
     pub fetch_allow_hosts: Vec<String>,
+    /// Seconds a client has to send a request's head, from its first byte (or from the
+    /// connection's opening); then the connection closes (408 when part of a head came).
+    pub header_read_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub keepalive_timeout_secs: u64,
+    /// Seconds a request body may send nothing before it is abandoned (408; nothing of it is
+    /// kept), and a response may go unread before its connection closes.
+    pub body_read_timeout_secs: u64,
+    /// Client connections open at once; more wait to be accepted. Kept under the open-file
+    /// limit, which the server raises to its hard limit at start.
+    pub max_connections: usize,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
     pub log: String,
 }
@@ -63,6 +75,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let zip = ZipLimits::default();
+        let http = HttpLimits::default();
         Self {
             data_dir: PathBuf::from("./data"),
             listen: "127.0.0.1:8080".into(),
@@ -89,6 +102,10 @@ impl Default for Config {
             database_max_connections: 16,
             fetch_timeout_secs: 30,
             fetch_allow_hosts: vec![],
+            header_read_timeout_secs: http.header_read_timeout.as_secs(),
+            keepalive_timeout_secs: http.keepalive_timeout.as_secs(),
+            body_read_timeout_secs: http.body_read_timeout.as_secs(),
+            max_connections: http.max_connections,
             log: "info".into(),
         }
     }
@@ -142,6 +159,18 @@ impl Config {
 
     pub fn blob_store(&self) -> String {
         self.blob_store.clone().unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
+    }
+
+    /// The HTTP limits of SPEC 5.7; a timeout of 0 seconds is taken as 1 (0 would close every
+    /// connection at once).
+    pub fn http_limits(&self) -> HttpLimits {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        HttpLimits {
+            header_read_timeout: secs(self.header_read_timeout_secs),
+            keepalive_timeout: secs(self.keepalive_timeout_secs),
+            body_read_timeout: secs(self.body_read_timeout_secs),
+            max_connections: self.max_connections.max(1),
+        }
     }
 
     pub fn zip_limits(&self) -> ZipLimits {

@@ -137,6 +137,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    // A store that one server owns (SQLite) has no other writer: whatever partial writes its
+    // staging area holds were cut off by the last stop, and go now. Shared stores keep them
+    // for the grace period, since another server may be writing them.
+    if assetlib_db::is_single_server(&config.database_url()) {
+        match lib.sweep_partial_writes(Duration::ZERO).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed partial writes the last stop left"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep partial writes"),
+        }
+    }
     let released = lib.release_abandoned_jobs().await?;
     if released > 0 {
         tracing::info!(released, "resuming jobs interrupted by the last stop");
@@ -153,14 +163,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         cache_control: config.cache_control.clone(),
     };
     let app = assetlib_server::router(lib.clone(), http);
+    let mut limits = config.http_limits();
+    limits.max_connections = assetlib_server::http::connection_cap(limits.max_connections);
     let mut rx_server = rx;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx_server.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(assetlib_server::serve(listener, app, limits, async move {
+        let _ = rx_server.wait_for(|stop| *stop).await;
+    }));
     Ok(Running { addr, lib, initial_credentials, shutdown, server, workers })
 }
 

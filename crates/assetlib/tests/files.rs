@@ -47,8 +47,14 @@ async fn content_type_comes_from_the_extension_and_active_content_is_sandboxed()
         ("page.html", "text/html", true),
         ("page.htm", "text/html", true),
         ("logo.svg", "image/svg+xml", true),
-        ("doc.pdf", "application/pdf", false),
+        // SPEC 3: everything a browser may run as a document is sandboxed, XML and PDF too.
+        ("doc.pdf", "application/pdf", true),
+        ("feed.xml", "text/xml", true),
+        ("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", true),
         ("clip.mp4", "video/mp4", false),
+        ("pic.png", "image/png", false),
+        ("notes.txt", "text/plain", false),
+        ("song.mp3", "audio/mpeg", false),
         ("font.woff2", "font/woff2", false),
         ("data.json", "application/json", false),
         ("style.css", "text/css", false),
@@ -62,7 +68,8 @@ async fn content_type_comes_from_the_extension_and_active_content_is_sandboxed()
         assert_eq!(header(&res, CONTENT_TYPE), content_type, "{name}");
         assert_eq!(
             res.headers().get(CONTENT_SECURITY_POLICY).map(|v| v.to_str().unwrap()),
-            sandboxed.then_some("sandbox")
+            sandboxed.then_some("sandbox"),
+            "{name}"
         );
         assert_eq!(header(&res, "x-content-type-options".parse().unwrap()), "nosniff");
     }
@@ -281,5 +288,78 @@ async fn an_unreachable_s3_store_is_a_prompt_503() {
     // Nothing became visible.
     let (_, listing) = app.get_json(&app.key, "/v2/accounts/1/asset-library").await;
     assert!(listing["files"].as_array().unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn failed_preconditions_are_412_and_a_long_suffix_range_is_the_whole_file() {
+    let app = TestApp::spawn().await;
+    app.put(None, "p.txt", b"0123456789".to_vec()).await;
+    let url = app.url("/files/1/p.txt");
+    let c = &app.client;
+    let first = c.get(&url).send().await.unwrap();
+    let etag = header(&first, ETAG).to_owned();
+    let status = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status().as_u16() };
+    assert_eq!(status(c.get(&url).header("if-match", "\"other\"")).await, 412);
+    assert_eq!(status(c.head(&url).header("if-match", "\"other\"")).await, 412);
+    assert_eq!(status(c.get(&url).header("if-match", format!("W/{etag}"))).await, 412, "weak tags never match");
+    assert_eq!(status(c.get(&url).header("if-match", format!("\"x\", {etag}"))).await, 200);
+    assert_eq!(status(c.get(&url).header("if-match", "*")).await, 200);
+    assert_eq!(status(c.get(&url).header("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT")).await, 412);
+    assert_eq!(status(c.get(&url).header("if-unmodified-since", "Fri, 01 Jan 2100 00:00:00 GMT")).await, 200);
+    assert_eq!(status(c.get(&url).header("if-unmodified-since", "not a date")).await, 200, "ignored");
+    // If-Match holds, so If-Unmodified-Since is not looked at (RFC 9110 13.2.2).
+    let both = c.get(&url).header("if-match", &etag).header("if-unmodified-since", "Mon, 01 Jan 2001 00:00:00 GMT");
+    assert_eq!(status(both).await, 200);
+    let failed = c.get(&url).header("if-match", "\"other\"").send().await.unwrap();
+    assert_eq!(header(&failed, "x-content-type-options".parse().unwrap()), "nosniff");
+
+    let long = c.get(&url).header(RANGE, "bytes=-100").send().await.unwrap();
+    assert_eq!(long.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&long, CONTENT_RANGE), "bytes 0-9/10");
+    assert_eq!(long.bytes().await.unwrap().as_ref(), b"0123456789");
+    let short = c.get(&url).header(RANGE, "bytes=-3").send().await.unwrap();
+    assert_eq!(short.bytes().await.unwrap().as_ref(), b"789");
+    assert_eq!(status(c.get(&url).header(RANGE, "bytes=-0")).await, 416);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_url_per_file_and_only_known_versions() {
+    let app = TestApp::spawn().await;
+    app.put(Some("a"), "v.txt", b"versioned".to_vec()).await;
+    let c = &app.client;
+    for (path, expected) in [
+        ("/files/1/a/v.txt", 200),
+        ("/files/1/a/v.txt?version=original", 200),
+        ("/files/1/a/v.txt?cachebust=7", 200),
+        ("/files/1/a/v.txt?version=thumbnail", 404),
+        ("/files/1/a/v.txt?version=..%2F..%2Fetc%2Fpasswd", 404),
+        ("/files/1/a/v.txt?version=original&version=web", 404),
+        ("/files/01/a/v.txt", 404),
+        ("/files/+1/a/v.txt", 404),
+        ("/files/1.0/a/v.txt", 404),
+        ("/files/0/a/v.txt", 404),
+        ("/files/1/a/v.txt?version=%ff", 400),
+    ] {
+        let res = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), expected, "{path}");
+        assert_eq!(header(&res, "x-content-type-options".parse().unwrap()), "nosniff", "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dos_executable_is_refused_whatever_its_name() {
+    let app = TestApp::spawn().await;
+    // A DOS program with no PE header behind it: 0x90 bytes in the last page, 3 pages, 4
+    // paragraphs of header.
+    let mut dos = vec![0u8; 1536];
+    dos[..10].copy_from_slice(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00");
+    let res = app.upload(&app.key, 1, None, "readme.txt", dos).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["msg"], "Executable files are not allowed.");
+    let text = b"MZ is where this note starts; it is text.".to_vec();
+    assert_eq!(app.upload(&app.key, 1, None, "note.txt", text).await.status(), 200);
     app.stop().await;
 }

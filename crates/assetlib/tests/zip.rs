@@ -366,7 +366,7 @@ async fn latin1_names_are_decoded_and_refused() {
     );
     assert_listing(&app, "l", &["good.png"], &[]).await;
     assert_not_served(&app, "l/caf%C3%A9.png").await;
-    assert_eq!(fetch(&app, "l/caf%E9.png").await.0, 404, "a URL that is not UTF-8 names no key");
+    assert_eq!(fetch(&app, "l/caf%E9.png").await.0, 400, "a URL that is not UTF-8 is refused (SPEC 5.7)");
     assert_not_served(&app, "l/cafX.png").await;
     app.stop().await;
 }
@@ -451,14 +451,112 @@ async fn a_compression_ratio_bomb_fails_and_stores_nothing() {
 }
 
 #[tokio::test]
-async fn small_entries_are_exempt_from_the_ratio_limit() {
+async fn small_entries_are_held_to_the_ratio_as_part_of_the_whole_archive() {
     let app = TestApp::spawn().await;
-    // 512 KiB of zeros: a ratio far past 200:1, but below the 1 MiB the ratio rule starts at.
-    let zeros = vec![0u8; 512 << 10];
-    let zip = build(|w| add(w, "zeros.txt", &zeros, CompressionMethod::Deflated));
+    // 32 KiB of zeros compress far past 200:1, but the entry is under the 1 MiB where entries
+    // are judged one by one, and beside incompressible content the archive as a whole is not.
+    let zeros = vec![0u8; 32 << 10];
+    let noise = noise(8 << 10, 3);
+    let zip = build(|w| {
+        add(w, "zeros.txt", &zeros, CompressionMethod::Deflated);
+        add(w, "noise.txt", &noise, CompressionMethod::Deflated);
+    });
     let status = expand(&app, Some("z"), zip).await;
-    assert_queue(&status, "Completed", 1, 1, "Number of assets uploaded: 1");
+    assert_queue(&status, "Completed", 2, 2, "Number of assets uploaded: 2");
     assert_served(&app, "z/zeros.txt", &zeros).await;
+    app.stop().await;
+}
+
+/// Bytes that do not compress.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn many_small_entries_of_zeros_are_a_bomb_for_the_whole_archive() {
+    // Each entry under 1 MiB escapes the per-entry rule; together they expand 800 times the
+    // archive's size (1,000 entries of 1 MiB made 1 GiB from a 1.1 MB zip before this rule).
+    let app = TestApp::spawn().await;
+    let zeros = vec![0u8; (512 << 10) - 1];
+    let zip = build(|w| {
+        for i in 0..100 {
+            add(w, &format!("z{i}.txt"), &zeros, CompressionMethod::Deflated);
+        }
+    });
+    let size = zip.len();
+    let status = expand(&app, Some("bomb"), zip).await;
+    assert_eq!(status["status"], "Failed", "{status}");
+    let message = status["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Number of assets uploaded: 0. Zip archive expands to more than 200 times its size (50.00 MB from "
+        ),
+        "{message} ({size} bytes)"
+    );
+    assert_eq!(status["totalProcessed"], 0, "{status}");
+    assert_empty_library(&app).await;
+    app.stop().await;
+}
+
+/// A zip of `a.txt` whose central directory lists a second entry, `b.txt`, at the same local
+/// header: two entries sharing one compressed run.
+fn overlapping_zip(content: &[u8]) -> Vec<u8> {
+    let mut bytes = build(|w| add(w, "a.txt", content, CompressionMethod::Deflated));
+    let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").expect("central directory");
+    let end = bytes.windows(4).rposition(|w| w == b"PK\x05\x06").expect("end of central directory");
+    let mut record = bytes[central..end].to_vec();
+    let name = record.windows(5).position(|w| w == b"a.txt").expect("name in the record");
+    record[name] = b'b';
+    let mut eocd = bytes[end..].to_vec();
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let entries = u16_at(&eocd, 10) + 1;
+    eocd[8..10].copy_from_slice(&entries.to_le_bytes());
+    eocd[10..12].copy_from_slice(&entries.to_le_bytes());
+    let cd_size = u32_at(&eocd, 12) + record.len() as u32;
+    eocd[12..16].copy_from_slice(&cd_size.to_le_bytes());
+    bytes.truncate(end);
+    bytes.extend_from_slice(&record);
+    bytes.extend_from_slice(&eocd);
+    bytes
+}
+
+#[tokio::test]
+async fn entries_that_overlap_in_the_archive_fail_it() {
+    let app = TestApp::spawn().await;
+    let content = noise(4 << 10, 9);
+    let status = expand(&app, Some("o"), overlapping_zip(&content)).await;
+    assert_eq!(status["status"], "Failed", "{status}");
+    assert_eq!(
+        status["message"],
+        "Number of assets uploaded: 0. Zip entries 'a.txt' and 'b.txt' overlap in the archive; it is refused."
+    );
+    assert_empty_library(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_zip_of_many_small_files_still_expands() {
+    let app = TestApp::spawn().await;
+    let files: Vec<(String, Vec<u8>)> = (0..300)
+        .map(|i| (format!("copy/line{i}.txt"), format!("Headline number {i} of the spring campaign.\n").into_bytes()))
+        .collect();
+    let zip = build(|w| {
+        for (name, bytes) in &files {
+            add(w, name, bytes, CompressionMethod::Deflated);
+        }
+    });
+    let status = expand(&app, Some("many"), zip).await;
+    assert_queue(&status, "Completed", 300, 300, "Number of assets uploaded: 300");
+    assert_served(&app, "many/copy/line299.txt", &files[299].1).await;
     app.stop().await;
 }
 

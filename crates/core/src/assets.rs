@@ -8,7 +8,7 @@ use crate::ids::{AccountId, AssetId};
 use crate::model::{Asset, FolderDelete, Metadata, now_millis};
 use crate::ports::ByteStream;
 use crate::rules::join;
-use crate::service::{Library, Zips};
+use crate::service::{Library, Received, Zips};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -57,11 +57,11 @@ pub fn check_metadata(metadata: &Metadata) -> Result<()> {
     Ok(())
 }
 
-fn encode_token(path: &str, name: &str) -> String {
+pub(crate) fn encode_token(path: &str, name: &str) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::json!([path, name]).to_string())
 }
 
-fn decode_token(raw: &str, what: &str) -> Result<(String, String)> {
+pub(crate) fn decode_token(raw: &str, what: &str) -> Result<(String, String)> {
     let bad = || Error::invalid("cursor_invalid", format!("Invalid {what}."));
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     serde_json::from_slice::<(String, String)>(&bytes).map_err(|_| bad())
@@ -295,6 +295,32 @@ impl Library {
         let received = self.receive(who, account, Some(&k.path), &k.name, body, Zips::Keep).await?;
         let outcome = self.commit_upload(received.with_metadata(metadata), &k.path).await?;
         outcome.asset.ok_or_else(|| Error::internal("a single-file upload made no asset"))
+    }
+
+    /// Makes content received before its key was known (a body that names the key after the
+    /// content, [`Library::receive_unnamed`]) the asset at `key`, with `metadata` if given.
+    /// On any error the content is removed.
+    pub async fn commit_as(&self, received: Received, key: &str, metadata: Option<Metadata>) -> Result<Asset> {
+        let checked = self.config.rules.key(key).and_then(|k| match &metadata {
+            Some(m) => check_metadata(m).map(|()| k),
+            None => Ok(k),
+        });
+        let k = match checked {
+            Ok(k) => k,
+            Err(e) => {
+                self.discard(received).await;
+                return Err(e);
+            }
+        };
+        let received = received.with_name(&k.name).with_metadata(metadata);
+        let outcome = self.commit_upload(received, &k.path).await?;
+        outcome.asset.ok_or_else(|| Error::internal("a single-file upload made no asset"))
+    }
+
+    /// Drops received content that will not be committed (the request it came with failed).
+    /// Its cleanup job removes it later if this delete fails.
+    pub async fn discard(&self, received: Received) {
+        let _ = self.blobs.delete(received.blob()).await;
     }
 
     /// Fetches `url` (through the configured fetcher, which refuses unsafe addresses) and

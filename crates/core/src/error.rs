@@ -13,6 +13,8 @@ pub enum ErrorKind {
     Unauthenticated,
     Forbidden,
     TooLarge,
+    /// The client stopped sending a request body (HTTP 408).
+    TimedOut,
     RateLimited,
     Unavailable,
     Internal,

@@ -37,13 +37,32 @@ pub struct Ingest {
     failed: bool,
 }
 
-/// Whether `head` (the first bytes of a file) is a native executable: ELF, PE or Mach-O.
+/// Whether `head` (the first bytes of a file) is a native executable: ELF, MZ (DOS, and PE
+/// behind it), or Mach-O.
 /// Magic numbers only, checked on as few bytes as the formats need, so that a truncated
 /// header is caught too.
 pub fn is_executable(head: &[u8]) -> bool {
     const MACH_O: [[u8; 4]; 4] =
         [[0xfe, 0xed, 0xfa, 0xce], [0xfe, 0xed, 0xfa, 0xcf], [0xce, 0xfa, 0xed, 0xfe], [0xcf, 0xfa, 0xed, 0xfe]];
-    head.starts_with(b"\x7fELF") || MACH_O.iter().any(|m| head.starts_with(m)) || is_fat_mach_o(head) || is_pe(head)
+    head.starts_with(b"\x7fELF")
+        || MACH_O.iter().any(|m| head.starts_with(m))
+        || is_fat_mach_o(head)
+        || is_pe(head)
+        || is_dos_mz(head)
+}
+
+/// A DOS executable: `MZ` (or the `ZM` some loaders also take) and a header whose fields a
+/// loader would accept: the bytes in the last 512-byte page (below 512), at least one page,
+/// and a header of at least the 28 bytes the format has (2 paragraphs) that fits in the pages.
+/// Text that happens to start with `MZ` fails these: its third byte is printable, where the
+/// byte count's high byte is 0 or 1.
+fn is_dos_mz(head: &[u8]) -> bool {
+    if head.len() < 28 || !(head.starts_with(b"MZ") || head.starts_with(b"ZM")) {
+        return false;
+    }
+    let word = |at: usize| u16::from_le_bytes([head[at], head[at + 1]]) as u32;
+    let (last_page_bytes, pages, header_paragraphs) = (word(2), word(4), word(8));
+    last_page_bytes < 512 && pages >= 1 && header_paragraphs >= 2 && header_paragraphs * 16 <= pages * 512
 }
 
 /// A universal binary: `cafebabe` and an architecture count. Java class files share the magic
@@ -215,6 +234,15 @@ mod tests {
         pe[128..132].copy_from_slice(b"PE\0\0");
         assert!(is_executable(&pe));
         assert!(!is_executable(b"MZ is how this text file starts"));
+        // A DOS program without a PE header: 0x90 bytes in the last page, 3 pages, 4
+        // paragraphs of header (what a DOS linker writes).
+        let mut dos = vec![0u8; 64];
+        dos[..10].copy_from_slice(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00");
+        assert!(is_executable(&dos), "DOS MZ");
+        dos[..2].copy_from_slice(b"ZM");
+        assert!(is_executable(&dos), "DOS ZM");
+        assert!(!is_executable(b"MZ\x90\x00\x03\x00\x00\x00\x04"), "too short for a DOS header");
+        assert!(!is_executable(b"MZ, a two-letter code, is used on this page for a few lines of text."));
         assert!(!is_executable(b"\x89PNG\r\n\x1a\n"));
         assert!(is_executable(b"\xca\xfe\xba\xbe\0\0\0\x02"), "fat Mach-O");
         assert!(!is_executable(b"\xca\xfe\xba\xbe\0\0\0\x34"), "Java class");

@@ -87,6 +87,12 @@ impl Library {
         handles
     }
 
+    /// Removes partial writes older than `older_than` from the blob store's staging area (for
+    /// the local store `.staging/`, for S3 incomplete multipart uploads).
+    pub async fn sweep_partial_writes(&self, older_than: Duration) -> Result<u64> {
+        self.blobs.sweep_staging(older_than).await
+    }
+
     /// Removes partial writes that a crash left in the blob store, once they are older than the
     /// orphan grace period: at start and then every grace period (at most hourly). Every
     /// `orphan_sweep` it also removes complete blobs nothing references ([`Library::sweep_orphans`]).

@@ -10,6 +10,8 @@ pub mod cache;
 pub mod cursor;
 pub mod enqueue;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;

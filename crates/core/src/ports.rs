@@ -211,6 +211,9 @@ pub struct ArchiveEntry {
     /// Declared uncompressed size.
     pub size: u64,
     pub compressed_size: u64,
+    /// Where the entry sits in the archive, from its local header to the end of its data:
+    /// two entries whose spans overlap share bytes (an overlapping-entries zip bomb).
+    pub span: std::ops::Range<u64>,
 }
 
 /// An opened archive. Synchronous: the core drives it from a blocking thread.

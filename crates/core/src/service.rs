@@ -131,6 +131,9 @@ impl Received {
     pub fn file_name(&self) -> &str {
         &self.file_name
     }
+    pub(crate) fn blob(&self) -> &BlobKey {
+        &self.blob
+    }
 }
 
 /// Credentials made for a new user: shown once.

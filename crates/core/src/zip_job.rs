@@ -11,7 +11,7 @@ use crate::jobs::JobKind;
 use crate::model::{AssetWrite, ItemError, NewJob, QueueEntry, QueueStatus, StoredFile, now_millis};
 use crate::ports::{Archive, ArchiveEntry};
 use crate::rules::join;
-use crate::service::{Library, content_type_for, uploaded_message};
+use crate::service::{Library, ZipLimits, content_type_for, uploaded_message};
 use crate::size::human_size;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -29,6 +29,44 @@ enum Plan {
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The most skipped entries the queue message names; all are kept in the entry's errors.
 const MESSAGE_SKIPS: usize = 20;
+
+/// The first limit an archive of `archive_size` bytes breaks, judged on its directory before
+/// anything is read, as the queue's failure message. Entries are read no further than their
+/// declared sizes (`read_entry`), so the declared sizes bound what is really written:
+/// - at most `max_entries` entries, and at most `max_total_size` bytes in all;
+/// - one entry of `ratio_min_size` or more at most `max_ratio` times its compressed size;
+/// - all entries together at most `max_ratio` times the archive's size, whatever their sizes,
+///   so that many small entries of zeros cannot add up to a bomb;
+/// - no two entries sharing bytes of the archive (overlapping entries expand one compressed
+///   run many times over while each looks honest on its own).
+pub fn check_archive(entries: &[ArchiveEntry], archive_size: u64, limits: &ZipLimits) -> Option<String> {
+    if entries.len() > limits.max_entries {
+        return Some(format!("Zip archive has more than {} entries.", limits.max_entries));
+    }
+    let total = entries.iter().fold(0u64, |sum, e| sum.saturating_add(e.size));
+    if total > limits.max_total_size {
+        return Some(format!("Zip archive expands to more than {}.", human_size(limits.max_total_size)));
+    }
+    if let Some(e) =
+        entries.iter().find(|e| e.size >= limits.ratio_min_size && e.size / e.compressed_size.max(1) > limits.max_ratio)
+    {
+        return Some(format!("Zip entry '{}' exceeds the compression ratio limit of {}:1.", e.name, limits.max_ratio));
+    }
+    if total > archive_size.max(1).saturating_mul(limits.max_ratio) {
+        return Some(format!(
+            "Zip archive expands to more than {} times its size ({} from {}).",
+            limits.max_ratio,
+            human_size(total),
+            human_size(archive_size)
+        ));
+    }
+    let mut spans: Vec<&ArchiveEntry> = entries.iter().collect();
+    spans.sort_by_key(|e| (e.span.start, e.span.end));
+    spans
+        .windows(2)
+        .find(|w| w[1].span.start < w[0].span.end)
+        .map(|w| format!("Zip entries '{}' and '{}' overlap in the archive; it is refused.", w[0].name, w[1].name))
+}
 
 fn is_mac_litter(name: &str) -> bool {
     name.starts_with("__MACOSX/") || name == "__MACOSX" || name == ".DS_Store" || name.ends_with("/.DS_Store")
@@ -55,22 +93,6 @@ impl Library {
         Plan::Skip(reason)
     }
 
-    /// The first limit the archive's directory breaks, as the queue's failure message.
-    fn check_limits(&self, entries: &[ArchiveEntry]) -> Option<String> {
-        let limits = &self.config.zip;
-        if entries.len() > limits.max_entries {
-            return Some(format!("Zip archive has more than {} entries.", limits.max_entries));
-        }
-        let total: u64 = entries.iter().map(|e| e.size).sum();
-        if total > limits.max_total_size {
-            return Some(format!("Zip archive expands to more than {}.", human_size(limits.max_total_size)));
-        }
-        entries
-            .iter()
-            .find(|e| e.size >= limits.ratio_min_size && e.size / e.compressed_size.max(1) > limits.max_ratio)
-            .map(|e| format!("Zip entry '{}' exceeds the compression ratio limit of {}:1.", e.name, limits.max_ratio))
-    }
-
     pub(crate) async fn expand_zip(&self, queue_id: &QueueId, folder: &str, created_by: Option<&UserId>) -> Result<()> {
         let Some(mut queue) = self.meta.get_queue(queue_id).await? else {
             return Ok(());
@@ -87,6 +109,7 @@ impl Library {
 
         let tmp = self.fetch_to_temp(&source).await?;
         let file = tmp.reopen().map_err(Error::internal)?;
+        let archive_size = file.metadata().map_err(Error::internal)?.len();
         let archives = self.archives.clone();
         let opened = tokio::task::spawn_blocking(move || archives.open(file)).await.map_err(Error::internal)?;
         let mut archive = match opened {
@@ -95,7 +118,7 @@ impl Library {
             Err(e) => return Err(e),
         };
         let entries = archive.entries().to_vec();
-        if let Some(reason) = self.check_limits(&entries) {
+        if let Some(reason) = check_archive(&entries, archive_size, &self.config.zip) {
             return self.finish_failed(queue, &reason, vec![]).await;
         }
         let plans: Vec<(ArchiveEntry, Plan)> = entries

@@ -2,6 +2,9 @@
 //! core's expansion job (renditions and probing come later).
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 use assetlib_core::ports::{Archive, ArchiveEntry, ArchiveOpener};
 use assetlib_core::{Error, Result};
 use std::io::Read;
@@ -35,6 +38,8 @@ impl ArchiveOpener for ZipOpener {
         let mut entries = Vec::with_capacity(archive.len());
         for index in 0..archive.len() {
             let f = archive.by_index_raw(index).map_err(invalid)?;
+            let start = f.header_start();
+            let end = f.data_start().unwrap_or(start).saturating_add(f.compressed_size());
             entries.push(ArchiveEntry {
                 index,
                 name: decode_name(f.name_raw()),
@@ -44,6 +49,7 @@ impl ArchiveOpener for ZipOpener {
                 supported: matches!(f.compression(), CompressionMethod::Stored | CompressionMethod::Deflated),
                 size: f.size(),
                 compressed_size: f.compressed_size(),
+                span: start..end.max(start),
             });
         }
         Ok(Box::new(ZipReader { archive, entries }))

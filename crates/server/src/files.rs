@@ -1,15 +1,15 @@
 //! Public files: `GET|HEAD /files/{accountId}/{key}`, without auth, for CDNs. Validators
-//! (`ETag`, `Last-Modified`), conditional requests (304), single byte ranges (206), and headers
+//! (`ETag`, `Last-Modified`), conditional requests (304, 412), single byte ranges (206), and headers
 //! that keep a browser from running what it was not meant to.
 
 use crate::AppState;
 use assetlib_core::AccountId;
-use assetlib_core::model::Asset;
 use assetlib_core::ports::Content;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -34,24 +34,59 @@ pub fn public_url(base: &str, account: AccountId, key: &str) -> String {
     url
 }
 
+/// Every answer of the file routes, errors included, carries `nosniff`.
 fn plain(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], text)
+        .into_response()
+}
+
+fn not_found() -> Response {
+    plain(StatusCode::NOT_FOUND, "Not found\n")
+}
+
+/// The one spelling of an account id in a public URL: digits without sign or leading zeros, so
+/// that a file has one URL and a CDN one cache key for it.
+fn canonical_account(raw: &str) -> Option<AccountId> {
+    let id = crate::dialects::parse_account_id(raw)?;
+    (id.0.to_string() == raw).then_some(id)
+}
+
+/// The version a query asks for: only `original` exists until renditions come. Any other, or
+/// the same parameter twice with different values, names nothing (404); a query that is not
+/// UTF-8 is refused (400). `None`: serve the file.
+fn refused_version(raw: Option<&str>) -> Option<Response> {
+    let Ok(pairs) = crate::dialects::query_pairs(raw.unwrap_or("").as_bytes()) else {
+        return Some(plain(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.\n"));
+    };
+    let known = pairs.iter().filter(|(k, _)| k == "version").all(|(_, v)| v == "original");
+    (!known).then(not_found)
 }
 
 async fn get_file(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    // A path that is not UTF-8 cannot name a key: not found, like any other unknown path.
-    let Ok(Path((account, key))) = path else {
-        return plain(StatusCode::NOT_FOUND, "Not found\n");
+    let (account, key) = match path {
+        Ok(Path(parts)) => parts,
+        // A path that is not UTF-8 once percent-decoded names nothing, and is refused as such
+        // rather than read with replacement characters.
+        Err(PathRejection::FailedToDeserializePathParams(e))
+            if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+        {
+            return plain(StatusCode::BAD_REQUEST, "The path is not valid UTF-8.\n");
+        }
+        Err(_) => return not_found(),
     };
-    let Ok(account) = account.parse::<i64>() else {
-        return plain(StatusCode::NOT_FOUND, "Not found\n");
+    let Some(account) = canonical_account(&account) else {
+        return not_found();
     };
-    let asset = match state.lib.public_asset(AccountId(account), &key).await {
+    if let Some(response) = refused_version(query.as_deref()) {
+        return response;
+    }
+    let asset = match state.lib.public_asset(account, &key).await {
         Ok(asset) => asset,
         Err(e) => return error_response(e),
     };
@@ -70,12 +105,14 @@ async fn get_file(
     put(&mut out, header::CACHE_CONTROL, &state.http.cache_control);
     out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if is_active_content(&asset) {
+    if needs_sandbox(&asset.content_type) {
         out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
     }
 
-    if not_modified(&headers, &etag, modified_secs) {
-        return (StatusCode::NOT_MODIFIED, out).into_response();
+    match preconditions(&headers, &etag, modified_secs) {
+        Precondition::Proceed => {}
+        Precondition::Failed => return (StatusCode::PRECONDITION_FAILED, out).into_response(),
+        Precondition::NotModified => return (StatusCode::NOT_MODIFIED, out).into_response(),
     }
     put(&mut out, header::CONTENT_TYPE, &asset.content_type);
 
@@ -107,37 +144,85 @@ async fn get_file(
 fn error_response(e: assetlib_core::Error) -> Response {
     use assetlib_core::ErrorKind;
     match e.kind {
-        ErrorKind::NotFound => plain(StatusCode::NOT_FOUND, "Not found\n"),
+        ErrorKind::NotFound => not_found(),
         ErrorKind::Unavailable => plain(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable\n"),
         _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error\n"),
     }
 }
 
-/// HTML and SVG run scripts when opened from our origin; `sandbox` stops that.
-fn is_active_content(asset: &Asset) -> bool {
-    matches!(asset.content_type.as_str(), "text/html" | "image/svg+xml" | "application/xhtml+xml")
+/// Whether a browser might run `content_type` as a document on our origin. Only what is plainly
+/// media, a font or inert data is served without `Content-Security-Policy: sandbox`; HTML,
+/// XHTML, XML, SVG, PDF and every type this list does not know are sandboxed.
+pub(crate) fn needs_sandbox(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (kind, subtype) = essence.split_once('/').unwrap_or((&essence, ""));
+    let inert = match kind {
+        "image" => !subtype.contains("svg") && !subtype.contains("xml"),
+        "audio" | "video" | "font" => !subtype.contains("xml"),
+        "text" => matches!(subtype, "plain" | "csv" | "css" | "javascript"),
+        "application" => matches!(subtype, "json" | "javascript" | "zip"),
+        _ => false,
+    };
+    !inert
 }
 
-/// RFC 9110 section 13.2.2: If-None-Match wins over If-Modified-Since.
-fn not_modified(headers: &HeaderMap, etag: &str, modified_secs: u64) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        let bare = etag.trim_matches('"');
-        return inm
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"') == bare);
+/// What the validators of a GET or HEAD decide, in the order of RFC 9110 section 13.2.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Precondition {
+    Proceed,
+    /// `If-Match` or `If-Unmodified-Since` failed: 412.
+    Failed,
+    /// `If-None-Match` or `If-Modified-Since` hold: 304.
+    NotModified,
+}
+
+/// The entity tags of a validator header; `None` for `*`.
+fn entity_tags(value: &str) -> Option<Vec<&str>> {
+    if value.trim() == "*" {
+        return None;
     }
-    headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok())
-        .and_then(|since| since.duration_since(UNIX_EPOCH).ok())
-        .is_some_and(|since| modified_secs <= since.as_secs())
+    Some(value.split(',').map(str::trim).filter(|t| !t.is_empty()).collect())
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn http_date_secs(value: &str) -> Option<u64> {
+    httpdate::parse_http_date(value).ok()?.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+pub(crate) fn preconditions(headers: &HeaderMap, etag: &str, modified_secs: u64) -> Precondition {
+    // If-Match compares strongly: a weak tag never matches; If-Unmodified-Since counts only
+    // without If-Match, and is ignored when it is not a date.
+    if let Some(value) = header_text(headers, header::IF_MATCH) {
+        let matches = entity_tags(value).is_none_or(|tags| tags.contains(&etag));
+        if !matches {
+            return Precondition::Failed;
+        }
+    } else if headers.contains_key(header::IF_MATCH) {
+        return Precondition::Failed; // present but not text: it matches nothing
+    } else if let Some(since) = header_text(headers, header::IF_UNMODIFIED_SINCE).and_then(http_date_secs)
+        && modified_secs > since
+    {
+        return Precondition::Failed;
+    }
+    // If-None-Match compares weakly, and wins over If-Modified-Since.
+    if let Some(value) = header_text(headers, header::IF_NONE_MATCH) {
+        let bare = etag.trim_matches('"');
+        let matches = entity_tags(value)
+            .is_none_or(|tags| tags.iter().any(|t| t.strip_prefix("W/").unwrap_or(t).trim_matches('"') == bare));
+        return if matches { Precondition::NotModified } else { Precondition::Proceed };
+    }
+    match header_text(headers, header::IF_MODIFIED_SINCE).and_then(http_date_secs) {
+        Some(since) if modified_secs <= since => Precondition::NotModified,
+        _ => Precondition::Proceed,
+    }
 }
 
 /// The one byte range asked for, if any and if `If-Range` still holds. Several ranges are
 /// answered with the whole file (RFC 9110 allows ignoring Range). `Err` when unsatisfiable.
-fn requested_range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
+pub(crate) fn requested_range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
     let Some(raw) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -145,6 +230,17 @@ fn requested_range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<
         && if_range != etag
     {
         return Ok(None);
+    }
+    // A suffix range longer than the file is the whole file (RFC 9110 section 14.1.3); the
+    // parser below would call it unsatisfiable. A suffix of no bytes, or any suffix of an
+    // empty file, selects nothing: unsatisfiable.
+    if let Some(suffix) = raw.trim().strip_prefix("bytes=-").and_then(|n| n.trim().parse::<u64>().ok()) {
+        if suffix == 0 {
+            return Err(());
+        }
+        if suffix >= size && size > 0 {
+            return Ok(Some(0..size));
+        }
     }
     let parsed = match http_range_header::parse_range_header(raw) {
         Ok(p) => p,

@@ -5,7 +5,13 @@
 
 pub mod dialects;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod http;
 mod multipart;
+mod streamed_json;
+
+pub use http::{HttpLimits, serve};
 
 use assetlib_core::Library;
 use axum::Router;
@@ -30,8 +36,9 @@ pub struct AppState {
 }
 
 pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
-    // Multipart bodies are limited while streaming, per file by the core and as a whole by the
-    // multipart reader; axum's own 2 MB default would cut uploads short.
+    // Uploads read the raw body, limited while streaming (per file by the core, as a whole by
+    // the multipart reader); every extractor that buffers a body (`Json`, `Bytes`, `String`)
+    // is held to the JSON limit.
     let state = AppState { lib, http: Arc::new(http) };
     Router::new()
         .merge(dialects::jivox::routes())
@@ -39,7 +46,7 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::max(http::JSON_BODY_LIMIT))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

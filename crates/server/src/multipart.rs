@@ -23,6 +23,9 @@ pub enum Part {
 fn malformed(e: multer::Error, max_file: u64) -> Error {
     match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => too_large_error(max_file),
+        multer::Error::StreamReadFailed(e) if crate::http::is_body_timeout(e.as_ref()) => {
+            crate::http::body_timeout_error()
+        }
         e => Error::invalid("multipart_invalid", format!("Malformed multipart body: {e}.")),
     }
 }
@@ -30,12 +33,17 @@ fn malformed(e: multer::Error, max_file: u64) -> Error {
 impl Multipart {
     /// A reader over `body`; the whole body may hold one file of `max_file` bytes plus slack
     /// for other fields.
+    /// The most a whole body may hold: one file of `max_file` bytes and the other fields.
+    pub fn body_limit(max_file: u64) -> u64 {
+        max_file + (1 << 20)
+    }
+
     pub fn new(headers: &HeaderMap, body: Body, max_file: u64) -> Result<Self, Error> {
         let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let boundary = multer::parse_boundary(content_type)
             .map_err(|_| Error::invalid("multipart_required", "Expected a multipart/form-data body."))?;
         let constraints = multer::Constraints::new().size_limit(
-            multer::SizeLimit::new().whole_stream(max_file + (1 << 20)).per_field(max_file + TEXT_PART_LIMIT),
+            multer::SizeLimit::new().whole_stream(Self::body_limit(max_file)).per_field(max_file + TEXT_PART_LIMIT),
         );
         let stream = body.into_data_stream();
         Ok(Self { inner: multer::Multipart::with_constraints(stream, boundary, constraints), max_file })

@@ -400,7 +400,26 @@ impl ServerProcess {
 
     /// [`Self::start`] with more flags for `serve`.
     pub fn start_with_args(backend: &Backend, data_dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Self {
-        let mut child = Command::new(binary())
+        Self::start_under(&[], backend, data_dir, envs, args)
+    }
+
+    /// [`Self::start_with_args`] under a wrapper command (`prlimit --nofile=256:256 --`).
+    pub fn start_under(
+        wrapper: &[&str],
+        backend: &Backend,
+        data_dir: &Path,
+        envs: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(binary());
+                c
+            }
+            None => Command::new(binary()),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
@@ -423,6 +442,34 @@ impl ServerProcess {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Self { child, base, data_dir: data_dir.to_owned() }
+    }
+
+    /// A new user of account 1 with `role` (through the operator's command, which works while
+    /// the server runs); returns the API key.
+    pub fn user(&self, backend: &Backend, role: &str) -> String {
+        let out = Command::new(binary())
+            .args(["user", "create", "--account", "1", "--role", role, "--name", role, "--data-dir"])
+            .arg(&self.data_dir)
+            .args(backend.args())
+            .envs(backend.env())
+            .output()
+            .expect("assetlib user create");
+        assert!(out.status.success(), "user create: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["apiKey"].as_str().expect("apiKey").to_owned()
+    }
+
+    /// The process's resident memory in KiB: now (`VmRSS`) and at its peak (`VmHWM`).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .expect("memory field")
+        };
+        (field("VmRSS:"), field("VmHWM:"))
     }
 
     pub fn initial_key(&self) -> String {

@@ -4,8 +4,11 @@
 
 use crate::AppState;
 use crate::multipart::{Multipart, Part};
+use crate::streamed_json::{self, StreamedObject};
 use assetlib_core::auth::{Access, Principal};
+use assetlib_core::ingest::too_large_error;
 use assetlib_core::model::{Asset, Metadata};
+use assetlib_core::ports::ByteStream;
 use assetlib_core::service::Zips;
 use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::Router;
@@ -14,7 +17,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -35,7 +37,9 @@ pub fn routes() -> Router<AppState> {
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 1000;
 /// A JSON body without file content (metadata, copy, bulk delete) is at most this large.
-const SMALL_BODY: usize = 1 << 20;
+const SMALL_BODY: usize = crate::http::JSON_BODY_LIMIT;
+/// The code of a body whose declared size is over its limit.
+const BODY_TOO_LARGE: &str = "declared_too_large";
 
 /// A Clinch error: a status and `{"error": "..."}`.
 #[derive(Debug)]
@@ -50,12 +54,19 @@ impl ClinchError {
 impl From<Error> for ClinchError {
     fn from(e: Error) -> Self {
         let status = match e.kind {
+            // A body refused before it is read (a declared size over the limit, or a JSON body
+            // over 1 MiB) is 413, as every dialect answers it (SPEC 5.7); a file found too large
+            // while it streams stays a validation error, as Clinch has it.
+            ErrorKind::TooLarge if e.code == BODY_TOO_LARGE || e.code == "body_too_large" => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             // Validation and missing things are 400, as the seed's notes have them.
             ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::TooLarge => {
                 StatusCode::BAD_REQUEST
             }
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,10 +85,9 @@ type ClinchResult<T> = Result<T, ClinchError>;
 type Json = axum::Json<Value>;
 
 async fn principal(state: &AppState, headers: &HeaderMap) -> ClinchResult<Principal> {
-    let Some(key) = headers.get("x-apikey") else {
+    let Some(key) = super::credential(headers, "x-apikey")? else {
         return Err(ClinchError(StatusCode::UNAUTHORIZED, "Missing API key: send it in the X-ApiKey header.".into()));
     };
-    let key = key.to_str().map_err(|_| ClinchError(StatusCode::UNAUTHORIZED, "Invalid API key.".into()))?;
     Ok(state.lib.authenticate(key).await?)
 }
 
@@ -86,26 +96,36 @@ fn account_id(raw: &str) -> ClinchResult<AccountId> {
         .ok_or_else(|| ClinchError::bad_request(format!("Invalid AccountId '{raw}': it must be a positive integer.")))
 }
 
-/// The caller and the account of a request. The caller's reach to the account is checked
-/// before any parameter, so that another account's key gets 403 whatever else it sent; each
-/// operation still checks the access it needs (a viewer's write is refused there).
-async fn caller(state: &AppState, headers: &HeaderMap, account: &str) -> ClinchResult<(Principal, AccountId)> {
+/// The caller and the account of a request, with the `access` the operation needs checked
+/// before any parameter or body is read: another account's key, and a viewer's write, get 403
+/// whatever else they sent. Each operation checks its access again in the core.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &str,
+    access: Access,
+) -> ClinchResult<(Principal, AccountId)> {
     let who = principal(state, headers).await?;
     let account = account_id(account)?;
-    state.lib.authorize(&who, account, Access::Read).await?;
+    state.lib.authorize(&who, account, access).await?;
     Ok((who, account))
+}
+
+/// A declared body size over `limit` is refused before the body is read.
+fn check_declared(headers: &HeaderMap, limit: u64, message: String) -> ClinchResult<()> {
+    Ok(super::check_declared_length(headers, limit, || Error::new(ErrorKind::TooLarge, BODY_TOO_LARGE, message))?)
 }
 
 /// Query parameters with lowercased names; a repeated parameter keeps its first value.
 struct Query(HashMap<String, String>);
 
 impl Query {
-    fn parse(raw: Option<String>) -> Self {
+    fn parse(raw: Option<String>) -> ClinchResult<Self> {
         let mut map = HashMap::new();
-        for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-            map.entry(k.to_lowercase()).or_insert_with(|| v.into_owned());
+        for (k, v) in super::query_pairs(raw.as_deref().unwrap_or("").as_bytes())? {
+            map.entry(k.to_lowercase()).or_insert(v);
         }
-        Self(map)
+        Ok(Self(map))
     }
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(&name.to_lowercase()).map(String::as_str)
@@ -164,10 +184,22 @@ impl Fields {
     }
 }
 
-/// Reads a body of at most `limit` bytes as JSON.
-async fn json_body(body: Body, limit: usize) -> ClinchResult<Value> {
+/// Reads a body of at most `limit` bytes as JSON; a larger one is 413.
+async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ClinchResult<Value> {
+    let too_large = || super::json_too_large(limit as u64);
+    super::check_declared_length(headers, limit as u64, too_large)?;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        ClinchError::bad_request(format!("Could not read the request body (at most {limit} bytes): {e}."))
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(err) = source {
+            if err.is::<http_body_util::LengthLimitError>() {
+                return ClinchError::from(too_large());
+            }
+            if crate::http::is_body_timeout(err) {
+                return ClinchError::from(crate::http::body_timeout_error());
+            }
+            source = err.source();
+        }
+        ClinchError::bad_request(format!("Could not read the request body: {e}."))
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ClinchError::bad_request("A JSON body is required."));
@@ -176,8 +208,8 @@ async fn json_body(body: Body, limit: usize) -> ClinchResult<Value> {
 }
 
 /// A JSON object body, keys lowercased.
-async fn object_body(body: Body, limit: usize) -> ClinchResult<Fields> {
-    match json_body(body, limit).await? {
+async fn object_body(headers: &HeaderMap, body: Body, limit: usize) -> ClinchResult<Fields> {
+    match json_body(headers, body, limit).await? {
         Value::Object(map) => Ok(Fields(map.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect())),
         _ => Err(ClinchError::bad_request("The JSON body must be an object.")),
     }
@@ -214,11 +246,13 @@ async fn put_asset(
     headers: HeaderMap,
     body: Body,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let max = state.lib.config().max_upload_size;
+    check_declared(&headers, Multipart::body_limit(max), too_large_error(max).message)?;
+    let q = Query::parse(query)?;
     let mut key = q.get("key").filter(|k| !k.is_empty()).map(str::to_owned);
     let mut folder = q.get("folder").map(str::to_owned);
-    let mut form = Multipart::new(&headers, body, state.lib.config().max_upload_size)?;
+    let mut form = Multipart::new(&headers, body, max)?;
     let mut received = None;
     while let Some(part) = form.next().await? {
         match part {
@@ -257,41 +291,86 @@ async fn put_asset(
 }
 
 /// PutAssetJSON: `key` and the content as base64 `content` or a `url` to fetch; optional
-/// `metadata`.
+/// `metadata`. The content streams into the blob store as it is decoded, in whatever order the
+/// members come; what else the body holds is at most 1 MiB.
 async fn put_asset_json(
     State(state): State<AppState>,
     Path(account): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    // Base64 takes 4 bytes per 3; the rest is slack for the key and metadata.
-    let limit = (state.lib.config().max_upload_size as usize / 3 + 1) * 4 + SMALL_BODY;
-    let fields = object_body(body, limit).await?;
-    let key = fields.required_string("key")?;
-    let metadata = fields.get("metadata").filter(|m| !m.is_null()).map(metadata_of).transpose()?;
-    let asset = match (fields.string("content")?, fields.string("url")?) {
-        (Some(_), Some(_)) => return Err(ClinchError::bad_request("Give either 'content' or 'url', not both.")),
-        (None, None) => return Err(ClinchError::bad_request("Parameter 'content' or 'url' is required.")),
-        (Some(content), None) => {
-            let bytes = decode_base64(content)?;
-            let body = Box::pin(futures::stream::once(async move { Ok(bytes::Bytes::from(bytes)) }));
-            state.lib.put_asset(&who, account, key, body, metadata).await?
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let max = state.lib.config().max_upload_size;
+    // Base64 takes 4 bytes per 3; the rest is room for the key and metadata.
+    let limit = (max / 3 + 1) * 4 + SMALL_BODY as u64;
+    check_declared(&headers, limit, too_large_error(max).message)?;
+    let object = read_put_asset_json(&state, &who, account, body).await?;
+    let fields = Fields(object.fields);
+    let checked = (|| {
+        let key = fields.required_string("key")?;
+        let metadata = fields.get("metadata").filter(|m| !m.is_null()).map(metadata_of).transpose()?;
+        let url = fields.string("url")?;
+        let _ = fields.string("content")?; // a content that is not a string
+        match (&object.received, url) {
+            (Some(_), Some(_)) => Err(ClinchError::bad_request("Give either 'content' or 'url', not both.")),
+            (None, None) => Err(ClinchError::bad_request("Parameter 'content' or 'url' is required.")),
+            _ => Ok((key, metadata, url)),
         }
+    })();
+    let (key, metadata, url) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            if let Some(received) = object.received {
+                state.lib.discard(received).await;
+            }
+            return Err(e);
+        }
+    };
+    let asset = match (object.received, url) {
+        (Some(received), _) => state.lib.commit_as(received, key, metadata).await?,
         (None, Some(url)) => state.lib.put_asset_from_url(&who, account, key, url, metadata).await?,
+        (None, None) => return Err(ClinchError::bad_request("Parameter 'content' or 'url' is required.")),
     };
     Ok(key_and_url(&state, account, &asset))
 }
 
-/// Standard base64, padded or not; whitespace (line breaks) is ignored.
-fn decode_base64(content: &str) -> ClinchResult<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-    let compact: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let trimmed = compact.trim_end_matches('=');
-    STANDARD_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| STANDARD.decode(&compact))
-        .map_err(|e| ClinchError::bad_request(format!("Field 'content' is not valid base64: {e}.")))
+/// Reads a PutAssetJSON body, streaming its `content` into the blob store: under the key when
+/// the key came first (checked before anything is stored), else unnamed until the key comes.
+async fn read_put_asset_json(
+    state: &AppState,
+    who: &Principal,
+    account: AccountId,
+    body: Body,
+) -> ClinchResult<StreamedObject> {
+    let upload = |fields: Map<String, Value>, content: ByteStream| async move {
+        let lib = &state.lib;
+        match Fields(fields).string("key").map_err(|e| Error::invalid("field_invalid", e.1))? {
+            Some(key) if !key.is_empty() => {
+                let k = lib.rules().key(key)?;
+                lib.receive(who, account, Some(&k.path), &k.name, content, Zips::Keep).await
+            }
+            _ => lib.receive_unnamed(who, account, content).await,
+        }
+    };
+    let discard = |received| async move { state.lib.discard(received).await };
+    Ok(streamed_json::read_object(body, "content", SMALL_BODY as u64, upload, discard).await?)
+}
+
+/// The fuzz target's way in: a PutAssetJSON body read as the route reads it, the content
+/// drained instead of stored, and the same bytes read as a small JSON body.
+pub async fn fuzz_bodies(data: Vec<u8>) {
+    let upload = |_fields: Map<String, Value>, mut content: ByteStream| async move {
+        while let Some(chunk) = futures::StreamExt::next(&mut content).await {
+            chunk?;
+        }
+        Err::<assetlib_core::service::Received, _>(Error::invalid("fuzz", "drained"))
+    };
+    let _ = streamed_json::read_object(Body::from(data.clone()), "content", 4096, upload, |_| async {}).await;
+    if let Ok(fields) = object_body(&HeaderMap::new(), Body::from(data), SMALL_BODY).await {
+        let _ = fields.get("metadata").map(metadata_of);
+        let _ = fields.flag("overwrite", false);
+        let _ = fields.required_string("sourceKey");
+    }
 }
 
 /// DeleteAsset: `key`.
@@ -301,8 +380,8 @@ async fn delete_asset(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let q = Query::parse(query)?;
     let key = q.required("key")?;
     state.lib.delete_asset(&who, account, key).await?;
     let key = state.lib.rules().key(key)?.key();
@@ -321,10 +400,10 @@ async fn put_asset_metadata(
     headers: HeaderMap,
     body: Body,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let q = Query::parse(query)?;
     let key = q.required("key")?;
-    let metadata = metadata_of(&json_body(body, SMALL_BODY).await?)?;
+    let metadata = metadata_of(&json_body(&headers, body, SMALL_BODY).await?)?;
     let asset = state.lib.set_metadata(&who, account, key, metadata).await?;
     Ok(metadata_response(&asset))
 }
@@ -336,8 +415,8 @@ async fn get_asset_metadata(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Read).await?;
+    let q = Query::parse(query)?;
     let asset = state.lib.find_asset(&who, account, q.required("key")?).await?;
     Ok(metadata_response(&asset))
 }
@@ -349,8 +428,8 @@ async fn put_folder(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let q = Query::parse(query)?;
     let folder = state.lib.create_folder(&who, account, q.required("folder")?).await?;
     Ok(axum::Json(json!({ "folder": folder })))
 }
@@ -362,8 +441,8 @@ async fn delete_folder(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let q = Query::parse(query)?;
     let folder = q.required("folder")?;
     let with_assets = q.flag("deleteAssets", true)?;
     let n = state.lib.remove_folder(&who, account, folder, with_assets).await?;
@@ -378,8 +457,8 @@ async fn get_subfolders_list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Read).await?;
+    let q = Query::parse(query)?;
     let folder = q.get("folder").unwrap_or("");
     let names = state.lib.subfolders(&who, account, folder).await?;
     let folder = state.lib.rules().folder(folder)?;
@@ -403,8 +482,8 @@ async fn get_asset_list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let q = Query::parse(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Read).await?;
+    let q = Query::parse(query)?;
     let page_size = match q.get("pageSize") {
         None | Some("") => DEFAULT_PAGE_SIZE,
         Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
@@ -458,8 +537,8 @@ async fn copy_or_move(
     body: Body,
     remove_source: bool,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let fields = object_body(body, SMALL_BODY).await?;
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let fields = object_body(&headers, body, SMALL_BODY).await?;
     let source = fields.required_string("sourceKey")?;
     let destination = fields.required_string("destinationKey")?;
     let overwrite = fields.flag("overwrite", false)?;
@@ -478,8 +557,8 @@ async fn delete_multiple_assets(
     headers: HeaderMap,
     body: Body,
 ) -> ClinchResult<Json> {
-    let (who, account) = caller(&state, &headers, &account).await?;
-    let fields = object_body(body, SMALL_BODY).await?;
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let fields = object_body(&headers, body, SMALL_BODY).await?;
     let keys: Vec<String> = match fields.get("keys") {
         None | Some(Value::Null) => return Err(missing("keys")),
         Some(Value::Array(items)) => items

@@ -3,7 +3,8 @@
 
 use crate::AppState;
 use crate::multipart::{Multipart, Part};
-use assetlib_core::auth::Principal;
+use assetlib_core::auth::{Access, Principal};
+use assetlib_core::ingest::too_large_error;
 use assetlib_core::model::{Entry, QueueEntry};
 use assetlib_core::service::Zips;
 use assetlib_core::size::human_size;
@@ -54,6 +55,7 @@ impl From<Error> for JivoxError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,11 +73,24 @@ impl IntoResponse for JivoxError {
 type JivoxResult<T> = Result<T, JivoxError>;
 
 async fn principal(state: &AppState, headers: &HeaderMap) -> JivoxResult<Principal> {
-    let Some(key) = headers.get("jvx_apikey") else {
+    let Some(key) = super::credential(headers, "jvx_apikey")? else {
         return Err(JivoxError(StatusCode::UNAUTHORIZED, "Missing API key: send it in the jvx_apikey header.".into()));
     };
-    let key = key.to_str().map_err(|_| JivoxError(StatusCode::UNAUTHORIZED, "Invalid API key.".into()))?;
     Ok(state.lib.authenticate(key).await?)
+}
+
+/// The caller, with `access` to the account of the path checked before any parameter or body
+/// is read: another account's key gets 403, and a viewer's write 403, whatever else they sent.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &str,
+    access: Access,
+) -> JivoxResult<(Principal, AccountId)> {
+    let who = principal(state, headers).await?;
+    let account = account_id(account)?;
+    state.lib.authorize(&who, account, access).await?;
+    Ok((who, account))
 }
 
 fn account_id(raw: &str) -> JivoxResult<AccountId> {
@@ -84,12 +99,12 @@ fn account_id(raw: &str) -> JivoxResult<AccountId> {
 }
 
 /// Query parameters, decoded; a repeated parameter keeps its first value.
-fn query_params(raw: Option<String>) -> HashMap<String, String> {
+fn query_params(raw: Option<String>) -> JivoxResult<HashMap<String, String>> {
     let mut map = HashMap::new();
-    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    for (k, v) in super::query_pairs(raw.as_deref().unwrap_or("").as_bytes())? {
+        map.entry(k).or_insert(v);
     }
-    map
+    Ok(map)
 }
 
 #[derive(Serialize)]
@@ -117,9 +132,8 @@ async fn get_assets(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> JivoxResult<axum::Json<GetAssetsResponse>> {
-    let who = principal(&state, &headers).await?;
-    let account = account_id(&account)?;
-    let q = query_params(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Read).await?;
+    let q = query_params(query)?;
     let limit = match q.get("limit").map(String::as_str) {
         None | Some("") => DEFAULT_LIMIT,
         Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -158,9 +172,10 @@ async fn upload_file_or_zip(
     headers: HeaderMap,
     body: Body,
 ) -> JivoxResult<axum::Json<UploadResponse>> {
-    let who = principal(&state, &headers).await?;
-    let account = account_id(&account)?;
-    let mut form = Multipart::new(&headers, body, state.lib.config().max_upload_size)?;
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let max = state.lib.config().max_upload_size;
+    super::check_declared_length(&headers, Multipart::body_limit(max), || too_large_error(max))?;
+    let mut form = Multipart::new(&headers, body, max)?;
     let mut path: Option<String> = None;
     let mut received = None;
     while let Some(part) = form.next().await? {
@@ -237,9 +252,8 @@ async fn delete_assets_or_folders(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> JivoxResult<axum::Json<Msg<'static>>> {
-    let who = principal(&state, &headers).await?;
-    let account = account_id(&account)?;
-    let q = query_params(query);
+    let (who, account) = caller(&state, &headers, &account, Access::Write).await?;
+    let q = query_params(query)?;
     let path = q.get("path").map_or("", String::as_str);
     match q.get("command").map(String::as_str) {
         Some("deleteFile") => {

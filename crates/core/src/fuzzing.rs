@@ -1,0 +1,52 @@
+//! Entry points for the coverage-guided fuzz targets (`fuzz/`): each takes arbitrary bytes,
+//! drives one parser of the core, and panics only when an invariant the rest of the product
+//! relies on does not hold. They run in the unit tests too, on a few fixed inputs.
+
+use crate::cursor::Cursor;
+use crate::rules::{MAX_PATH_LEN, Rules};
+
+/// The path and key rules: whatever they accept is a key the stores can hold safely.
+pub fn rules(data: &[u8]) {
+    let Ok(raw) = std::str::from_utf8(data) else { return };
+    let rules = Rules::default();
+    if let Ok(key) = rules.key(raw) {
+        let full = key.key();
+        assert!(full.chars().count() <= MAX_PATH_LEN, "accepted an over-long key");
+        assert!(!full.contains("..") && !full.contains("//") && !full.contains("./"), "accepted {full:?}");
+        assert!(!full.starts_with('/') && !full.ends_with('/') && !key.name.is_empty(), "accepted {full:?}");
+        assert!(!full.chars().any(|c| (c as u32) < 0x20 || c == '\u{7f}'), "accepted a control character");
+        assert!(rules.check_extension(&key.extension()).is_ok());
+        // A key splits into a folder and a name that are accepted again, unchanged.
+        let again = rules.key_in(&key.path, &key.name).expect("a key's own parts are accepted");
+        assert_eq!(again.key(), full);
+    }
+    if let Ok(folder) = rules.folder(raw) {
+        assert!(!folder.ends_with('/') || folder.is_empty(), "folder {folder:?} kept its slash");
+        assert!(!folder.contains("..") && !folder.contains("//"), "accepted {folder:?}");
+        assert_eq!(rules.folder(&folder).expect("a folder is accepted again"), folder);
+    }
+}
+
+/// Listing cursors (Jivox `nextKey`, Clinch `nextToken`): garbage is refused, and what is
+/// accepted encodes back to a cursor that decodes to the same position.
+pub fn cursor(data: &[u8]) {
+    let Ok(raw) = std::str::from_utf8(data) else { return };
+    if let Ok(c) = Cursor::decode(raw, "nextKey") {
+        assert_eq!(Cursor::decode(&c.encode(), "nextKey").expect("re-encoded cursor"), c);
+    }
+    if let Ok((path, name)) = crate::assets::decode_token(raw, "nextToken") {
+        let again = crate::assets::encode_token(&path, &name);
+        assert_eq!(crate::assets::decode_token(&again, "nextToken").expect("re-encoded token"), (path, name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_targets_take_odd_input() {
+        for input in [&b""[..], b"a/b.png", b"../x.png", b"a//b.png", b"ZjpiLnBuZw", b"WyJhIiwiYi5wbmciXQ", b"\xff"] {
+            super::rules(input);
+            super::cursor(input);
+        }
+    }
+}

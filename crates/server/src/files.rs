@@ -246,9 +246,58 @@ pub(crate) fn requested_range(headers: &HeaderMap, etag: &str, size: u64) -> Res
         Ok(p) => p,
         Err(_) => return Ok(None), // a malformed Range header is ignored
     };
+    // Of an empty file every range is unsatisfiable (RFC 9110 section 14.1.1); the parser would
+    // let `bytes=0-` through as the byte 0..1 that is not there.
+    if size == 0 {
+        return Err(());
+    }
     let ranges = parsed.validate(size).map_err(|_| ())?;
     match ranges.as_slice() {
         [one] => Ok(Some(*one.start()..*one.end() + 1)),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(value: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RANGE, HeaderValue::from_str(value).unwrap());
+        requested_range(&headers, "\"e\"", size)
+    }
+
+    #[test]
+    fn ranges_stay_inside_the_file() {
+        assert_eq!(range("bytes=0-", 10), Ok(Some(0..10)));
+        assert_eq!(range("bytes=2-4", 10), Ok(Some(2..5)));
+        assert_eq!(range("bytes=-100", 10), Ok(Some(0..10)), "a long suffix is the whole file");
+        assert_eq!(range("bytes=-0", 10), Err(()));
+        // Found by the range fuzz target: an empty file has no byte 0.
+        for value in ["bytes=0-", "bytes=0-0", "bytes=0-1000", "bytes=-5"] {
+            assert_eq!(range(value, 0), Err(()), "{value}");
+        }
+        assert_eq!(range("bytes=20-", 10), Err(()));
+        assert_eq!(range("nonsense", 10), Ok(None), "a malformed Range is ignored");
+    }
+
+    #[test]
+    fn preconditions_follow_rfc_9110() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.append(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            }
+            preconditions(&h, "\"e\"", 1_000_000)
+        };
+        assert_eq!(with(&[]), Precondition::Proceed);
+        assert_eq!(with(&[("if-match", "\"x\"")]), Precondition::Failed);
+        assert_eq!(with(&[("if-match", "W/\"e\"")]), Precondition::Failed);
+        assert_eq!(with(&[("if-match", "\"e\"")]), Precondition::Proceed);
+        assert_eq!(with(&[("if-match", "\"e\""), ("if-none-match", "\"e\"")]), Precondition::NotModified);
+        assert_eq!(with(&[("if-none-match", "W/\"e\"")]), Precondition::NotModified);
+        assert_eq!(with(&[("if-unmodified-since", "Thu, 01 Jan 1970 00:00:00 GMT")]), Precondition::Failed);
+        assert_eq!(with(&[("if-modified-since", "Fri, 01 Jan 2100 00:00:00 GMT")]), Precondition::NotModified);
     }
 }

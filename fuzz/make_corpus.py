@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/corpus/<target>/ and the dictionaries under fuzz/dict/.
+
+The seeds are small, hand-made inputs that reach each parser's main branches; AFL++ mutates
+from there. Run it again after changing a seed here: `python3 fuzz/make_corpus.py`.
+The files it writes are committed, so CI does not need Python.
+"""
+
+import base64
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+DICT = HERE / "dict"
+
+
+def write(target, name, data):
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    (d / name).write_bytes(data)
+
+
+# --- rules: keys and folders, good and bad ----------------------------------------------
+RULES = {
+    "key": "a.png",
+    "nested": "folder/sub/photo.JPG",
+    "folder_slash": "test/uploads/",
+    "dotfile": "a/.png",
+    "traversal": "../x.png",
+    "dot_slash": "a/./b.png",
+    "double_slash": "a//b.png",
+    "absolute": "/etc/passwd.txt",
+    "no_ext": "folder/readme",
+    "bad_ext": "x.exe",
+    "unicode": "caf\u00e9/\u65e5\u672c/\u5199\u771f.webp",
+    "c1_control": "a\u0085b.png",
+    "nul": "a\u0000.png",
+    "tab": "a\tb.png",
+    "long": "d/" * 200 + "x.png",
+    "trailing_dot": "a./b.png",
+}
+for name, text in RULES.items():
+    write("rules", name, text)
+write("rules", "not_utf8", b"a\xff.png")
+
+
+# --- cursor: Jivox cursors (f:/d:name) and Clinch tokens (JSON pair), base64url ----------
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+write("cursor", "file", b64(b"f:b.png"))
+write("cursor", "folder", b64(b"d:sub"))
+write("cursor", "token", b64(b'["a","b.png"]'))
+write("cursor", "token_escapes", b64(b'["a\\u0000","\\ud83d\\ude00.png"]'))
+write("cursor", "token_root", b64(b'["","x.png"]'))
+write("cursor", "padded", base64.urlsafe_b64encode(b"f:b.png"))
+write("cursor", "bad_tag", b64(b"x:b.png"))
+write("cursor", "not_b64", "not*base64!")
+write("cursor", "token_three", b64(b'["a","b","c"]'))
+write("cursor", "invalid_utf8", b64(b"f:\xff"))
+
+
+# --- zip: small archives, among them hostile ones ---------------------------------------
+def zbytes(entries, method=zipfile.ZIP_DEFLATED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in entries:
+            # A fixed time, so that the script writes the same bytes every time.
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED if name.endswith("/") else method
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+write("zip", "one_stored", zbytes([("a.txt", b"hello")], zipfile.ZIP_STORED))
+write("zip", "deflated", zbytes([("img/a.png", b"\x89PNG" + b"x" * 200), ("b.txt", b"hi")]))
+write("zip", "with_dir", zbytes([("dir/", b""), ("dir/c.csv", b"a,b\n1,2\n")]))
+write("zip", "traversal", zbytes([("../evil.txt", b"x"), ("/abs.txt", b"y")], zipfile.ZIP_STORED))
+write("zip", "empty", zbytes([]))
+# Many zero-filled entries: past max_entries (64) and with a high ratio.
+write("zip", "many_zeros", zbytes([(f"z{i}.txt", b"\0" * 4096) for i in range(80)]))
+# A few large zero-filled entries: the ratio and total-size limits (1 MiB).
+write("zip", "zero_bomb", zbytes([(f"big{i}.txt", b"\0" * (400 << 10)) for i in range(3)]))
+
+
+def overlapping():
+    """Two central-directory entries pointing at the same local header (a "zip bomb" trick:
+    the declared total is counted once per entry, the bytes stored once)."""
+    data = b"\0" * 4096
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = comp.compress(data) + comp.flush()
+    crc = zlib.crc32(data)
+    name = b"a.txt"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(body), len(data), len(name), 0) + name
+    central = b""
+    names = [b"a.txt", b"b.txt", b"c.txt"]
+    for n in names:
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(body), len(data), len(n), 0, 0, 0, 0, 0, 0
+        ) + n
+    cd_offset = len(local) + len(body)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(names), len(names), len(central), cd_offset, 0)
+    return local + body + central + end
+
+
+write("zip", "overlapping", overlapping())
+
+
+def lying_size():
+    """An entry whose headers declare 5 bytes but whose data inflates to far more."""
+    data = b"\0" * 20000
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = comp.compress(data) + comp.flush()
+    crc = zlib.crc32(data)
+    name = b"l.txt"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(body), 5, len(name), 0) + name
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(body), 5, len(name), 0, 0, 0, 0, 0, 0
+    ) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(body), 0)
+    return local + body + central + end
+
+
+write("zip", "lying_size", lying_size())
+
+
+def flagged(flags=0, method=0, external=0, made_by=20):
+    """One stored entry with the given general-purpose flags, method and attributes:
+    encrypted (flag 1), an unsupported method (12 = bzip2), a Unix symlink."""
+    data = b"target.txt"
+    crc = zlib.crc32(data)
+    name = b"s.txt"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0, 0, crc, len(data), len(data), len(name), 0) + name
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, made_by, 20, flags, method, 0, 0, crc, len(data), len(data), len(name), 0, 0, 0, 0,
+        external, 0,
+    ) + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(data), 0)
+    return local + data + central + end
+
+
+write("zip", "encrypted", flagged(flags=1))
+write("zip", "bzip2_method", flagged(method=12))
+write("zip", "symlink", flagged(external=(0o120777 << 16), made_by=(3 << 8) | 20))
+
+
+# --- multipart: bodies under boundary XyZ -------------------------------------------------
+def part(headers, body):
+    return b"--XyZ\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body + b"\r\n"
+
+
+END = b"--XyZ--\r\n"
+write("multipart", "one_file", part([b'Content-Disposition: form-data; name="file"; filename="a.png"'], b"hello") + END)
+write(
+    "multipart",
+    "fields_and_file",
+    part([b'Content-Disposition: form-data; name="folder"'], b"test/uploads")
+    + part([b'Content-Disposition: form-data; name="overwrite"'], b"true")
+    + part([b'Content-Disposition: form-data; name="file"; filename="b.jpg"', b"Content-Type: image/jpeg"], b"\xff\xd8\xff" + b"\0" * 64)
+    + END,
+)
+write("multipart", "two_files", part([b'Content-Disposition: form-data; name="f"; filename="1.txt"'], b"one") + part([b'Content-Disposition: form-data; name="f"; filename="2.txt"'], b"two") + END)
+write("multipart", "no_end", part([b'Content-Disposition: form-data; name="file"; filename="a.png"'], b"cut off"))
+write("multipart", "preamble", b"ignored preamble\r\n" + part([b'Content-Disposition: form-data; name="x"'], b"y") + END)
+write("multipart", "not_utf8_field", part([b'Content-Disposition: form-data; name="x"'], b"\xff\xfe") + END)
+write("multipart", "filename_star", part([b"Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''caf%C3%A9.png"], b"z") + END)
+write("multipart", "boundary_in_body", part([b'Content-Disposition: form-data; name="file"; filename="a"'], b"--Xy\r\n--XyZx") + END)
+write("multipart", "empty", b"")
+
+
+# --- range: the file size on the first line, then header lines ----------------------------
+RANGES = {
+    "suffix": "100\nRange: bytes=-500\nIf-Match: \"abc\"",
+    "open_end": "1000\nRange: bytes=10-",
+    "closed": "1000\nRange: bytes=0-99",
+    "multi": "1000\nRange: bytes=0-1, 5-9, -3",
+    "past_end": "10\nRange: bytes=20-30",
+    "empty_file": "0\nRange: bytes=0-",
+    "suffix_zero": "5\nRange: bytes=-0",
+    "if_range_match": "1000\nRange: bytes=5-6\nIf-Range: \"abc\"",
+    "if_range_date": "1000\nRange: bytes=5-6\nIf-Range: Tue, 14 Nov 2023 22:13:20 GMT",
+    "if_none_match": "1000\nIf-None-Match: W/\"abc\", \"def\"",
+    "if_none_match_star": "1000\nIf-None-Match: *",
+    "if_modified_since": "1000\nIf-Modified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
+    "if_unmodified_since": "1000\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT",
+    "if_match_list": "1000\nIf-Match: \"x\", \"abc\"\nIf-None-Match: \"abc\"",
+    "bad_unit": "1000\nRange: items=0-1",
+    "huge": "18446744073709551615\nRange: bytes=18446744073709551614-18446744073709551615",
+    "reversed": "1000\nRange: bytes=9-1",
+}
+for name, text in RANGES.items():
+    write("range", name, text)
+
+
+# --- query: raw query strings ---------------------------------------------------------------
+QUERIES = {
+    "plain": "key=a.png",
+    "escapes": "key=a%2Fb.png&folder=test%2Fuploads%2F",
+    "plus": "q=hello+world&limit=10",
+    "bad_escape": "key=%zz%2",
+    "utf8_escape": "name=caf%C3%A9",
+    "flag_only": "overwrite&key=",
+    "empty_pairs": "&&a=b&&",
+    "repeated": "key=a&key=b",
+    "equals_in_value": "a=b=c",
+}
+for name, text in QUERIES.items():
+    write("query", name, text)
+write("query", "invalid_utf8_escape", b"key=a%2Fb.png&folder=%ff")
+write("query", "invalid_utf8_raw", b"key=\xc3(")
+
+
+# --- clinch_json: PutAssetJSON bodies and the small JSON bodies -----------------------------
+JSONS = {
+    "put": '{"key":"a.txt","content":"aGVsbG8=","metadata":{"a":"b"}}',
+    "put_spaced_b64": '{"key":"a.txt","content":"aGVs bG8=","metadata":{"a":"b"}}',
+    "content_first": '{"content":"aGVsbG8=","key":"b/c.png","overwrite":true}',
+    "no_key": '{"content":"AAAA"}',
+    "two_contents": '{"content":"AA==","content":"AQ=="}',
+    "escapes": '{"key":"\\u0061\\/b.txt","content":"aGVs\\u0062G8=","metadata":{"\\ud83d\\ude00":"x"}}',
+    "bad_b64": '{"key":"a.txt","content":"a*b="}',
+    "nested": '{"key":"a.txt","metadata":{"a":{"b":[1,2,{"c":null}]}},"content":""}',
+    "copy": '{"sourceKey":"a.txt","key":"b.txt","overwrite":false}',
+    "metadata_only": '{"a":"b","c":"d"}',
+    "not_object": '["content","aGVsbG8="]',
+    "truncated": '{"key":"a.txt","content":"aGVsbG',
+    "numbers": '{"overwrite":1e400,"key":-0.0,"content":"QQ=="}',
+}
+for name, text in JSONS.items():
+    write("clinch_json", name, text)
+write("clinch_json", "invalid_utf8", b'{"key":"a\xff.txt","content":"aGVsbG8="}')
+
+
+# --- dictionaries (AFL++ format) ------------------------------------------------------------
+def dictionary(target, tokens):
+    DICT.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, t in enumerate(tokens):
+        if isinstance(t, str):
+            t = t.encode()
+        esc = "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\x{b:02x}" for b in t)
+        lines.append(f't{i}="{esc}"')
+    (DICT / f"{target}.dict").write_text("\n".join(lines) + "\n")
+
+
+dictionary("rules", ["/", "..", "./", "//", ".png", ".PNG", ".jpg", ".zip", ".json", "\x00", "\x7f", "\u0085", "\u00a0", "\u00ff"])
+dictionary("cursor", ["f:", "d:", '["', '","', '"]', "\\u0000", "\\ud800", "=", "-", "_"])
+dictionary("zip", [b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07", b"PK\x07\x08", b"\x01\x00", b"\x55\x54", b"\x75\x70", b"\xff\xff\xff\xff"])
+dictionary("multipart", ["--XyZ", "--XyZ--", "\r\n", "\r\n\r\n", "Content-Disposition: form-data; ", 'name="', 'filename="', "filename*=UTF-8''", "Content-Type: ", '"'])
+dictionary("range", ["Range: bytes=", "If-Range: ", "If-Match: ", "If-None-Match: ", "If-Modified-Since: ", "If-Unmodified-Since: ", '"abc"', "W/", "*", ",", "-", "\n", "Tue, 14 Nov 2023 22:13:20 GMT", "18446744073709551615"])
+dictionary("query", ["%", "%2F", "%ff", "%C3%A9", "+", "&", "=", "%00"])
+dictionary("clinch_json", ['"key"', '"content"', '"metadata"', '"overwrite"', '"sourceKey"', "true", "false", "null", "\\u", "\\ud83d", "{", "}", "[", "]", ":", ",", '"', "=="])
+
+if __name__ == "__main__":
+    print(f"wrote {sum(1 for _ in CORPUS.rglob('*') if _.is_file())} seeds under {CORPUS}")

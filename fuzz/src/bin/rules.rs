@@ -1,0 +1,5 @@
+//! Fuzz target: the path and key rules (see docs/fuzzing.md).
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| assetlib_core::fuzzing::rules(data));
+}

@@ -1,5 +1,6 @@
-//! `assetlib-bench`: in one run, on this machine (`assetlib-bench scaleout` is the other mode,
-//! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`),
+//! `assetlib-bench`: in one run, on this machine (`assetlib-bench scaleout` is another mode,
+//! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`; `assetlib-bench soak` a
+//! third, mixed load with crashes: see `soak.rs`),
 //!
 //! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
 //! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
@@ -19,6 +20,8 @@ mod report;
 mod s3client;
 mod scaleout;
 mod scaleout_report;
+mod soak;
+mod soak_report;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -65,7 +68,7 @@ pub struct LoadArgs {
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
-    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone",
+    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -126,6 +129,10 @@ enum Mode {
     /// assetlib on PostgreSQL + S3 against the S3 store alone: uploads, GETs and listing of a
     /// million-asset library (also on SQLite); see scripts/bench-scaleout.sh.
     Scaleout(scaleout::ScaleoutArgs),
+    /// A bounded soak of the embedded default: concurrent clients mixing uploads, zips,
+    /// listings, public GETs, copies and deletes, the server killed with SIGKILL and restarted
+    /// during the run, then every acknowledged write read back; see scripts/bench-soak.sh.
+    Soak(soak::SoakArgs),
 }
 
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
@@ -215,8 +222,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let program_command = std::env::args().map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ");
     warn_inherited_config();
-    if let Some(Mode::Scaleout(scaleout_args)) = args.mode {
-        return scaleout::run(scaleout_args, program_command).await;
+    match args.mode {
+        Some(Mode::Scaleout(scaleout_args)) => return scaleout::run(scaleout_args, program_command).await,
+        Some(Mode::Soak(soak_args)) => return soak::run(soak_args, program_command).await,
+        None => {}
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;
     anyhow::ensure!(args.load.files > 0 && args.load.file_size > 0, "--files and --file-size must be positive");

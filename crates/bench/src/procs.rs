@@ -26,6 +26,14 @@ impl Proc {
         self.child.as_mut().is_none_or(|c| !matches!(c.try_wait(), Ok(None)))
     }
 
+    /// SIGKILL at once, as a crash would end it, and reaps it; no grace period.
+    pub fn kill_now(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// TERM, up to 10 s for a clean exit, then KILL.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
@@ -80,15 +88,38 @@ pub fn start_assetlib_with(
     flags: &[String],
     env: &[(String, String)],
 ) -> anyhow::Result<Assetlib> {
+    start_assetlib_at(bin, data_dir, "127.0.0.1:0", flags, env, None)
+}
+
+/// [`start_assetlib_with`] on the address `listen` (a fixed port, so that a restart after a
+/// crash is found where clients knew it), its stderr appended to `log` if given.
+pub fn start_assetlib_at(
+    bin: &Path,
+    data_dir: &Path,
+    listen: &str,
+    flags: &[String],
+    env: &[(String, String)],
+    log: Option<&Path>,
+) -> anyhow::Result<Assetlib> {
+    let stderr = match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => Stdio::inherit(),
+    };
     let mut child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(data_dir)
         .args(flags)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     let stdout = child.stdout.take().context("assetlib stdout")?;
@@ -131,8 +162,8 @@ pub fn blob_cache_off() -> (String, String) {
     ("ASSETLIB_BLOB_CACHE_MB".to_owned(), "0".to_owned())
 }
 
-/// A free loopback port, found by binding port 0 (released before nginx binds it).
-fn free_port() -> anyhow::Result<u16> {
+/// A free loopback port, found by binding port 0 (released before the server binds it).
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -719,3 +719,13 @@ async fn partial_writes_left_by_a_crash_are_swept_at_start() {
     assert_eq!(count_files(&data.join("blobs/assets")), 0);
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_file_limit_is_raised_to_the_hard_limit_at_start() {
+    let (server, _backend, _dir) = server_under("hostile nofile", &["prlimit", "--nofile=256:4096", "--"], &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).expect("limits");
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("open files line");
+    let numbers: Vec<&str> = line.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_digit())).collect();
+    assert_eq!(numbers, ["4096", "4096"], "soft limit raised to the hard one: {line}");
+    assert_eq!(reqwest::get(format!("{}/healthz", server.base)).await.unwrap().status(), 200);
+}

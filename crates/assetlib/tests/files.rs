@@ -363,3 +363,62 @@ async fn a_dos_executable_is_refused_whatever_its_name() {
     assert_eq!(app.upload(&app.key, 1, None, "note.txt", text).await.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn narrowing_the_allowed_extensions_leaves_stored_assets_reachable() {
+    let app = TestApp::spawn().await;
+    for name in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+        app.put(Some("keep"), name, format!("content of {name}").into_bytes()).await;
+    }
+    let (key, backend) = (app.key.clone(), app.backend.clone());
+    let config = assetlib::config::Config { allowed_extensions: vec!["png".into()], ..app.config.clone() };
+    let _data = app.stop_keeping_data().await;
+    // The same library, served again by a server that no longer takes .txt uploads.
+    let app = TestApp::spawn_target(backend, config).await;
+    let c = &app.client;
+    let clinch = |path: &str| app.url(&format!("/1/Assets/{path}"));
+    let res = c.get(app.url("/files/1/keep/a.txt")).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), "content of a.txt", "served");
+    let meta = c.get(clinch("Asset/AssetMetadata?key=keep/a.txt")).header("X-ApiKey", &key).send().await.unwrap();
+    assert_eq!(meta.status(), 200, "read");
+    let put = c
+        .put(clinch("Asset/AssetMetadata?key=keep/a.txt"))
+        .header("X-ApiKey", &key)
+        .body(r#"{"campaign":"spring"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "changed");
+    let deleted = c.delete(clinch("Asset?key=keep/b.txt")).header("X-ApiKey", &key).send().await.unwrap();
+    assert_eq!(
+        deleted.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"deleted": true, "key": "keep/b.txt"})
+    );
+    let (status, _) =
+        app.delete_json(&key, "/v2/accounts/1/asset-library?command=deleteFile&path=keep&file=c.txt").await;
+    assert_eq!(status, 200, "Jivox deleteFile");
+    let bulk = c
+        .delete(clinch("MultipleAssets"))
+        .header("X-ApiKey", &key)
+        .body(r#"{"keys":["keep/d.txt"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bulk.json::<serde_json::Value>().await.unwrap()["deleted"], serde_json::json!(["keep/d.txt"]));
+    // Moving it to another .txt key writes one: refused; new .txt content is refused too.
+    let moved = c
+        .post(clinch("MoveAssets"))
+        .header("X-ApiKey", &key)
+        .body(r#"{"sourceKey":"keep/a.txt","destinationKey":"keep/e.txt"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 400);
+    assert!(moved.text().await.unwrap().contains("File extension 'txt' is not allowed. Allowed: png"));
+    let res = app.upload(&key, 1, Some("keep"), "f.txt", b"new".to_vec()).await;
+    assert_eq!(res.status(), 400);
+    let (_, listing) = app.get_json(&key, "/v2/accounts/1/asset-library?prefix=keep").await;
+    let names: Vec<&str> = listing["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a.txt"]);
+    app.stop().await;
+}

@@ -71,7 +71,7 @@ impl Library {
     /// The asset at `key`; `NotFound` naming the key if there is none.
     pub async fn find_asset(&self, who: &Principal, account: AccountId, key: &str) -> Result<Asset> {
         self.authorize(who, account, Access::Read).await?;
-        let k = self.config.rules.key(key)?;
+        let k = self.config.rules.lookup_key(key)?;
         self.meta.get_asset(account, &k.path, &k.name).await?.ok_or_else(|| asset_not_found(&k.key()))
     }
 
@@ -84,7 +84,7 @@ impl Library {
         metadata: Metadata,
     ) -> Result<Asset> {
         self.authorize(who, account, Access::Write).await?;
-        let k = self.config.rules.key(key)?;
+        let k = self.config.rules.lookup_key(key)?;
         check_metadata(&metadata)?;
         self.meta
             .set_asset_metadata(account, &k.path, &k.name, &metadata)
@@ -128,7 +128,7 @@ impl Library {
         remove_source: bool,
     ) -> Result<Asset> {
         self.authorize(who, account, Access::Write).await?;
-        let from = self.config.rules.key(from)?;
+        let from = self.config.rules.lookup_key(from)?;
         let to = self.config.rules.key(to)?;
         if from == to {
             return Err(Error::invalid("same_key", "The source and destination keys are the same."));
@@ -159,7 +159,7 @@ impl Library {
 
     /// [`Library::delete_asset`] once access is checked.
     async fn delete_key(&self, account: AccountId, key: &str) -> Result<()> {
-        let k = self.config.rules.key(key)?;
+        let k = self.config.rules.lookup_key(key)?;
         if !self.remove_asset(account, &k).await? {
             return Err(asset_not_found(&k.key()));
         }

@@ -9,7 +9,10 @@ use crate::rules::{MAX_PATH_LEN, Rules};
 pub fn rules(data: &[u8]) {
     let Ok(raw) = std::str::from_utf8(data) else { return };
     let rules = Rules::default();
+    let looked_up = rules.lookup_key(raw);
     if let Ok(key) = rules.key(raw) {
+        // A key that may be written may be looked up, as the same key.
+        assert_eq!(looked_up.as_ref().ok(), Some(&key), "a writable key could not be looked up");
         let full = key.key();
         assert!(full.chars().count() <= MAX_PATH_LEN, "accepted an over-long key");
         assert!(!full.contains("..") && !full.contains("//") && !full.contains("./"), "accepted {full:?}");
@@ -19,6 +22,10 @@ pub fn rules(data: &[u8]) {
         // A key splits into a folder and a name that are accepted again, unchanged.
         let again = rules.key_in(&key.path, &key.name).expect("a key's own parts are accepted");
         assert_eq!(again.key(), full);
+    }
+    if let Ok(key) = &looked_up {
+        // A lookup key differs from a writable one only in the extension rule.
+        assert!(rules.key(raw).is_ok() || rules.check_extension(&key.extension()).is_err(), "refused {raw:?}");
     }
     if let Ok(folder) = rules.folder(raw) {
         assert!(!folder.ends_with('/') || folder.is_empty(), "folder {folder:?} kept its slash");

@@ -102,8 +102,17 @@ impl Rules {
         Ok(trimmed.to_owned())
     }
 
-    /// A full asset key, `folder/name`: every path rule plus the extension rule.
+    /// A full asset key to write, `folder/name`: every path rule plus the extension rule.
     pub fn key(&self, raw: &str) -> Result<AssetKey> {
+        let key = self.lookup_key(raw)?;
+        self.check_extension(&key.extension())?;
+        Ok(key)
+    }
+
+    /// A full asset key to look up (read, change, delete): every path rule, but not the
+    /// extension rule, so that narrowing `allowed_extensions` never makes a stored asset
+    /// unreachable. Only writes of new content are held to the list.
+    pub fn lookup_key(&self, raw: &str) -> Result<AssetKey> {
         check_text(raw)?;
         if raw.is_empty() {
             return Err(invalid("File name is required."));
@@ -112,15 +121,19 @@ impl Rules {
             return Err(invalid("File name must not end with \"/\"."));
         }
         let (path, name) = raw.rsplit_once('/').unwrap_or(("", raw));
-        let key = AssetKey { path: path.to_owned(), name: name.to_owned() };
-        self.check_extension(&key.extension())?;
-        Ok(key)
+        Ok(AssetKey { path: path.to_owned(), name: name.to_owned() })
     }
 
-    /// A key given as a folder and a file name (Jivox upload and deleteFile).
+    /// A key to write given as a folder and a file name (Jivox upload).
     pub fn key_in(&self, folder: &str, name: &str) -> Result<AssetKey> {
         let folder = self.folder(folder)?;
         self.key(&join(&folder, name))
+    }
+
+    /// A key to look up given as a folder and a file name (Jivox deleteFile).
+    pub fn lookup_key_in(&self, folder: &str, name: &str) -> Result<AssetKey> {
+        let folder = self.folder(folder)?;
+        self.lookup_key(&join(&folder, name))
     }
 
     pub fn check_extension(&self, ext: &str) -> Result<()> {
@@ -187,6 +200,10 @@ mod tests {
         assert_eq!(msg(rules.key("SETUP.EXE")).split('.').next(), Some("File extension 'exe' is not allowed"));
         assert!(msg(rules.key("README")).starts_with("File extension '' is not allowed."));
         assert!(rules.key("Photo.PNG").is_ok(), "extensions are case-insensitive");
+        // Lookups of stored assets are not held to the list; the path rules still hold.
+        assert_eq!(rules.lookup_key("a/b/setup.exe").unwrap().key(), "a/b/setup.exe");
+        assert!(rules.lookup_key("../setup.exe").is_err());
+        assert_eq!(rules.lookup_key_in("a/", "README").unwrap().key(), "a/README");
         let narrow = Rules::new(vec!["PNG".into()]);
         assert!(narrow.key("a.png").is_ok());
         assert_eq!(msg(narrow.key("a.jpg")), "File extension 'jpg' is not allowed. Allowed: png");

@@ -286,7 +286,7 @@ impl Library {
         sensitive: Option<bool>,
     ) -> Result<Asset> {
         self.authorize(who, account, Access::Write).await?;
-        let key = self.config.rules.key(key)?;
+        let key = self.config.rules.lookup_key(key)?;
         self.meta
             .set_asset_marks(account, &key.path, &key.name, archived, sensitive, now_millis())
             .await?
@@ -444,7 +444,7 @@ impl Library {
     /// Deletes the file `name` in `folder`; deleting what does not exist succeeds.
     pub async fn delete_file(&self, who: &Principal, account: AccountId, folder: &str, name: &str) -> Result<bool> {
         self.authorize(who, account, Access::Write).await?;
-        let key = self.config.rules.key_in(folder, name)?;
+        let key = self.config.rules.lookup_key_in(folder, name)?;
         self.remove_asset(account, &key).await
     }
 
@@ -488,7 +488,7 @@ impl Library {
     /// neither archived nor sensitive. Everything else is `NotFound`, with no hint why.
     pub async fn public_asset(&self, account: AccountId, key: &str) -> Result<Asset> {
         let not_found = || Error::not_found("file_not_found", "File not found.");
-        let key = self.config.rules.key(key).map_err(|_| not_found())?;
+        let key = self.config.rules.lookup_key(key).map_err(|_| not_found())?;
         let (acct, asset) =
             self.meta.get_account_and_asset(account, &key.path, &key.name).await?.ok_or_else(not_found)?;
         let asset = asset.filter(|_| acct.public).ok_or_else(not_found)?;

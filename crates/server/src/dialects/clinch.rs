@@ -384,7 +384,7 @@ async fn delete_asset(
     let q = Query::parse(query)?;
     let key = q.required("key")?;
     state.lib.delete_asset(&who, account, key).await?;
-    let key = state.lib.rules().key(key)?.key();
+    let key = state.lib.rules().lookup_key(key)?.key();
     Ok(axum::Json(json!({ "key": key, "deleted": true })))
 }
 

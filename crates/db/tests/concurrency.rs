@@ -131,6 +131,7 @@ async fn sqlite_racing_writes_of_one_new_key_all_succeed() {
     racing_writes_of_one_new_key_all_succeed([store, other]).await;
 }
 
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_racing_writes_of_one_new_key_all_succeed() {
     let Some((store, url)) = common::postgres_store().await else { return };
@@ -174,6 +175,7 @@ async fn sqlite_concurrent_workers_claim_each_job_once() {
     concurrent_workers_claim_each_job_once(store).await;
 }
 
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_concurrent_workers_claim_each_job_once() {
     let Some((store, url)) = common::postgres_store().await else { return };
@@ -218,6 +220,7 @@ async fn sqlite_batched_enqueues_each_get_their_own_job() {
     batched_enqueues_each_get_their_own_job(store).await;
 }
 
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_batched_enqueues_each_get_their_own_job() {
     let Some((store, url)) = common::postgres_store().await else { return };
@@ -289,6 +292,7 @@ async fn sqlite_tree_stays_whole_under_racing_writes_and_deletes() {
     tree_stays_whole_under_racing_writes_and_deletes(store).await;
 }
 
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_tree_stays_whole_under_racing_writes_and_deletes() {
     let Some((store, url)) = common::postgres_store().await else { return };
@@ -298,6 +302,7 @@ async fn postgres_tree_stays_whole_under_racing_writes_and_deletes() {
 
 /// An explicit folder created while another server fills and empties the same subtree is
 /// created once and survives; its implicit ancestors stay with it.
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_explicit_folders_survive_racing_prunes() {
     let Some((store, url)) = common::postgres_store().await else { return };
@@ -348,6 +353,7 @@ mod lock_protocol {
 
     /// A write into a folder waits for a transaction that is removing that folder, then
     /// creates it again: the asset is never left without its folder.
+    #[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_waits_for_a_folder_removal_and_recreates_the_folder() {
         let Some((store, url)) = common::postgres_store().await else { return };
@@ -378,6 +384,7 @@ mod lock_protocol {
     }
 
     /// Deleting a folder waits for a write in progress inside it, then deletes what it wrote.
+    #[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_folder_deletion_waits_for_a_write_inside_it() {
         let Some((store, url)) = common::postgres_store().await else { return };
@@ -412,6 +419,7 @@ mod lock_protocol {
 
     /// Deleting the last asset of a folder waits for a write in progress into that folder,
     /// and then leaves the folder, which is no longer empty.
+    #[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pruning_waits_for_a_write_into_the_folder() {
         let Some((store, url)) = common::postgres_store().await else { return };

@@ -241,7 +241,7 @@ async fn a_source_with_unfinished_zip_expansions_is_refused() {
     let source = make_source().await;
     let from = stores(&source.config).await;
     let job = assetlib_core::model::NewJob {
-        kind: assetlib_core::jobs::JobKind::ExpandZip {
+        kind: assetlib_core::model::JobKind::ExpandZip {
             queue: assetlib_core::QueueId::generate(),
             folder: String::new(),
             created_by: None,

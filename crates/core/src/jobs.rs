@@ -1,33 +1,14 @@
-//! The durable job queue's job kinds and the worker loop. Jobs are rows in the metadata store,
+//! The durable job queue's worker loop (the kinds of job are [`JobKind`], in the model). Jobs are rows in the metadata store,
 //! enqueued in the same transaction as the write that needs them, claimed with a lease that a
 //! running job keeps extending, and idempotent: a job interrupted by a crash runs again whole.
 
 use crate::error::Result;
-use crate::ids::{BlobKey, QueueId, UserId};
-use crate::model::{Job, now_millis};
+use crate::ids::BlobKey;
+use crate::model::{Job, JobKind, now_millis};
 use crate::service::Library;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum JobKind {
-    /// Deletes a blob unless an asset or a pending upload still references it.
-    DeleteBlob { blob: BlobKey },
-    /// Expands the zip behind an upload queue entry into `folder`.
-    ExpandZip { queue: QueueId, folder: String, created_by: Option<UserId> },
-}
-
-impl JobKind {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-    pub fn from_json(s: &str) -> Result<Self> {
-        serde_json::from_str(s).map_err(|e| crate::Error::internal(format!("bad job payload: {e}")))
-    }
-}
 
 /// A job that fails this many times is given up.
 const MAX_ATTEMPTS: u32 = 5;

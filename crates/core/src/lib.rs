@@ -21,6 +21,7 @@ pub mod ports;
 pub mod rules;
 pub mod service;
 pub mod size;
+pub mod transfer;
 pub mod zip_job;
 
 pub use error::{Error, ErrorKind, Result};

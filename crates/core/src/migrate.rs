@@ -9,59 +9,13 @@
 //! already points at the same blob, and copies what is new or changed since.
 
 use crate::error::{Error, Result};
-use crate::ids::{AccountId, AssetId, BlobKey};
-use crate::model::{Account, Asset, Millis, NewApiKey, QueueEntry, Role, User};
+use crate::ids::{AssetId, BlobKey};
+use crate::model::{Asset, QueueEntry};
 use crate::ports::{BlobStore, ByteStream, MetaStore};
+pub use crate::transfer::{FolderRecord, Record, Table};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The tables a migration copies, in the order it copies them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Table {
-    Accounts,
-    Users,
-    ApiKeys,
-    Folders,
-    Assets,
-    Queues,
-}
-
-impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Accounts, Table::Users, Table::ApiKeys, Table::Folders, Table::Assets, Table::Queues];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Table::Accounts => "accounts",
-            Table::Users => "users",
-            Table::ApiKeys => "api keys",
-            Table::Folders => "folders",
-            Table::Assets => "assets",
-            Table::Queues => "upload queues",
-        }
-    }
-}
-
-/// A folder row as stored: implicit folders too, so their creation times carry over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FolderRecord {
-    pub account: AccountId,
-    pub path: String,
-    pub explicit: bool,
-    pub created_at: Millis,
-}
-
-/// One row of a [`Table`], as [`MetaStore::export`] gives it and [`MetaStore::import`] takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Record {
-    Account(Account),
-    User { user: User, memberships: Vec<(AccountId, Role)> },
-    ApiKey(NewApiKey),
-    Folder(FolderRecord),
-    Asset(Asset),
-    Queue(QueueEntry),
-}
 
 /// The stores on one side of a migration.
 #[derive(Clone)]

@@ -1,7 +1,6 @@
 //! Domain records as the stores hold them. Times are Unix milliseconds (UTC).
 
 use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
-use crate::jobs::JobKind;
 use serde::{Deserialize, Serialize};
 
 pub type Millis = i64;
@@ -214,4 +213,24 @@ pub struct Job {
     pub id: JobId,
     pub kind: JobKind,
     pub attempts: u32,
+}
+
+/// What a queued job does. Data, beside [`NewJob`] and [`Job`]; the worker loop that runs them
+/// is [`crate::jobs`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Deletes a blob unless an asset or a pending upload still references it.
+    DeleteBlob { blob: BlobKey },
+    /// Expands the zip behind an upload queue entry into `folder`.
+    ExpandZip { queue: QueueId, folder: String, created_by: Option<UserId> },
+}
+
+impl JobKind {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(|e| crate::Error::internal(format!("bad job payload: {e}")))
+    }
 }

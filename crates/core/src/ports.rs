@@ -6,10 +6,10 @@ use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
-use crate::migrate::{Record, Table};
 use crate::model::{
     Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
 };
+use crate::transfer::{Record, Table};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;

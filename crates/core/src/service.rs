@@ -7,7 +7,7 @@ use crate::enqueue::JobBatcher;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AccountId, AssetId, BlobKey, QueueId, UserId};
 use crate::ingest::Ingest;
-use crate::jobs::JobKind;
+use crate::model::JobKind;
 use crate::model::{
     Account, Asset, AssetWrite, Entry, Metadata, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, StoredFile, User,
     now_millis,

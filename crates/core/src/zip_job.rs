@@ -7,7 +7,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, BlobKey, QueueId, UserId};
 use crate::ingest::{Ingest, executable_error, is_executable};
-use crate::jobs::JobKind;
+use crate::model::JobKind;
 use crate::model::{AssetWrite, ItemError, NewJob, QueueEntry, QueueStatus, StoredFile, now_millis};
 use crate::ports::{Archive, ArchiveEntry};
 use crate::rules::join;

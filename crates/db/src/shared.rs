@@ -1,6 +1,6 @@
 //! What both engines share: folder path arithmetic, the listing merge, job kind names.
 
-use assetlib_core::jobs::JobKind;
+use assetlib_core::model::JobKind;
 use assetlib_core::model::{Asset, AssetWrite, Entry, Metadata, Millis, StoredFile};
 use assetlib_core::{AccountId, AssetId, UserId};
 use assetlib_core::{Error, rules::join};

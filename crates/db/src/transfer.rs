@@ -13,7 +13,7 @@ macro_rules! export_import {
         use super::{asset_from, queue_from};
         use crate::errors::db;
         use crate::shared::{metadata_json, name_of, parent_of};
-        use assetlib_core::migrate::{FolderRecord, Record, Table};
+        use assetlib_core::transfer::{FolderRecord, Record, Table};
         use assetlib_core::model::{Account, NewApiKey, Role, User};
         use assetlib_core::{AccountId, Error, Result, UserId};
         use sqlx::Row;

@@ -4,7 +4,7 @@
 
 use assetlib_core::cursor::Cursor;
 use assetlib_core::enqueue::JobBatcher;
-use assetlib_core::jobs::JobKind;
+use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, Entry, NewJob};
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, BlobKey};

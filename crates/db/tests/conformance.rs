@@ -3,10 +3,10 @@
 
 use assetlib_core::auth::hash_api_key;
 use assetlib_core::cursor::Cursor;
-use assetlib_core::jobs::JobKind;
-use assetlib_core::migrate::{Record, Table};
+use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, Entry, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User};
 use assetlib_core::ports::MetaStore;
+use assetlib_core::transfer::{Record, Table};
 use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, QueueId, UserId};
 use std::sync::Arc;
 

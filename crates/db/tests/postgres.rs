@@ -1,7 +1,7 @@
 //! PostgreSQL specifics: concurrent start-up migrations, leases on a shared store, byte-wise
 //! names whatever the database's collation, and how connection failures are reported.
 
-use assetlib_core::jobs::JobKind;
+use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, NewJob};
 use assetlib_core::{AccountId, BlobKey, ErrorKind};
 

@@ -7,13 +7,13 @@ use crate::errors::db;
 use crate::shared::{asset_exists, job_kind_name, merge, metadata_json, name_of, parent_of, subtree_bounds};
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
-use assetlib_core::jobs::JobKind;
-use assetlib_core::migrate::{Record, Table};
+use assetlib_core::model::JobKind;
 use assetlib_core::model::{
     Account, Asset, AssetWrite, Entry, FolderDelete, ItemError, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry,
     QueueStatus, Role, StoredFile, User,
 };
 use assetlib_core::ports::MetaStore;
+use assetlib_core::transfer::{Record, Table};
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, QueueId, Result, UserId};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};

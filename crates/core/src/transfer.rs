@@ -1,0 +1,53 @@
+//! What a library is made of, table by table, as the stores export and import it: the
+//! records `assetlib migrate` copies (see [`crate::migrate`]) and the [`crate::ports::MetaStore`]
+//! methods that read and write them.
+
+use crate::ids::AccountId;
+use crate::model::{Account, Asset, Millis, NewApiKey, QueueEntry, Role, User};
+
+/// The tables a migration copies, in the order it copies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Accounts,
+    Users,
+    ApiKeys,
+    Folders,
+    Assets,
+    Queues,
+}
+
+impl Table {
+    pub const ALL: [Table; 6] =
+        [Table::Accounts, Table::Users, Table::ApiKeys, Table::Folders, Table::Assets, Table::Queues];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::Accounts => "accounts",
+            Table::Users => "users",
+            Table::ApiKeys => "api keys",
+            Table::Folders => "folders",
+            Table::Assets => "assets",
+            Table::Queues => "upload queues",
+        }
+    }
+}
+
+/// A folder row as stored: implicit folders too, so their creation times carry over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderRecord {
+    pub account: AccountId,
+    pub path: String,
+    pub explicit: bool,
+    pub created_at: Millis,
+}
+
+/// One row of a [`Table`], as [`MetaStore::export`] gives it and [`MetaStore::import`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Account(Account),
+    User { user: User, memberships: Vec<(AccountId, Role)> },
+    ApiKey(NewApiKey),
+    Folder(FolderRecord),
+    Asset(Asset),
+    Queue(QueueEntry),
+}

@@ -12,6 +12,7 @@ pub mod testing;
 pub use local::LocalBlobStore;
 pub use s3::{IncompleteUpload, PresignedResponse, S3BlobStore, S3Config};
 
+use assetlib_core::Code;
 use assetlib_core::ports::{BlobStore, ByteStream};
 use assetlib_core::{Error, Result};
 use bytes::Bytes;
@@ -31,7 +32,7 @@ pub fn connect(url: &str) -> Result<Arc<dyn BlobStore>> {
         Ok(Arc::new(LocalBlobStore::open(PathBuf::from(url))?))
     } else {
         Err(Error::invalid(
-            "blob_store_url_invalid",
+            Code::BlobStoreUrlInvalid,
             format!("Unsupported blob store '{url}': use file:///DIR or s3://BUCKET."),
         ))
     }

@@ -6,6 +6,7 @@
 //! all in the page cache is done at once on the calling thread; otherwise it is one call on the
 //! blocking pool, and larger reads stream in 256 KiB pieces.
 
+use assetlib_core::Code;
 use assetlib_core::ports::{BlobInfo, BlobStore, ByteStream, Content};
 use assetlib_core::{BlobKey, Error, Result};
 use async_trait::async_trait;
@@ -30,7 +31,7 @@ pub struct LocalBlobStore {
 
 fn io_err(e: std::io::Error) -> Error {
     match e.kind() {
-        std::io::ErrorKind::NotFound => Error::not_found("blob_not_found", "Blob not found."),
+        std::io::ErrorKind::NotFound => Error::not_found(Code::BlobNotFound, "Blob not found."),
         _ => Error::unavailable("blob store", e),
     }
 }
@@ -342,7 +343,7 @@ mod tests {
         let key = BlobKey("assets/1/cd/cde".into());
         let body = futures::stream::iter(vec![
             Ok(Bytes::from(vec![1u8; PART_SIZE + 10])),
-            Err(Error::invalid("boom", "client went away")),
+            Err(Error::invalid(Code::UploadInterrupted, "client went away")),
         ])
         .boxed();
         let e = store.put(&key, body).await.unwrap_err();

@@ -13,6 +13,7 @@
 //! Reads: a GET (with a `Range` header for ranges); up to 1 MiB is returned whole, larger
 //! content streams as S3 sends it.
 
+use assetlib_core::Code;
 use assetlib_core::ports::{BlobInfo, BlobStore, ByteStream, Content};
 use assetlib_core::{BlobKey, Error, Result};
 use async_trait::async_trait;
@@ -83,7 +84,7 @@ impl std::fmt::Debug for S3BlobStore {
 }
 
 fn config_error(message: String) -> Error {
-    Error::invalid("blob_store_config_invalid", message)
+    Error::invalid(Code::BlobStoreConfigInvalid, message)
 }
 
 /// Splits `s3://BUCKET[/PREFIX]`.
@@ -266,7 +267,7 @@ impl S3BlobStore {
         // Not a client-facing path (set-up and tests): the cause goes into the message.
         Err(Error::new(
             assetlib_core::ErrorKind::Unavailable,
-            "unavailable",
+            Code::Unavailable,
             format!("Creating bucket {}: {status}: {body}", self.s3),
         ))
     }
@@ -370,7 +371,7 @@ struct ListedUpload {
 
 fn s3_err(e: object_store::Error) -> Error {
     match e {
-        object_store::Error::NotFound { .. } => Error::not_found("blob_not_found", "Blob not found."),
+        object_store::Error::NotFound { .. } => Error::not_found(Code::BlobNotFound, "Blob not found."),
         e => Error::unavailable("blob store", e),
     }
 }

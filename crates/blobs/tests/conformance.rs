@@ -2,6 +2,7 @@
 //! see `assetlib_blobs::testing` for the variables, `scripts/seaweedfs.sh` to start one).
 
 use assetlib_blobs::LocalBlobStore;
+use assetlib_core::Code;
 use assetlib_core::ports::{BlobStore, ByteStream, Content};
 use assetlib_core::{BlobKey, Error, ErrorKind, Result};
 use bytes::Bytes;
@@ -79,7 +80,7 @@ async fn read(store: &dyn BlobStore, key: &BlobKey, range: Option<Range<u64>>) -
 async fn missing_keys(store: &dyn BlobStore) {
     let k = key("mi55ing");
     let e = store.get(&k, None).await.err().expect("a missing key is an error");
-    assert_eq!((e.kind, e.code), (ErrorKind::NotFound, "blob_not_found"));
+    assert_eq!((e.kind, e.code), (ErrorKind::NotFound, Code::BlobNotFound));
     let e = store.get(&k, Some(0..10)).await.err().expect("a range of a missing key is an error");
     assert_eq!(e.kind, ErrorKind::NotFound);
     let e = store.get(&k, Some(3..3)).await.err().expect("an empty range of a missing key is an error");
@@ -167,7 +168,7 @@ async fn large_streamed_body(store: &dyn BlobStore) {
 }
 
 async fn failing_bodies_leave_nothing(store: &dyn BlobStore) {
-    let boom = Error::invalid("upload_interrupted", "client went away");
+    let boom = Error::invalid(Code::UploadInterrupted, "client went away");
     // Failing before one S3 part, after one, and after two.
     for (i, before) in [1_000, 5 * MIB + 1, 11 * MIB].into_iter().enumerate() {
         let k = key(&format!("f{i}0005"));

@@ -5,6 +5,7 @@
 
 use assetlib_blobs::testing::fresh_s3;
 use assetlib_blobs::{PresignedResponse, S3BlobStore, S3Config};
+use assetlib_core::Code;
 use assetlib_core::ports::BlobStore;
 use assetlib_core::{BlobKey, Error};
 use bytes::Bytes;
@@ -70,7 +71,10 @@ async fn failed_and_dropped_writes_leave_no_upload_behind() {
 
     // Failed: the body errs after two parts.
     let key = BlobKey("assets/1/cd/cdef".into());
-    let body = futures::stream::iter(vec![Ok(Bytes::from(vec![7u8; 11 * MIB])), Err(Error::invalid("x", "gone"))]);
+    let body = futures::stream::iter(vec![
+        Ok(Bytes::from(vec![7u8; 11 * MIB])),
+        Err(Error::invalid(Code::UploadInterrupted, "gone")),
+    ]);
     store.put(&key, body.boxed()).await.unwrap_err();
     assert!(store.incomplete_uploads().await.unwrap().is_empty(), "a failed write aborts its upload");
 

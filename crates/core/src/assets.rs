@@ -2,6 +2,7 @@
 //! delete, flat (optionally recursive) asset listings, subfolder lists, strict folder deletes,
 //! and uploads of bytes or of a URL's content. (The Clinch dialect brought them.)
 
+use crate::Code;
 use crate::auth::{Access, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, AssetId};
@@ -27,16 +28,16 @@ pub struct AssetPage {
 }
 
 pub fn asset_not_found(key: &str) -> Error {
-    Error::not_found("asset_not_found", format!("Asset '{key}' does not exist."))
+    Error::not_found(Code::AssetNotFound, format!("Asset '{key}' does not exist."))
 }
 
 pub fn folder_not_found(folder: &str) -> Error {
-    Error::not_found("folder_not_found", format!("Folder '{folder}' does not exist."))
+    Error::not_found(Code::FolderNotFound, format!("Folder '{folder}' does not exist."))
 }
 
 /// Checks metadata against the limits; keys must be non-empty and free of control characters.
 pub fn check_metadata(metadata: &Metadata) -> Result<()> {
-    let bad = |m: String| Err(Error::invalid("metadata_invalid", m));
+    let bad = |m: String| Err(Error::invalid(Code::MetadataInvalid, m));
     if metadata.len() > MAX_METADATA_ENTRIES {
         return bad(format!("Metadata may have at most {MAX_METADATA_ENTRIES} entries."));
     }
@@ -62,7 +63,7 @@ pub(crate) fn encode_token(path: &str, name: &str) -> String {
 }
 
 pub(crate) fn decode_token(raw: &str, what: &str) -> Result<(String, String)> {
-    let bad = || Error::invalid("cursor_invalid", format!("Invalid {what}."));
+    let bad = || Error::invalid(Code::CursorInvalid, format!("Invalid {what}."));
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     serde_json::from_slice::<(String, String)>(&bytes).map_err(|_| bad())
 }
@@ -131,7 +132,7 @@ impl Library {
         let from = self.config.rules.lookup_key(from)?;
         let to = self.config.rules.key(to)?;
         if from == to {
-            return Err(Error::invalid("same_key", "The source and destination keys are the same."));
+            return Err(Error::invalid(Code::SameKey, "The source and destination keys are the same."));
         }
         let copy = self
             .meta
@@ -176,11 +177,11 @@ impl Library {
     ) -> Result<Vec<(String, Result<()>)>> {
         self.authorize(who, account, Access::Write).await?;
         if keys.is_empty() {
-            return Err(Error::invalid("keys_required", "At least one key is required."));
+            return Err(Error::invalid(Code::KeysRequired, "At least one key is required."));
         }
         if keys.len() > MAX_BULK_KEYS {
             return Err(Error::invalid(
-                "too_many_keys",
+                Code::TooManyKeys,
                 format!("At most {MAX_BULK_KEYS} keys may be deleted at once."),
             ));
         }
@@ -259,14 +260,14 @@ impl Library {
         self.authorize(who, account, Access::Write).await?;
         let folder = self.config.rules.folder(folder)?;
         if folder.is_empty() {
-            return Err(Error::invalid("folder_required", "A folder other than the root is required."));
+            return Err(Error::invalid(Code::FolderRequired, "A folder other than the root is required."));
         }
         if !with_assets {
             return match self.meta.delete_empty_folder(account, &folder).await? {
                 FolderDelete::Deleted => Ok(0),
                 FolderDelete::Missing => Err(folder_not_found(&folder)),
                 FolderDelete::NotEmpty => {
-                    Err(Error::conflict("folder_not_empty", format!("Folder '{folder}' is not empty.")))
+                    Err(Error::conflict(Code::FolderNotEmpty, format!("Folder '{folder}' is not empty.")))
                 }
             };
         }
@@ -342,7 +343,7 @@ impl Library {
         let fetcher = self
             .fetcher
             .as_ref()
-            .ok_or_else(|| Error::invalid("url_uploads_disabled", "Uploads from a URL are not enabled."))?;
+            .ok_or_else(|| Error::invalid(Code::UrlUploadsDisabled, "Uploads from a URL are not enabled."))?;
         let fetched = fetcher.fetch(url, self.config.max_upload_size).await?;
         self.put_asset(who, account, &join(&k.path, &k.name), fetched.body, metadata).await
     }

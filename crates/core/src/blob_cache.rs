@@ -158,7 +158,7 @@ mod tests {
         async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content> {
             self.gets.fetch_add(1, Ordering::SeqCst);
             let bytes = self.blobs.lock().unwrap().get(key).cloned();
-            let bytes = bytes.ok_or_else(|| Error::not_found("blob_not_found", "no such blob"))?;
+            let bytes = bytes.ok_or_else(|| Error::not_found(crate::Code::BlobNotFound, "no such blob"))?;
             Ok(Content::Whole(cut(&bytes, range)))
         }
         async fn delete(&self, key: &BlobKey) -> Result<()> {

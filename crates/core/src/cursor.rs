@@ -1,6 +1,7 @@
 //! Opaque listing cursors: the position after the last entry of a page, as (name, kind). Folders
 //! sort before files of the same name.
 
+use crate::Code;
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,7 +19,7 @@ impl Cursor {
     }
 
     pub fn decode(raw: &str, what: &str) -> Result<Self> {
-        let bad = || Error::invalid("cursor_invalid", format!("Invalid {what}."));
+        let bad = || Error::invalid(Code::CursorInvalid, format!("Invalid {what}."));
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         match text.split_once(':') {

@@ -2,6 +2,7 @@
 //! enforces the size limit while streaming, and refuses executables from their first bytes.
 //! An error ends the stream, which aborts the blob write: nothing is stored.
 
+use crate::Code;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ports::ByteStream;
 use crate::size::human_size;
@@ -83,13 +84,13 @@ fn is_pe(head: &[u8]) -> bool {
 }
 
 pub fn executable_error() -> Error {
-    Error::invalid("executable_refused", "Executable files are not allowed.")
+    Error::invalid(Code::ExecutableRefused, "Executable files are not allowed.")
 }
 
 pub fn too_large_error(max: u64) -> Error {
     Error::new(
         ErrorKind::TooLarge,
-        "too_large",
+        Code::TooLarge,
         format!("File size exceeds the maximum allowed size of {}.", human_size_limit(max)),
     )
 }

@@ -24,6 +24,6 @@ pub mod size;
 pub mod transfer;
 pub mod zip_job;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Code, Error, ErrorKind, Result};
 pub use ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
 pub use service::{Library, LibraryConfig};

@@ -8,6 +8,7 @@
 //! equal it), so an interrupted run is resumed by running it again: it skips assets whose row
 //! already points at the same blob, and copies what is new or changed since.
 
+use crate::Code;
 use crate::error::{Error, Result};
 use crate::ids::{AssetId, BlobKey};
 use crate::model::{Asset, QueueEntry};
@@ -86,7 +87,7 @@ pub async fn migrate(
     let unfinished = from.meta.unfinished_jobs().await?;
     if unfinished > 0 {
         return Err(Error::conflict(
-            "migrate_source_busy",
+            Code::MigrateSourceBusy,
             format!(
                 "The source library has {unfinished} unfinished job(s) (zip expansions); start its server until \
                  they finish, stop it, and run migrate again."
@@ -158,7 +159,7 @@ async fn check_target_accounts(from: &Stores, to: &Stores) -> Result<()> {
             let Record::Account(theirs) = record else { continue };
             if from.meta.get_account(theirs.id).await?.as_ref() != Some(theirs) {
                 return Err(Error::conflict(
-                    "migrate_target_not_empty",
+                    Code::MigrateTargetNotEmpty,
                     format!(
                         "The target already holds account {}, which the source does not have as it is; \
                          migrate into empty stores (a server started on them creates an account of its own).",
@@ -254,7 +255,7 @@ async fn digest(mut body: ByteStream) -> Result<(u64, String)> {
 fn mismatch(asset: &Asset, where_: &str, size: u64, hash: &str) -> Error {
     Error::new(
         crate::ErrorKind::Internal,
-        "migrate_content_mismatch",
+        Code::MigrateContentMismatch,
         format!(
             "The content of {} (blob {}) {where_} is not what the library recorded: {size} bytes with hash {hash}, \
              expected {} bytes with hash {}. The asset was not copied.",

@@ -1,6 +1,7 @@
 //! The path and file rules every dialect applies (SPEC section 3), in one place. Messages the
 //! Jivox seed gives are reproduced verbatim; the others follow their pattern.
 
+use crate::Code;
 use crate::error::{Error, Result};
 
 /// The union of the seeds' allowed types, in the order the reference config lists them.
@@ -54,7 +55,7 @@ impl Default for Rules {
 }
 
 fn invalid(message: impl Into<String>) -> Error {
-    Error::invalid("path_invalid", message)
+    Error::invalid(Code::PathInvalid, message)
 }
 
 /// The character rules and sequence rules shared by folders and keys.
@@ -141,7 +142,7 @@ impl Rules {
             return Ok(());
         }
         Err(Error::invalid(
-            "extension_not_allowed",
+            Code::ExtensionNotAllowed,
             format!("File extension '{ext}' is not allowed. Allowed: {}", self.allowed_extensions.join(", ")),
         ))
     }

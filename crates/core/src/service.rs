@@ -1,6 +1,7 @@
 //! The service every dialect calls: one method per operation, each checking the caller's access
 //! first, then the rules, then touching the stores.
 
+use crate::Code;
 use crate::auth::{Access, Principal, hash_api_key, new_api_key};
 use crate::cursor::Cursor;
 use crate::enqueue::JobBatcher;
@@ -186,7 +187,7 @@ impl Library {
         who.check(account, access)?;
         match self.meta.get_account(account).await? {
             Some(a) => Ok(a),
-            None if who.admin => Err(Error::not_found("account_not_found", format!("Account {account} not found."))),
+            None if who.admin => Err(Error::not_found(Code::AccountNotFound, format!("Account {account} not found."))),
             None => Err(Error::forbidden(format!("Access to account {account} is not allowed."))),
         }
     }
@@ -196,7 +197,7 @@ impl Library {
     /// Creates an account; `public` says whether its files are served at public URLs.
     pub async fn create_account(&self, id: AccountId, name: &str, public: bool) -> Result<Account> {
         if id.0 <= 0 {
-            return Err(Error::invalid("account_invalid", "Account id must be a positive integer."));
+            return Err(Error::invalid(Code::AccountInvalid, "Account id must be a positive integer."));
         }
         let account = Account { id, name: name.to_owned(), public, created_at: now_millis() };
         self.meta.create_account(&account).await?;
@@ -206,7 +207,7 @@ impl Library {
     /// Creates a user with `role` in `account` and an unrestricted API key for it.
     pub async fn create_user(&self, name: &str, admin: bool, account: AccountId, role: Role) -> Result<NewCredentials> {
         if self.meta.get_account(account).await?.is_none() {
-            return Err(Error::not_found("account_not_found", format!("Account {account} not found.")));
+            return Err(Error::not_found(Code::AccountNotFound, format!("Account {account} not found.")));
         }
         let now = now_millis();
         let user = User { id: UserId::generate(), name: name.to_owned(), admin, created_at: now };
@@ -267,10 +268,10 @@ impl Library {
         self.authorize(who, account, Access::Write).await?;
         let folder = self.config.rules.folder(folder)?;
         if folder.is_empty() {
-            return Err(Error::invalid("folder_required", "A folder name is required."));
+            return Err(Error::invalid(Code::FolderRequired, "A folder name is required."));
         }
         if !self.meta.create_folder(account, &folder, now_millis()).await? {
-            return Err(Error::conflict("folder_exists", format!("Folder '{folder}' already exists.")));
+            return Err(Error::conflict(Code::FolderExists, format!("Folder '{folder}' already exists.")));
         }
         Ok(folder)
     }
@@ -290,7 +291,7 @@ impl Library {
         self.meta
             .set_asset_marks(account, &key.path, &key.name, archived, sensitive, now_millis())
             .await?
-            .ok_or_else(|| Error::not_found("asset_not_found", "Asset not found."))
+            .ok_or_else(|| Error::not_found(Code::AssetNotFound, "Asset not found."))
     }
 
     // ---- uploads --------------------------------------------------------------------------
@@ -463,7 +464,7 @@ impl Library {
         self.authorize(who, account, Access::Write).await?;
         let folder = self.config.rules.folder(folder)?;
         if folder.is_empty() {
-            return Err(Error::invalid("path_required", "Parameter 'path' is required."));
+            return Err(Error::invalid(Code::PathRequired, "Parameter 'path' is required."));
         }
         let n = self.meta.delete_folder(account, &folder, now_millis()).await?;
         if n > 0 {
@@ -475,7 +476,7 @@ impl Library {
     // ---- queues ---------------------------------------------------------------------------
 
     pub async fn queue(&self, who: &Principal, id: &str) -> Result<QueueEntry> {
-        let not_found = || Error::not_found("queue_not_found", "Queue not found.");
+        let not_found = || Error::not_found(Code::QueueNotFound, "Queue not found.");
         let id = QueueId::parse(id).ok_or_else(not_found)?;
         let entry = self.meta.get_queue(&id).await?.ok_or_else(not_found)?;
         who.check(entry.account, Access::Read)?;
@@ -487,7 +488,7 @@ impl Library {
     /// The asset a public URL names, if it may be served: the account is public and the asset
     /// neither archived nor sensitive. Everything else is `NotFound`, with no hint why.
     pub async fn public_asset(&self, account: AccountId, key: &str) -> Result<Asset> {
-        let not_found = || Error::not_found("file_not_found", "File not found.");
+        let not_found = || Error::not_found(Code::FileNotFound, "File not found.");
         let key = self.config.rules.lookup_key(key).map_err(|_| not_found())?;
         let (acct, asset) =
             self.meta.get_account_and_asset(account, &key.path, &key.name).await?.ok_or_else(not_found)?;

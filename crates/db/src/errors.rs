@@ -5,11 +5,12 @@
 //! would succeed if run again. It becomes `Unavailable` with the code [`CONTENTION`], which the
 //! PostgreSQL engine retries before it ever reaches a client.
 
+use assetlib_core::Code;
 use assetlib_core::{Error, ErrorKind};
 use sqlx::postgres::PgDatabaseError;
 
 /// The code of an error that running the same transaction again may cure.
-pub(crate) const CONTENTION: &str = "database_contention";
+pub(crate) const CONTENTION: Code = Code::DatabaseContention;
 
 pub(crate) fn contention() -> Error {
     Error::new(ErrorKind::Unavailable, CONTENTION, "The database is busy; try again shortly.")
@@ -22,7 +23,7 @@ pub(crate) fn db(e: sqlx::Error) -> Error {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => Error::unavailable("database", e),
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::conflict("conflict", "It exists already."),
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::conflict(Code::Conflict, "It exists already."),
         sqlx::Error::Database(d) if d.try_downcast_ref::<PgDatabaseError>().is_some() => {
             let code = d.code().unwrap_or_default();
             match pg_class(&code) {

@@ -11,6 +11,7 @@ pub mod sqlite;
 pub mod testing;
 mod transfer;
 
+use assetlib_core::Code;
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{Error, Result};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<Arc<dyn Met
         Ok(Arc::new(postgres::PgStore::open_with(url, max_connections).await?))
     } else {
         Err(Error::invalid(
-            "database_url_invalid",
+            Code::DatabaseUrlInvalid,
             format!("Unsupported database URL '{url}': use sqlite://PATH or postgres://..."),
         ))
     }

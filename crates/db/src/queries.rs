@@ -44,7 +44,7 @@ macro_rules! common_queries {
                 .await
                 .map_err(|e| match db(e) {
                     e if e.kind == assetlib_core::ErrorKind::Conflict => {
-                        Error::conflict("account_exists", format!("Account {} exists already.", a.id))
+                        Error::conflict(assetlib_core::Code::AccountExists, format!("Account {} exists already.", a.id))
                     }
                     e => e,
                 })?;

@@ -1,5 +1,6 @@
 //! What both engines share: folder path arithmetic, the listing merge, job kind names.
 
+use assetlib_core::Code;
 use assetlib_core::model::JobKind;
 use assetlib_core::model::{Asset, AssetWrite, Entry, Metadata, Millis, StoredFile};
 use assetlib_core::{AccountId, AssetId, UserId};
@@ -34,7 +35,7 @@ pub(crate) fn metadata_json(metadata: &Metadata) -> String {
 
 /// A write that may not replace found an asset at its key.
 pub(crate) fn asset_exists(file: &StoredFile) -> Error {
-    Error::conflict("asset_exists", format!("Asset '{}' already exists.", join(&file.path, &file.name)))
+    Error::conflict(Code::AssetExists, format!("Asset '{}' already exists.", join(&file.path, &file.name)))
 }
 
 /// The `kind` column of a job: its type, for operators reading the table.

@@ -1,6 +1,7 @@
 //! PostgreSQL specifics: concurrent start-up migrations, leases on a shared store, byte-wise
 //! names whatever the database's collation, and how connection failures are reported.
 
+use assetlib_core::Code;
 use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, NewJob};
 use assetlib_core::{AccountId, BlobKey, ErrorKind};
@@ -114,11 +115,11 @@ async fn misconfigured_postgres_is_explained() {
     let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     let wrong_password = format!("{scheme}://nobody:wrong@{host}");
     let err = assetlib_db::connect(&wrong_password).await.err().unwrap();
-    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, "database_unusable"), "{err:?}");
+    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, Code::DatabaseUnusable), "{err:?}");
     assert!(err.message.contains("nobody") && !err.message.contains("wrong"), "{}", err.message);
     let missing = format!("{}_missing", url.split('?').next().unwrap());
     let err = assetlib_db::connect(&missing).await.err().unwrap();
-    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, "database_unusable"), "{err:?}");
+    assert_eq!((err.kind, err.code), (ErrorKind::Invalid, Code::DatabaseUnusable), "{err:?}");
     common::drop_database(&url).await;
 }
 

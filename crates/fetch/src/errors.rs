@@ -1,30 +1,31 @@
 //! The errors a fetch ends with. All are the caller's URL's fault, so all are `Invalid` (400)
 //! with a message naming the reason; the codes are stable.
 
+use assetlib_core::Code;
 use assetlib_core::Error;
 use std::net::IpAddr;
 use std::time::Duration;
 
 pub(crate) fn invalid_url(reason: impl std::fmt::Display) -> Error {
-    Error::invalid("url_invalid", format!("The URL is not valid: {reason}."))
+    Error::invalid(Code::UrlInvalid, format!("The URL is not valid: {reason}."))
 }
 
 pub(crate) fn scheme() -> Error {
-    Error::invalid("url_scheme_refused", "The URL must use http or https.")
+    Error::invalid(Code::UrlSchemeRefused, "The URL must use http or https.")
 }
 
 pub(crate) fn userinfo() -> Error {
-    Error::invalid("url_userinfo_refused", "The URL may not contain a user name or password.")
+    Error::invalid(Code::UrlUserinfoRefused, "The URL may not contain a user name or password.")
 }
 
 /// `reason` is a phrase such as "a loopback address".
 pub(crate) fn host_refused(host: &str, reason: &str) -> Error {
-    Error::invalid("url_host_refused", format!("The URL's host {host} is {reason} and may not be fetched."))
+    Error::invalid(Code::UrlHostRefused, format!("The URL's host {host} is {reason} and may not be fetched."))
 }
 
 pub(crate) fn resolved_refused(host: &str, ip: IpAddr, reason: &str) -> Error {
     Error::invalid(
-        "url_host_refused",
+        Code::UrlHostRefused,
         format!("The URL's host {host} resolves to {ip}, {reason}, and may not be fetched."),
     )
 }
@@ -34,27 +35,27 @@ pub(crate) fn unresolved(host: &str) -> Error {
 }
 
 pub(crate) fn unreachable(reason: impl std::fmt::Display) -> Error {
-    Error::invalid("url_unreachable", format!("The URL could not be fetched: {reason}."))
+    Error::invalid(Code::UrlUnreachable, format!("The URL could not be fetched: {reason}."))
 }
 
 pub(crate) fn too_many_redirects(max: usize) -> Error {
-    Error::invalid("url_too_many_redirects", format!("The URL redirected more than {max} times."))
+    Error::invalid(Code::UrlTooManyRedirects, format!("The URL redirected more than {max} times."))
 }
 
 pub(crate) fn bad_redirect() -> Error {
-    Error::invalid("url_bad_redirect", "The URL redirected to a location that is not a valid URL.")
+    Error::invalid(Code::UrlBadRedirect, "The URL redirected to a location that is not a valid URL.")
 }
 
 pub(crate) fn status(status: reqwest::StatusCode) -> Error {
-    Error::invalid("url_status", format!("The URL answered {status}."))
+    Error::invalid(Code::UrlStatus, format!("The URL answered {status}."))
 }
 
 pub(crate) fn too_large(max: u64) -> Error {
-    Error::invalid("url_too_large", format!("The file at the URL is larger than the upload limit of {max} bytes."))
+    Error::invalid(Code::UrlTooLarge, format!("The file at the URL is larger than the upload limit of {max} bytes."))
 }
 
 pub(crate) fn timeout(limit: Duration) -> Error {
-    Error::invalid("url_timeout", format!("The URL took longer than {}.", human_duration(limit)))
+    Error::invalid(Code::UrlTimeout, format!("The URL took longer than {}.", human_duration(limit)))
 }
 
 /// `30 s`, or `250 ms` when not whole seconds.

@@ -5,6 +5,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 
+use assetlib_core::Code;
 use assetlib_core::ports::{Archive, ArchiveEntry, ArchiveOpener};
 use assetlib_core::{Error, Result};
 use std::io::Read;
@@ -33,7 +34,7 @@ pub fn decode_name(raw: &[u8]) -> String {
 
 impl ArchiveOpener for ZipOpener {
     fn open(&self, file: std::fs::File) -> Result<Box<dyn Archive>> {
-        let invalid = |_| Error::invalid("zip_invalid", "The file is not a valid zip archive.");
+        let invalid = |_| Error::invalid(Code::ZipInvalid, "The file is not a valid zip archive.");
         let mut archive = ZipArchive::new(file).map_err(invalid)?;
         let mut entries = Vec::with_capacity(archive.len());
         for index in 0..archive.len() {

@@ -12,6 +12,7 @@
 //! (`keepalive_timeout`) while idle between requests. Request bodies time out per frame
 //! (tower-http's `TimeoutBody`). Connections are HTTP/1.1.
 
+use assetlib_core::Code;
 use axum::Router;
 use axum::body::Body;
 use hyper::body::Incoming;
@@ -97,7 +98,7 @@ pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 pub fn body_timeout_error() -> assetlib_core::Error {
     assetlib_core::Error::new(
         assetlib_core::ErrorKind::TimedOut,
-        "body_timeout",
+        Code::BodyTimeout,
         "The request body stopped arriving; nothing of it was kept.",
     )
 }

@@ -1,5 +1,6 @@
 //! Streaming multipart: file parts flow to the core as byte streams, never buffered whole.
 
+use assetlib_core::Code;
 use assetlib_core::ingest::too_large_error;
 use assetlib_core::ports::ByteStream;
 use assetlib_core::{Error, ErrorKind};
@@ -26,7 +27,7 @@ fn malformed(e: multer::Error, max_file: u64) -> Error {
         multer::Error::StreamReadFailed(e) if crate::http::is_body_timeout(e.as_ref()) => {
             crate::http::body_timeout_error()
         }
-        e => Error::invalid("multipart_invalid", format!("Malformed multipart body: {e}.")),
+        e => Error::invalid(Code::MultipartInvalid, format!("Malformed multipart body: {e}.")),
     }
 }
 
@@ -41,7 +42,7 @@ impl Multipart {
     pub fn new(headers: &HeaderMap, body: Body, max_file: u64) -> Result<Self, Error> {
         let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let boundary = multer::parse_boundary(content_type)
-            .map_err(|_| Error::invalid("multipart_required", "Expected a multipart/form-data body."))?;
+            .map_err(|_| Error::invalid(Code::MultipartRequired, "Expected a multipart/form-data body."))?;
         let constraints = multer::Constraints::new().size_limit(
             multer::SizeLimit::new().whole_stream(Self::body_limit(max_file)).per_field(max_file + TEXT_PART_LIMIT),
         );
@@ -65,12 +66,12 @@ impl Multipart {
         let mut field = field;
         while let Some(chunk) = field.chunk().await.map_err(|e| malformed(e, max))? {
             if (value.len() + chunk.len()) as u64 > TEXT_PART_LIMIT {
-                return Err(Error::invalid("field_too_large", format!("Field '{name}' is too large.")));
+                return Err(Error::invalid(Code::FieldTooLarge, format!("Field '{name}' is too large.")));
             }
             value.extend_from_slice(&chunk);
         }
         let value = String::from_utf8(value)
-            .map_err(|_| Error::new(ErrorKind::Invalid, "field_invalid", format!("Field '{name}' is not UTF-8.")))?;
+            .map_err(|_| Error::new(ErrorKind::Invalid, Code::FieldInvalid, format!("Field '{name}' is not UTF-8.")))?;
         Ok(Some(Part::Text { name, value }))
     }
 }

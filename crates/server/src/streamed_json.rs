@@ -6,6 +6,7 @@
 //! Member names are matched case-insensitively (they are lowercased), a member given twice is
 //! refused, and all members but the streamed one together may hold at most `budget` bytes.
 
+use assetlib_core::Code;
 use assetlib_core::ports::ByteStream;
 use assetlib_core::service::Received;
 use assetlib_core::{Error, Result};
@@ -183,7 +184,7 @@ fn parse<R: Read>(
     let noted = || failure.lock().ok().and_then(|mut f| f.take());
     let syntax = |e: ReaderError| noted().unwrap_or_else(|| reader_error(e, seen_text.load(Ordering::Relaxed)));
     if json.peek().map_err(syntax)? != ValueType::Object {
-        return Err(Error::invalid("body_invalid", "The JSON body must be an object."));
+        return Err(Error::invalid(Code::BodyInvalid, "The JSON body must be an object."));
     }
     json.begin_object().map_err(syntax)?;
     let mut fields = Map::new();
@@ -192,7 +193,7 @@ fn parse<R: Read>(
     while json.has_next().map_err(syntax)? {
         let name = json.next_name_owned().map_err(syntax)?.to_lowercase();
         if fields.contains_key(&name) || (name == streamed && streamed_seen) {
-            return Err(Error::invalid("body_invalid", format!("Field '{name}' is given more than once.")));
+            return Err(Error::invalid(Code::BodyInvalid, format!("Field '{name}' is given more than once.")));
         }
         if name == streamed && json.peek().map_err(syntax)? == ValueType::String {
             streamed_seen = true;
@@ -214,7 +215,7 @@ fn parse<R: Read>(
         }
         let value: Value = json.deserialize_next().map_err(|e| match e {
             struson::serde::DeserializerError::ReaderError(e) => syntax(e),
-            other => Error::invalid("body_invalid", format!("Malformed JSON body: {other}.")),
+            other => Error::invalid(Code::BodyInvalid, format!("Malformed JSON body: {other}.")),
         })?;
         fields.insert(name, value);
     }
@@ -227,7 +228,7 @@ fn parse<R: Read>(
 fn decode_into(mut text: impl Read, tx: &mpsc::Sender<Result<Bytes>>) -> Result<()> {
     let invalid = |why: &str| {
         let why = why.trim_end_matches('.');
-        Error::invalid("content_invalid", format!("Field 'content' is not valid base64: {why}."))
+        Error::invalid(Code::ContentInvalid, format!("Field 'content' is not valid base64: {why}."))
     };
     let mut raw = vec![0u8; 16 * 1024];
     let mut pending: Vec<u8> = Vec::with_capacity(CHUNK_CHARS + raw.len());
@@ -264,12 +265,12 @@ fn decode_into(mut text: impl Read, tx: &mpsc::Sender<Result<Bytes>>) -> Result<
 /// The upload stopped reading (it failed, and its own error answers the request): the parse
 /// stops too, and this error goes nowhere.
 fn upload_stopped() -> Error {
-    Error::invalid("upload_stopped", "The upload stopped.")
+    Error::invalid(Code::UploadStopped, "The upload stopped.")
 }
 
 /// A read error whose cause was not noted by [`Budget`] (that one wins).
 fn io_error(e: std::io::Error) -> Error {
-    Error::invalid("body_unreadable", format!("Could not read the request body: {e}."))
+    Error::invalid(Code::BodyUnreadable, format!("Could not read the request body: {e}."))
 }
 
 /// Whether `test` holds for an error `e` wraps. The string reader wraps the body's io error in a
@@ -297,7 +298,7 @@ fn caused_by(e: &std::io::Error, test: &dyn Fn(&(dyn std::error::Error + 'static
 fn reader_error(e: ReaderError, seen_text: bool) -> Error {
     match e {
         ReaderError::IoError { error, .. } => io_error(error),
-        _ if !seen_text => Error::invalid("body_required", "A JSON body is required."),
-        e => Error::invalid("body_invalid", format!("Malformed JSON body: {e}.")),
+        _ if !seen_text => Error::invalid(Code::BodyRequired, "A JSON body is required."),
+        e => Error::invalid(Code::BodyInvalid, format!("Malformed JSON body: {e}.")),
     }
 }

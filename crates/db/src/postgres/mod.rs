@@ -32,6 +32,7 @@
 
 use crate::errors::{CONTENTION, contention, db};
 use crate::shared::{asset_exists, job_kind_name, merge, metadata_json, name_of, parent_of, subtree_bounds};
+use assetlib_core::Code;
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::model::JobKind;
@@ -216,7 +217,7 @@ impl PgStore {
     /// As [`PgStore::open`], keeping at most `max_connections` connections.
     pub async fn open_with(url: &str, max_connections: u32) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid("database_url_invalid", format!("Invalid database URL: {e}")))?
+            .map_err(|e| Error::invalid(Code::DatabaseUrlInvalid, format!("Invalid database URL: {e}")))?
             .application_name("assetlib");
         let mut conn = options.connect().await.map_err(open_error)?;
         let migrated = MIGRATOR.run(&mut conn).await;
@@ -245,7 +246,7 @@ fn open_error(e: sqlx::Error) -> Error {
     match &e {
         // invalid_authorization_specification (28xxx), invalid_catalog_name (3D000)
         sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("28") || c == "3D000") => {
-            Error::invalid("database_unusable", format!("Cannot open the database: {}", d.message()))
+            Error::invalid(Code::DatabaseUnusable, format!("Cannot open the database: {}", d.message()))
         }
         _ => db(e),
     }

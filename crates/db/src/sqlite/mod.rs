@@ -5,6 +5,7 @@
 
 use crate::errors::db;
 use crate::shared::{asset_exists, job_kind_name, merge, metadata_json, name_of, parent_of, subtree_bounds};
+use assetlib_core::Code;
 use assetlib_core::auth::Principal;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::model::JobKind;
@@ -90,7 +91,7 @@ const FILES_AFTER_FOLDER: &str = concat!(
 impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid("database_url_invalid", format!("Invalid database URL: {e}")))?
+            .map_err(|e| Error::invalid(Code::DatabaseUrlInvalid, format!("Invalid database URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)

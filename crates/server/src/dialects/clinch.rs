@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::multipart::{Multipart, Part};
 use crate::streamed_json::{self, StreamedObject};
+use assetlib_core::Code;
 use assetlib_core::auth::{Access, Principal};
 use assetlib_core::ingest::too_large_error;
 use assetlib_core::model::{Asset, Metadata};
@@ -39,7 +40,7 @@ const MAX_PAGE_SIZE: usize = 1000;
 /// A JSON body without file content (metadata, copy, bulk delete) is at most this large.
 const SMALL_BODY: usize = crate::http::JSON_BODY_LIMIT;
 /// The code of a body whose declared size is over its limit.
-const BODY_TOO_LARGE: &str = "declared_too_large";
+const BODY_TOO_LARGE: Code = Code::DeclaredTooLarge;
 
 /// A Clinch error: a status and `{"error": "..."}`.
 #[derive(Debug)]
@@ -57,7 +58,7 @@ impl From<Error> for ClinchError {
             // A body refused before it is read (a declared size over the limit, or a JSON body
             // over 1 MiB) is 413, as every dialect answers it (SPEC 5.7); a file found too large
             // while it streams stays a validation error, as Clinch has it.
-            ErrorKind::TooLarge if e.code == BODY_TOO_LARGE || e.code == "body_too_large" => {
+            ErrorKind::TooLarge if e.code == BODY_TOO_LARGE || e.code == Code::BodyTooLarge => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             // Validation and missing things are 400, as the seed's notes have them.
@@ -344,7 +345,7 @@ async fn read_put_asset_json(
 ) -> ClinchResult<StreamedObject> {
     let upload = |fields: Map<String, Value>, content: ByteStream| async move {
         let lib = &state.lib;
-        match Fields(fields).string("key").map_err(|e| Error::invalid("field_invalid", e.1))? {
+        match Fields(fields).string("key").map_err(|e| Error::invalid(Code::FieldInvalid, e.1))? {
             Some(key) if !key.is_empty() => {
                 let k = lib.rules().key(key)?;
                 lib.receive(who, account, Some(&k.path), &k.name, content, Zips::Keep).await
@@ -363,7 +364,7 @@ pub async fn fuzz_bodies(data: Vec<u8>) {
         while let Some(chunk) = futures::StreamExt::next(&mut content).await {
             chunk?;
         }
-        Err::<assetlib_core::service::Received, _>(Error::invalid("fuzz", "drained"))
+        Err::<assetlib_core::service::Received, _>(Error::invalid(Code::UploadStopped, "drained"))
     };
     let _ = streamed_json::read_object(Body::from(data.clone()), "content", 4096, upload, |_| async {}).await;
     if let Ok(fields) = object_body(&HeaderMap::new(), Body::from(data), SMALL_BODY).await {

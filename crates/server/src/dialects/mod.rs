@@ -4,6 +4,7 @@
 pub mod clinch;
 pub mod jivox;
 
+use assetlib_core::Code;
 use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::http::{HeaderMap, header};
 use percent_encoding::percent_decode;
@@ -25,8 +26,9 @@ pub fn query_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, Error> {
     let decode = |part: &[u8]| -> Result<String, Error> {
         let spaced: Vec<u8> = part.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         let bytes: Vec<u8> = percent_decode(&spaced).collect();
-        String::from_utf8(bytes)
-            .map_err(|_| Error::invalid("query_invalid", "The query string is not valid UTF-8 once percent-decoded."))
+        String::from_utf8(bytes).map_err(|_| {
+            Error::invalid(Code::QueryInvalid, "The query string is not valid UTF-8 once percent-decoded.")
+        })
     };
     raw.split(|&b| b == b'&')
         .filter(|pair| !pair.is_empty())
@@ -71,7 +73,7 @@ pub(crate) fn check_declared_length(
 pub(crate) fn json_too_large(limit: u64) -> Error {
     Error::new(
         ErrorKind::TooLarge,
-        "body_too_large",
+        Code::BodyTooLarge,
         format!("The request body is larger than {} KB, the most a JSON body may hold.", limit >> 10),
     )
 }

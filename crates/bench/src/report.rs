@@ -300,6 +300,29 @@ pub fn text_table(r: &Results) -> String {
     out
 }
 
+/// The lines that open every run's section of BENCHMARKS.md after its title: when, which code,
+/// the command, the program and the machine.
+pub fn write_run_header(
+    out: &mut String,
+    date: &str,
+    label: Option<&str>,
+    command: &str,
+    program_command: &str,
+    m: &Machine,
+) {
+    let _ = writeln!(out, "- Date: {date}");
+    if let Some(label) = label {
+        let _ = writeln!(out, "- Code: {label}");
+    }
+    let _ = writeln!(out, "- Command: `{command}`");
+    let _ = writeln!(out, "- Program: `{program_command}`");
+    let _ = writeln!(
+        out,
+        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
+        m.cores, m.cpu, m.memory, m.os, m.kernel
+    );
+}
+
 pub const BEGIN: &str = "<!-- assetlib-bench: begin (this section is rewritten by every run) -->";
 pub const END: &str = "<!-- assetlib-bench: end -->";
 
@@ -309,17 +332,7 @@ pub fn markdown_section(r: &Results) -> String {
     let m = &r.machine;
     let _ = writeln!(out, "{BEGIN}");
     let _ = writeln!(out, "## Latest run\n");
-    let _ = writeln!(out, "- Date: {}", r.date);
-    if let Some(label) = &r.label {
-        let _ = writeln!(out, "- Code: {label}");
-    }
-    let _ = writeln!(out, "- Command: `{}`", r.command);
-    let _ = writeln!(out, "- Program: `{}`", r.program_command);
-    let _ = writeln!(
-        out,
-        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
-        m.cores, m.cpu, m.memory, m.os, m.kernel
-    );
+    write_run_header(&mut out, &r.date, r.label.as_deref(), &r.command, &r.program_command, &r.machine);
     let _ = writeln!(out, "- Servers: {}; {}", r.assetlib_version, r.nginx_version);
     let _ = writeln!(
         out,

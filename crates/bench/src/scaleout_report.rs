@@ -170,17 +170,7 @@ pub fn markdown_section(r: &ScaleoutResults) -> String {
     let l = &r.library;
     let _ = writeln!(out, "{BEGIN}");
     let _ = writeln!(out, "## Scale-out run: PostgreSQL + S3\n");
-    let _ = writeln!(out, "- Date: {}", r.date);
-    if let Some(label) = &r.label {
-        let _ = writeln!(out, "- Code: {label}");
-    }
-    let _ = writeln!(out, "- Command: `{}`", r.command);
-    let _ = writeln!(out, "- Program: `{}`", r.program_command);
-    let _ = writeln!(
-        out,
-        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
-        m.cores, m.cpu, m.memory, m.os, m.kernel
-    );
+    crate::report::write_run_header(&mut out, &r.date, r.label.as_deref(), &r.command, &r.program_command, &r.machine);
     let _ = writeln!(
         out,
         "- Servers: {}; {}, the Debian cluster with its default settings; {}, one private `weed server` process \

@@ -342,17 +342,7 @@ pub fn markdown_section(r: &SoakResults) -> String {
     let t = r.total();
     let _ = writeln!(out, "{BEGIN}");
     let _ = writeln!(out, "## Soak run: mixed load and crashes, embedded default\n");
-    let _ = writeln!(out, "- Date: {}", r.date);
-    if let Some(label) = &r.label {
-        let _ = writeln!(out, "- Code: {label}");
-    }
-    let _ = writeln!(out, "- Command: `{}`", r.command);
-    let _ = writeln!(out, "- Program: `{}`", r.program_command);
-    let _ = writeln!(
-        out,
-        "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}",
-        m.cores, m.cpu, m.memory, m.os, m.kernel
-    );
+    crate::report::write_run_header(&mut out, &r.date, r.label.as_deref(), &r.command, &r.program_command, &r.machine);
     let _ = writeln!(
         out,
         "- Server: {}, `serve` on the embedded default (SQLite + local files) in a fresh data dir, default \

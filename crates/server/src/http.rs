@@ -83,16 +83,14 @@ pub fn connection_cap(wanted: usize) -> usize {
     cap
 }
 
+/// Whether `e`, or an error it wraps (through `source()`), is a `T`.
+pub fn has_cause<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |err| err.source()).any(|err| err.is::<T>())
+}
+
 /// Whether `e` (or what it wraps) is a request body that stopped making progress.
 pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        if err.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
+    has_cause::<tower_http::timeout::TimeoutError>(e)
 }
 
 pub fn body_timeout_error() -> assetlib_core::Error {

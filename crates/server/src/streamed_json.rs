@@ -143,7 +143,8 @@ impl<R: Read> Read for Budget<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = match self.inner.read(buf) {
             Ok(n) => n,
-            Err(e) if caused_by(&e, &|err| crate::http::is_body_timeout(err)) => {
+            // The body's own error, as the stream reader passes it on inside an io error.
+            Err(e) if e.get_ref().is_some_and(|inner| crate::http::is_body_timeout(inner)) => {
                 return Err(self.fail(crate::http::body_timeout_error()));
             }
             Err(e) => return Err(e),
@@ -271,28 +272,6 @@ fn upload_stopped() -> Error {
 /// A read error whose cause was not noted by [`Budget`] (that one wins).
 fn io_error(e: std::io::Error) -> Error {
     Error::invalid(Code::BodyUnreadable, format!("Could not read the request body: {e}."))
-}
-
-/// Whether `test` holds for an error `e` wraps. The string reader wraps the body's io error in a
-/// `ReaderError` inside another io error, and neither says so through `source()`: both are
-/// unwrapped here by hand.
-fn caused_by(e: &std::io::Error, test: &dyn Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
-    let Some(inner) = e.get_ref() else { return false };
-    let inner: &(dyn std::error::Error + 'static) = inner;
-    if let Some(ReaderError::IoError { error, .. }) = inner.downcast_ref::<ReaderError>() {
-        return caused_by(error, test);
-    }
-    if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-        return caused_by(io, test);
-    }
-    let mut source = Some(inner);
-    while let Some(err) = source {
-        if test(err) {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 fn reader_error(e: ReaderError, seen_text: bool) -> Error {

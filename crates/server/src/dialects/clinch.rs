@@ -190,17 +190,13 @@ async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ClinchResul
     let too_large = || super::json_too_large(limit as u64);
     super::check_declared_length(headers, limit as u64, too_large)?;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(err) = source {
-            if err.is::<http_body_util::LengthLimitError>() {
-                return ClinchError::from(too_large());
-            }
-            if crate::http::is_body_timeout(err) {
-                return ClinchError::from(crate::http::body_timeout_error());
-            }
-            source = err.source();
+        if crate::http::has_cause::<http_body_util::LengthLimitError>(&e) {
+            ClinchError::from(too_large())
+        } else if crate::http::is_body_timeout(&e) {
+            ClinchError::from(crate::http::body_timeout_error())
+        } else {
+            ClinchError::bad_request(format!("Could not read the request body: {e}."))
         }
-        ClinchError::bad_request(format!("Could not read the request body: {e}."))
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ClinchError::bad_request("A JSON body is required."));

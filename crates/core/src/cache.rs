@@ -17,7 +17,7 @@ use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
 use crate::model::{
     Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
 };
-use crate::ports::MetaStore;
+use crate::ports::{AccountStore, AssetStore, FolderStore, JobStore, MetaStore, TransferStore, UploadQueueStore};
 use crate::transfer::{Record, Table};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -102,7 +102,56 @@ impl CachedMetaStore {
 }
 
 #[async_trait]
-impl MetaStore for CachedMetaStore {
+impl AccountStore for CachedMetaStore {
+    async fn create_account(&self, account: &Account) -> Result<()> {
+        let r = self.inner.create_account(account).await;
+        self.invalidate(account.id);
+        self.accounts.remove(&account.id);
+        r
+    }
+
+    async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
+        if let Some(account) = fresh(&self.accounts, &id, self.ttl) {
+            return Ok(Some(account));
+        }
+        let found = self.inner.get_account(id).await?;
+        if let Some(account) = &found {
+            self.accounts.insert(id, Found::now(account.clone()));
+        }
+        Ok(found)
+    }
+
+    async fn account_count(&self) -> Result<u64> {
+        self.inner.account_count().await
+    }
+
+    async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()> {
+        // A new user has no key yet, so no cached principal is its.
+        self.inner.create_user(user, memberships).await
+    }
+
+    async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
+        self.inner.create_api_key(key).await
+    }
+
+    async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
+        if let Some(principal) = fresh(&self.principals, key_hash, self.ttl) {
+            return Ok(Some(principal));
+        }
+        let found = self.inner.principal_for_key(key_hash).await?;
+        if let Some(principal) = &found {
+            self.principals.insert(key_hash.to_owned(), Found::now(principal.clone()));
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl AssetStore for CachedMetaStore {
+    async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
+        self.inner.get_asset(account, path, name).await
+    }
+
     async fn get_account_and_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Lookup> {
         let key = (account, format!("{path}/{name}"));
         // Read the generation before the store: a write that lands in between makes this
@@ -119,13 +168,6 @@ impl MetaStore for CachedMetaStore {
         Ok(value)
     }
 
-    async fn create_account(&self, account: &Account) -> Result<()> {
-        let r = self.inner.create_account(account).await;
-        self.invalidate(account.id);
-        self.accounts.remove(&account.id);
-        r
-    }
-
     async fn write_assets(&self, write: &AssetWrite) -> Result<Vec<Asset>> {
         let r = self.inner.write_assets(write).await;
         self.invalidate(write.account);
@@ -134,12 +176,6 @@ impl MetaStore for CachedMetaStore {
 
     async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool> {
         let r = self.inner.delete_asset(account, path, name, now).await;
-        self.invalidate(account);
-        r
-    }
-
-    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64> {
-        let r = self.inner.delete_folder(account, folder, now).await;
         self.invalidate(account);
         r
     }
@@ -186,14 +222,6 @@ impl MetaStore for CachedMetaStore {
         r
     }
 
-    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete> {
-        let r = self.inner.delete_empty_folder(account, folder).await;
-        self.invalidate(account);
-        r
-    }
-
-    // Everything else passes through.
-
     async fn list_assets(
         &self,
         account: AccountId,
@@ -204,52 +232,18 @@ impl MetaStore for CachedMetaStore {
     ) -> Result<Vec<Asset>> {
         self.inner.list_assets(account, folder, recursive, after, limit).await
     }
-    async fn list_subfolders(
-        &self,
-        account: AccountId,
-        folder: &str,
-        after: &str,
-        limit: usize,
-    ) -> Result<Vec<String>> {
-        self.inner.list_subfolders(account, folder, after, limit).await
-    }
-    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool> {
-        self.inner.folder_exists(account, folder).await
+
+    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool> {
+        self.inner.blob_referenced(blob).await
     }
 
-    async fn get_account(&self, id: AccountId) -> Result<Option<Account>> {
-        if let Some(account) = fresh(&self.accounts, &id, self.ttl) {
-            return Ok(Some(account));
-        }
-        let found = self.inner.get_account(id).await?;
-        if let Some(account) = &found {
-            self.accounts.insert(id, Found::now(account.clone()));
-        }
-        Ok(found)
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
+        self.inner.asset_blobs(ids).await
     }
-    async fn account_count(&self) -> Result<u64> {
-        self.inner.account_count().await
-    }
-    async fn create_user(&self, user: &User, memberships: &[(AccountId, Role)]) -> Result<()> {
-        // A new user has no key yet, so no cached principal is its.
-        self.inner.create_user(user, memberships).await
-    }
-    async fn create_api_key(&self, key: &NewApiKey) -> Result<()> {
-        self.inner.create_api_key(key).await
-    }
-    async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>> {
-        if let Some(principal) = fresh(&self.principals, key_hash, self.ttl) {
-            return Ok(Some(principal));
-        }
-        let found = self.inner.principal_for_key(key_hash).await?;
-        if let Some(principal) = &found {
-            self.principals.insert(key_hash.to_owned(), Found::now(principal.clone()));
-        }
-        Ok(found)
-    }
-    async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
-        self.inner.get_asset(account, path, name).await
-    }
+}
+
+#[async_trait]
+impl FolderStore for CachedMetaStore {
     async fn list_folder(
         &self,
         account: AccountId,
@@ -259,57 +253,103 @@ impl MetaStore for CachedMetaStore {
     ) -> Result<Vec<Entry>> {
         self.inner.list_folder(account, folder, after, limit).await
     }
+
+    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64> {
+        let r = self.inner.delete_folder(account, folder, now).await;
+        self.invalidate(account);
+        r
+    }
+
     async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool> {
         self.inner.create_folder(account, folder, now).await
     }
-    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool> {
-        self.inner.blob_referenced(blob).await
+
+    async fn list_subfolders(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.inner.list_subfolders(account, folder, after, limit).await
     }
+
+    async fn folder_exists(&self, account: AccountId, folder: &str) -> Result<bool> {
+        self.inner.folder_exists(account, folder).await
+    }
+
+    async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete> {
+        let r = self.inner.delete_empty_folder(account, folder).await;
+        self.invalidate(account);
+        r
+    }
+
+    // Everything else passes through.
+}
+
+#[async_trait]
+impl UploadQueueStore for CachedMetaStore {
     async fn get_queue(&self, id: &QueueId) -> Result<Option<QueueEntry>> {
         self.inner.get_queue(id).await
     }
+
     async fn put_queue(&self, entry: &QueueEntry, job: Option<&NewJob>, cancel_job: Option<JobId>) -> Result<()> {
         self.inner.put_queue(entry, job, cancel_job).await
     }
+}
+
+#[async_trait]
+impl JobStore for CachedMetaStore {
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
         self.inner.enqueue_job(job).await
     }
+
     async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>> {
         self.inner.enqueue_jobs(jobs).await
     }
+
     async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
         self.inner.claim_job(worker, now, lease_until).await
     }
+
     async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()> {
         self.inner.extend_job(id, worker, lease_until).await
     }
+
     async fn finish_job(&self, id: JobId) -> Result<()> {
         self.inner.finish_job(id).await
     }
+
     async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()> {
         self.inner.retry_job(id, run_at, error).await
     }
+
     async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
         self.inner.fail_job(id, error).await
     }
+
+    async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
+        self.inner.release_abandoned_jobs(node).await
+    }
+
+    async fn unfinished_jobs(&self) -> Result<u64> {
+        self.inner.unfinished_jobs().await
+    }
+}
+
+#[async_trait]
+impl TransferStore for CachedMetaStore {
     async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
         self.inner.export(table, after, limit).await
     }
+
     async fn import(&self, records: &[Record]) -> Result<()> {
         let result = self.inner.import(records).await;
         self.lookups.clear();
         result
     }
+
     async fn count(&self, table: Table) -> Result<u64> {
         self.inner.count(table).await
-    }
-    async fn unfinished_jobs(&self) -> Result<u64> {
-        self.inner.unfinished_jobs().await
-    }
-    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
-        self.inner.asset_blobs(ids).await
-    }
-    async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
-        self.inner.release_abandoned_jobs(node).await
     }
 }

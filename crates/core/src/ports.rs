@@ -1,5 +1,6 @@
-//! The ports the core needs from the outside: a metadata store (accounts, users, keys, folders,
-//! assets, upload queues and the job queue), a blob store, and an archive reader. Engines live in
+//! The ports the core needs from the outside: a metadata store, as narrow traits (accounts and
+//! keys, assets, folders, upload queues, jobs, transfer) that [`MetaStore`] gathers, a blob
+//! store, an archive reader and a URL fetcher. Engines live in
 //! other crates (`assetlib-db`, `assetlib-blobs`, `assetlib-media`).
 
 use crate::auth::Principal;
@@ -33,8 +34,15 @@ impl Content {
     }
 }
 
+/// The metadata store, as one object: every narrow port below. The core holds one
+/// `Arc<dyn MetaStore>`; an engine implements the narrow traits and gets this one for free.
+pub trait MetaStore: AccountStore + AssetStore + FolderStore + UploadQueueStore + JobStore + TransferStore {}
+
+impl<T> MetaStore for T where T: AccountStore + AssetStore + FolderStore + UploadQueueStore + JobStore + TransferStore {}
+
+/// Accounts, users and their API keys.
 #[async_trait]
-pub trait MetaStore: Send + Sync + 'static {
+pub trait AccountStore: Send + Sync + 'static {
     /// Inserts an account; `Conflict` if the id is taken.
     async fn create_account(&self, account: &Account) -> Result<()>;
     async fn get_account(&self, id: AccountId) -> Result<Option<Account>>;
@@ -45,7 +53,12 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
     /// The principal behind a key hash, with its memberships; `None` for an unknown key.
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>>;
+}
 
+/// Assets: reads by key, writes, copies and moves, marks and metadata, flat listings, and
+/// which blobs they reference.
+#[async_trait]
+pub trait AssetStore: Send + Sync + 'static {
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>>;
     /// The account and, if there is one, its asset at `path/name`, in one round trip (the
     /// public file route's lookup). `None` if the account does not exist.
@@ -59,24 +72,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// of new keys, queues the replaced blobs for deletion, writes the queue entry, cancels the
     /// guard job and enqueues the given jobs. Returns the assets as stored, in input order.
     async fn write_assets(&self, write: &AssetWrite) -> Result<Vec<Asset>>;
-    /// One level of `folder`: child folders and files, merged in name order (folders first on
-    /// a tie), strictly after `after`, at most `limit` entries. Costs a page, not a scan.
-    async fn list_folder(
-        &self,
-        account: AccountId,
-        folder: &str,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<Entry>>;
     /// Deletes the asset at `path/name`, queues its blob for deletion and prunes implicit
     /// folders left empty. `false` if there was none.
     async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool>;
-    /// Deletes `folder`, everything under it, and implicit ancestors left empty. Returns the
-    /// number of assets deleted.
-    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64>;
-    /// Creates `folder` as an explicit folder (it persists while empty), with implicit
-    /// ancestors. `false`, changing nothing, if a folder of that path exists already.
-    async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool>;
     /// Sets or clears an asset's archived and sensitive marks (`None` leaves one as it is).
     /// Returns the asset as stored, `None` if there is none at `path/name`.
     async fn set_asset_marks(
@@ -125,6 +123,30 @@ pub trait MetaStore: Send + Sync + 'static {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<Asset>>;
+    /// Whether any asset or pending upload still points at `blob`.
+    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
+    /// Which of `ids` exist, with the blob each points at.
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>>;
+}
+
+/// The folder tree: one level's listing, explicit folders, subtree and strict deletes.
+#[async_trait]
+pub trait FolderStore: Send + Sync + 'static {
+    /// One level of `folder`: child folders and files, merged in name order (folders first on
+    /// a tie), strictly after `after`, at most `limit` entries. Costs a page, not a scan.
+    async fn list_folder(
+        &self,
+        account: AccountId,
+        folder: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<Entry>>;
+    /// Deletes `folder`, everything under it, and implicit ancestors left empty. Returns the
+    /// number of assets deleted.
+    async fn delete_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<u64>;
+    /// Creates `folder` as an explicit folder (it persists while empty), with implicit
+    /// ancestors. `false`, changing nothing, if a folder of that path exists already.
+    async fn create_folder(&self, account: AccountId, folder: &str, now: Millis) -> Result<bool>;
     /// Names of `folder`'s child folders after `after`, in name order, at most `limit`.
     async fn list_subfolders(&self, account: AccountId, folder: &str, after: &str, limit: usize)
     -> Result<Vec<String>>;
@@ -132,14 +154,20 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Deletes `folder` only if it holds no asset and no folder, pruning implicit ancestors
     /// left empty.
     async fn delete_empty_folder(&self, account: AccountId, folder: &str) -> Result<FolderDelete>;
-    /// Whether any asset or pending upload still points at `blob`.
-    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
+}
 
+/// The status entries of uploads and zip expansions (a Clinch upload queue, by its id).
+#[async_trait]
+pub trait UploadQueueStore: Send + Sync + 'static {
     async fn get_queue(&self, id: &QueueId) -> Result<Option<QueueEntry>>;
     /// Inserts or replaces a queue entry; in the same transaction enqueues `job` and cancels
     /// `cancel_job`.
     async fn put_queue(&self, entry: &QueueEntry, job: Option<&NewJob>, cancel_job: Option<JobId>) -> Result<()>;
+}
 
+/// The durable job queue: enqueue, claim with a lease, finish, retry or fail.
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
     async fn enqueue_job(&self, job: &NewJob) -> Result<JobId> {
         let ids = self.enqueue_jobs(std::slice::from_ref(job)).await?;
         ids.into_iter().next().ok_or_else(|| crate::Error::internal("a job insert returned no id"))
@@ -156,9 +184,13 @@ pub trait MetaStore: Send + Sync + 'static {
     /// running (their worker names start with `{node}/`) and jobs whose lease has run out. A
     /// store that only one server process may use (SQLite) returns every running job.
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64>;
+    /// Jobs queued or running, other than blob deletions.
+    async fn unfinished_jobs(&self) -> Result<u64>;
+}
 
-    // For `assetlib migrate` (see [`crate::migrate`]).
-
+/// Whole-library export and import, for `assetlib migrate` (see [`crate::migrate`]).
+#[async_trait]
+pub trait TransferStore: Send + Sync + 'static {
     /// A page of `table` in primary-key order, after `after` (a record of the same table).
     async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>>;
     /// Writes records as they are (ids and times kept) in one transaction: each is inserted, or
@@ -166,10 +198,6 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn import(&self, records: &[Record]) -> Result<()>;
     /// The number of rows in `table`.
     async fn count(&self, table: Table) -> Result<u64>;
-    /// Jobs queued or running, other than blob deletions.
-    async fn unfinished_jobs(&self) -> Result<u64>;
-    /// Which of `ids` exist, with the blob each points at.
-    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>>;
 }
 
 /// A stored blob, as a listing gives it.

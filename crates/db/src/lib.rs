@@ -1,15 +1,20 @@
-//! `MetaStore` engines on sqlx. Each engine is a module with its own migrations; the engine is
-//! chosen by the database URL.
+//! The metadata store on sqlx, for SQLite and PostgreSQL: every port of
+//! `assetlib_core::ports` written once ([`store`]) over statements both engines run
+//! ([`sql`], [`rows`]), and per engine only what really differs ([`engine`]: connections,
+//! retries, row locks, list parameters, job claiming). Each engine has its own migrations; the
+//! engine is chosen by the database URL.
 #![forbid(unsafe_code)]
 
+mod engine;
 mod errors;
 pub mod postgres;
-mod queries;
+mod rows;
 mod shared;
+mod sql;
 pub mod sqlite;
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-mod transfer;
 
 use assetlib_core::Code;
 use assetlib_core::ports::MetaStore;

@@ -2,7 +2,7 @@
 
 use assetlib_core::Code;
 use assetlib_core::model::JobKind;
-use assetlib_core::model::{Asset, AssetWrite, Entry, Metadata, Millis, StoredFile};
+use assetlib_core::model::{Asset, AssetWrite, Entry, Millis, StoredFile};
 use assetlib_core::{AccountId, AssetId, UserId};
 use assetlib_core::{Error, rules::join};
 
@@ -18,19 +18,6 @@ pub(crate) fn name_of(folder: &str) -> &str {
 /// '/'), so a subtree is an index range scan.
 pub(crate) fn subtree_bounds(folder: &str) -> (String, String) {
     (format!("{folder}/"), format!("{folder}0"))
-}
-
-/// An asset's `metadata` column (a JSON object of strings); a value that is not one reads as
-/// empty, and is logged.
-pub(crate) fn metadata_from(raw: String) -> Metadata {
-    serde_json::from_str(&raw).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "unreadable asset metadata; read as empty");
-        Metadata::new()
-    })
-}
-
-pub(crate) fn metadata_json(metadata: &Metadata) -> String {
-    serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// A write that may not replace found an asset at its key.

@@ -1,0 +1,214 @@
+//! The embedded engine: one SQLite file in WAL mode. Writes go through a single connection and
+//! `BEGIN IMMEDIATE` transactions, so writers queue instead of failing, also across processes
+//! (the admin CLI writes while the server runs). `synchronous=FULL`: a committed transaction
+//! survives a crash of the machine, not only of the process.
+//!
+//! One writer at a time is also why this engine takes no row locks: nothing can change between
+//! a transaction's reads and its writes.
+
+use crate::engine::{Attempt, Engine};
+use crate::errors::db;
+use crate::shared::{job_kind_name, name_of, parent_of};
+use crate::sql::{Conn, Stmt, asset_columns};
+use crate::store::Store;
+use assetlib_core::Code;
+use assetlib_core::model::{Asset, AssetWrite, Job, Millis, NewJob};
+use assetlib_core::{AccountId, Error, JobId, Result};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The metadata store on SQLite.
+pub type SqliteStore = Store<SqliteEngine>;
+
+pub struct SqliteEngine {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+const INSERT_FOLDER: &str = "INSERT INTO folders (account_id, path, parent, name, explicit, created_at)
+     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (account_id, path) DO NOTHING";
+const CLAIM_JOB: &str = "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+     WHERE id = (SELECT id FROM jobs
+                 WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)
+                 ORDER BY run_at, id LIMIT 1)
+     RETURNING id, payload, attempts";
+const RELEASE_RUNNING: &str =
+    "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL WHERE status = 'running'";
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid(Code::DatabaseUrlInvalid, format!("Invalid database URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(Error::internal)?;
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        MIGRATOR.run(&write).await.map_err(|e| Error::internal(format!("migration failed: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db)?;
+        Ok(Store { engine: SqliteEngine { write, read } })
+    }
+}
+
+impl Engine for SqliteEngine {
+    type Conn = SqliteConnection;
+    type Pooled = PoolConnection<Sqlite>;
+    type Tx = Transaction<'static, Sqlite>;
+
+    const LOCK_ASSET: &'static str = "SELECT blob_key FROM assets WHERE account_id = $1 AND path = $2 AND name = $3";
+    const COPY_SOURCE: &'static str =
+        concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = $1 AND path = $2 AND name = $3");
+    const MOVE_SOURCE: &'static str = Self::COPY_SOURCE;
+    const ASSET_BLOBS: &'static str = "SELECT id, blob_key FROM assets WHERE id IN (SELECT value FROM json_each($1))";
+
+    async fn read(&self) -> Result<Self::Pooled> {
+        self.read.acquire().await.map_err(db)
+    }
+
+    async fn write(&self) -> Result<Self::Pooled> {
+        self.write.acquire().await.map_err(db)
+    }
+
+    async fn begin(&self) -> Result<Self::Tx> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    async fn commit(tx: Self::Tx) -> Result<()> {
+        tx.commit().await.map_err(db)
+    }
+
+    /// One writer at a time: a transaction never loses a race, so it runs once.
+    async fn retrying<'a, T: Send + 'a>(
+        &'a self,
+        attempt: impl Fn() -> Attempt<'a, T> + Send + Sync + 'a,
+    ) -> Result<T> {
+        attempt().await
+    }
+
+    /// A JSON array, which `json_each` reads.
+    fn id_list(ids: Vec<String>) -> sea_query::Value {
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()).into()
+    }
+
+    /// Inserts the missing folders, deepest first; a folder that exists has its ancestors, so
+    /// they are not tried.
+    async fn hold_folders(
+        conn: &mut SqliteConnection,
+        account: AccountId,
+        folders: &[String],
+        now: Millis,
+    ) -> Result<()> {
+        let mut present: HashSet<&str> = HashSet::new();
+        for folder in folders.iter().rev() {
+            if present.contains(folder.as_str()) {
+                continue;
+            }
+            let stmt = Stmt::new(INSERT_FOLDER)
+                .bind(account.0)
+                .bind(folder.as_str())
+                .bind(parent_of(folder))
+                .bind(name_of(folder))
+                .bind(now);
+            if conn.execute(stmt).await? == 0 {
+                let mut current = folder.as_str();
+                while !current.is_empty() && present.insert(current) {
+                    current = parent_of(current);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn lock_folders_for_removal(_: &mut SqliteConnection, _: AccountId, _: &[String]) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn insert_jobs(conn: &mut SqliteConnection, jobs: &[NewJob], now: Millis) -> Result<Vec<JobId>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let stmt = Stmt::new(INSERT_JOB)
+                .bind(job_kind_name(&job.kind))
+                .bind(job.kind.to_json())
+                .bind(job.run_at)
+                .bind(now);
+            let (id,): (i64,) = conn.fetch_one(stmt).await?;
+            ids.push(JobId(id));
+        }
+        Ok(ids)
+    }
+
+    async fn write_new_asset(&self, _: &AssetWrite) -> Result<Option<Asset>> {
+        Ok(None)
+    }
+
+    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
+        let stmt = Stmt::new(CLAIM_JOB).bind(worker).bind(lease_until).bind(now);
+        let row: Option<crate::rows::JobRow> = self.write().await?.fetch_optional(stmt).await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    /// One process per SQLite store: whatever is running was left by an earlier run.
+    async fn release_abandoned_jobs(&self, _node: &str) -> Result<u64> {
+        self.write().await?.execute(Stmt::new(RELEASE_RUNNING)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::GET_ASSET;
+    use sqlx::Row;
+
+    /// Listing and key lookups read one index range: their cost does not grow with the library.
+    #[tokio::test]
+    async fn hot_queries_use_indexes_not_scans() {
+        use crate::store::assets::{FILES_BELOW, GET_ACCOUNT_AND_ASSET};
+        use crate::store::folders::{FILES_AFTER_FILE, FILES_AFTER_FOLDER, FOLDERS_PAGE};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("m.db").display())).await.unwrap();
+        let cases = [
+            (FOLDERS_PAGE, "folders_children"),
+            (FILES_AFTER_FILE, "assets_key"),
+            (FILES_AFTER_FOLDER, "assets_key"),
+            (FILES_BELOW, "assets_key"),
+            (GET_ASSET, "assets_key"),
+            (GET_ACCOUNT_AND_ASSET, "assets_key"),
+            (SqliteEngine::LOCK_ASSET, "assets_key"),
+        ];
+        for (sql, index) in cases {
+            let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&store.engine.read)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(plan.contains(&format!("INDEX {index}")), "{sql}\n  plan: {plan}");
+            assert!(!plan.contains("SCAN") && !plan.contains("TEMP B-TREE"), "{sql}\n  plan: {plan}");
+        }
+    }
+}

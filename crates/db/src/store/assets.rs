@@ -1,0 +1,257 @@
+//! Assets ([`AssetStore`]): reads by key, writes, copies and moves, marks and metadata, flat
+//! listings, and the blobs they reference.
+
+use super::folders::FILES_AFTER_FILE;
+use super::{
+    GET_ASSET, Store, cancel_job_in, chain, chains, delete_blobs_later, prune_folders, put_asset, put_queue_in,
+};
+use crate::engine::Engine;
+use crate::rows::{AccountAndAssetRow, AssetRow, metadata_json};
+use crate::shared::{copy_write, subtree_range};
+use crate::sql::{Conn, Stmt, asset_columns, int};
+use assetlib_core::model::{Account, Asset, AssetWrite, Metadata, Millis};
+use assetlib_core::ports::AssetStore;
+use assetlib_core::{AccountId, AssetId, BlobKey, Result, UserId};
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// An account and its asset at a key, in one statement (the public file route's lookup).
+pub(crate) const GET_ACCOUNT_AND_ASSET: &str = concat!(
+    "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
+    "s.id, s.account_id, s.path, s.name, s.size, s.content_type, s.hash, s.blob_key, s.created_at, s.last_modified, ",
+    "s.created_by, s.archived_at, s.sensitive_at, s.metadata ",
+    "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = $2 AND s.name = $3 WHERE acc.id = $1"
+);
+const DELETE_ASSET: &str = "DELETE FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 RETURNING blob_key";
+const DELETE_BY_ID: &str = "DELETE FROM assets WHERE id = $1";
+/// For each mark: NULL leaves it, true sets it (keeping an earlier time), false clears it.
+const SET_MARKS: &str = concat!(
+    "UPDATE assets SET
+       archived_at = CASE WHEN $1 IS NULL THEN archived_at WHEN $1 THEN COALESCE(archived_at, $3) ELSE NULL END,
+       sensitive_at = CASE WHEN $2 IS NULL THEN sensitive_at WHEN $2 THEN COALESCE(sensitive_at, $3) ELSE NULL END
+     WHERE account_id = $4 AND path = $5 AND name = $6 RETURNING ",
+    asset_columns!()
+);
+const SET_METADATA: &str = concat!(
+    "UPDATE assets SET metadata = $1 WHERE account_id = $2 AND path = $3 AND name = $4 RETURNING ",
+    asset_columns!()
+);
+/// Files in the subtree range `[lo, hi)` after (path, name): one range of `assets_key`.
+pub(crate) const FILES_BELOW: &str = concat!(
+    "SELECT ",
+    asset_columns!(),
+    " FROM assets WHERE account_id = $1 AND path >= $2 AND path < $3 AND (path, name) > ($4, $5)
+     ORDER BY path, name LIMIT $6"
+);
+const BLOB_REFERENCED: &str = "SELECT EXISTS (SELECT 1 FROM assets WHERE blob_key = $1)
+         OR EXISTS (SELECT 1 FROM upload_queues WHERE source_blob = $1)";
+
+fn key(sql: &'static str, account: AccountId, path: &str, name: &str) -> Stmt {
+    Stmt::new(sql).bind(account.0).bind(path).bind(name)
+}
+
+#[allow(private_bounds)]
+impl<E: Engine> Store<E> {
+    /// [`AssetWrite`] as one transaction, in lock order.
+    async fn write_in_transaction(&self, w: &AssetWrite) -> Result<Vec<Asset>> {
+        // Replacements hold their chains too: every transaction then takes folder locks before
+        // asset locks.
+        let folders = &chains(w.files.iter().map(|f| f.path.as_str()));
+        // Asset rows are taken in key order too (a stable sort: a key given twice is still
+        // written in input order, the later file winning), so that two writes of the same
+        // keys do not deadlock; results are returned in input order.
+        let n = w.files.len().min(w.new_ids.len());
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| (&w.files[a].path, &w.files[a].name).cmp(&(&w.files[b].path, &w.files[b].name)));
+        let order = &order;
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    E::hold_folders(&mut tx, w.account, folders, w.now).await?;
+                    let mut out: Vec<Option<Asset>> = vec![None; n];
+                    for &i in order {
+                        out[i] = Some(put_asset::<E>(&mut tx, w, &w.files[i], &w.new_ids[i]).await?);
+                    }
+                    if let Some(q) = &w.queue {
+                        put_queue_in(&mut *tx, q).await?;
+                    }
+                    cancel_job_in(&mut *tx, w.cancel_job).await?;
+                    E::insert_jobs(&mut tx, &w.jobs, w.now).await?;
+                    E::commit(tx).await?;
+                    Ok(out.into_iter().flatten().collect())
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl<E: Engine> AssetStore for Store<E> {
+    async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
+        let row: Option<AssetRow> =
+            self.engine.read().await?.fetch_optional(key(GET_ASSET, account, path, name)).await?;
+        Ok(row.map(Asset::from))
+    }
+
+    async fn get_account_and_asset(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+    ) -> Result<Option<(Account, Option<Asset>)>> {
+        let stmt = Stmt::new(GET_ACCOUNT_AND_ASSET).bind(account.0).bind(path).bind(name);
+        let row: Option<AccountAndAssetRow> = self.engine.read().await?.fetch_optional(stmt).await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn write_assets(&self, w: &AssetWrite) -> Result<Vec<Asset>> {
+        if let Some(asset) = self.engine.write_new_asset(w).await? {
+            return Ok(vec![asset]);
+        }
+        self.write_in_transaction(w).await
+    }
+
+    async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool> {
+        let folders = &chain(path);
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    if !E::lock_folders_for_removal(&mut tx, account, folders).await? {
+                        return Ok(false);
+                    }
+                    let Some((blob,)) = tx.fetch_optional::<(String,)>(key(DELETE_ASSET, account, path, name)).await?
+                    else {
+                        return Ok(false);
+                    };
+                    delete_blobs_later::<E>(&mut tx, vec![blob], now).await?;
+                    prune_folders(&mut *tx, account, path).await?;
+                    E::commit(tx).await?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    async fn set_asset_marks(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        let stmt = Stmt::new(SET_MARKS).bind(archived).bind(sensitive).bind(now).bind(account.0).bind(path).bind(name);
+        let row: Option<AssetRow> = self.engine.write().await?.fetch_optional(stmt).await?;
+        Ok(row.map(Asset::from))
+    }
+
+    async fn copy_asset(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        let folders = &chain(to.0);
+        let source_folders = &chain(from.0);
+        let source_sql = if remove_source { E::MOVE_SOURCE } else { E::COPY_SOURCE };
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    // Folder locks first, as every write takes them; then the source row: a
+                    // delete of the source waits for this commit (and its blob job then finds
+                    // the copy referencing the blob), or committed before (no source). A move
+                    // may prune the source's folders: it holds them alone (if one is missing,
+                    // so is the source). Out of path order with the destination's: PostgreSQL
+                    // detects the rare deadlock, and the transaction runs again. Returning
+                    // early rolls back (nothing is left behind, not even the folders made).
+                    if remove_source && !E::lock_folders_for_removal(&mut tx, account, source_folders).await? {
+                        return Ok(None);
+                    }
+                    E::hold_folders(&mut tx, account, folders, now).await?;
+                    let source: Option<AssetRow> = tx.fetch_optional(key(source_sql, account, from.0, from.1)).await?;
+                    let Some(source) = source.map(Asset::from) else { return Ok(None) };
+                    let write = copy_write(account, &source, to, overwrite, new_id, created_by, now);
+                    let copy = put_asset::<E>(&mut tx, &write, &write.files[0], new_id).await?;
+                    if remove_source {
+                        tx.execute(Stmt::new(DELETE_BY_ID).bind(source.id.0.as_str())).await?;
+                        prune_folders(&mut *tx, account, from.0).await?;
+                    }
+                    E::commit(tx).await?;
+                    Ok(Some(copy))
+                })
+            })
+            .await
+    }
+
+    async fn set_asset_metadata(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        metadata: &Metadata,
+    ) -> Result<Option<Asset>> {
+        let stmt = Stmt::new(SET_METADATA).bind(metadata_json(metadata)).bind(account.0).bind(path).bind(name);
+        let row: Option<AssetRow> = self.engine.write().await?.fetch_optional(stmt).await?;
+        Ok(row.map(Asset::from))
+    }
+
+    async fn list_assets(
+        &self,
+        account: AccountId,
+        folder: &str,
+        recursive: bool,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Asset>> {
+        let mut conn = self.engine.read().await?;
+        let mut out: Vec<Asset> = vec![];
+        // The folder's own files come first (its path sorts before its subtree's), then the
+        // subtree `[folder/, folder0)`.
+        let in_folder = after.is_none_or(|(path, _)| path == folder);
+        if in_folder {
+            let after_name = after.map_or("", |(_, name)| name);
+            let stmt = Stmt::new(FILES_AFTER_FILE).bind(account.0).bind(folder).bind(after_name).bind(int(limit));
+            out.extend(conn.fetch_all::<AssetRow>(stmt).await?.into_iter().map(Asset::from));
+        }
+        if recursive && out.len() < limit {
+            let (lo, hi) = subtree_range(folder);
+            let (after_path, after_name) = match after {
+                Some((path, name)) if !in_folder => (path.to_owned(), name.to_owned()),
+                _ => (lo.clone(), String::new()),
+            };
+            let stmt = Stmt::new(FILES_BELOW)
+                .bind(account.0)
+                .bind(lo)
+                .bind(hi)
+                .bind(after_path)
+                .bind(after_name)
+                .bind(int(limit - out.len()));
+            out.extend(conn.fetch_all::<AssetRow>(stmt).await?.into_iter().map(Asset::from));
+        }
+        Ok(out)
+    }
+
+    async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool> {
+        // Through the writer: on SQLite the check cannot fall between a write's blob and its
+        // commit.
+        let (referenced,): (bool,) =
+            self.engine.write().await?.fetch_one(Stmt::new(BLOB_REFERENCED).bind(blob.0.as_str())).await?;
+        Ok(referenced)
+    }
+
+    async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
+        let list = E::id_list(ids.iter().map(|id| id.0.clone()).collect());
+        let rows: Vec<(String, String)> =
+            self.engine.read().await?.fetch_all(Stmt::new(E::ASSET_BLOBS).bind(list)).await?;
+        Ok(rows.into_iter().map(|(id, blob)| (AssetId(id), BlobKey(blob))).collect())
+    }
+}

@@ -1,0 +1,229 @@
+//! Whole-library export and import for `assetlib migrate` ([`TransferStore`]): pages of each
+//! table in primary-key order, and records written back as they are (ids and times kept).
+
+use super::accounts::insert_memberships;
+use super::{Store, put_queue_in};
+use crate::engine::Engine;
+use crate::rows::{AccountRow, ApiKeyRow, AssetRow, MembershipRow, QueueRow, UserRow, metadata_json};
+use crate::shared::{name_of, parent_of};
+use crate::sql::{Conn, Stmt, asset_columns, int};
+use assetlib_core::model::{Account, Asset, NewApiKey, QueueEntry, Role, User};
+use assetlib_core::ports::TransferStore;
+use assetlib_core::transfer::{FolderRecord, Record, Table};
+use assetlib_core::{AccountId, Result};
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+const ACCOUNTS_PAGE: &str = "SELECT id, name, public, created_at FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
+const USERS_PAGE: &str = "SELECT id, name, admin, created_at FROM users WHERE id > $1 ORDER BY id LIMIT $2";
+const MEMBERSHIPS_OF_USERS: &str =
+    "SELECT user_id, account_id, role FROM memberships WHERE user_id >= $1 AND user_id <= $2
+     ORDER BY user_id, account_id";
+const KEYS_PAGE: &str =
+    "SELECT hash, user_id, account_id, read_only, created_at FROM api_keys WHERE hash > $1 ORDER BY hash LIMIT $2";
+const FOLDERS_PAGE: &str =
+    "SELECT account_id, path, explicit, created_at FROM folders WHERE (account_id, path) > ($1, $2)
+     ORDER BY account_id, path LIMIT $3";
+const ASSETS_PAGE: &str = concat!("SELECT ", asset_columns!(), " FROM assets WHERE id > $1 ORDER BY id LIMIT $2");
+const QUEUES_PAGE: &str = "SELECT id, account_id, status, total_items, total_processed, message, errors, source_blob,
+       created_at, updated_at FROM upload_queues WHERE id > $1 ORDER BY id LIMIT $2";
+
+const IMPORT_ACCOUNT: &str = "INSERT INTO accounts (id, name, public, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, public = excluded.public, created_at = excluded.created_at";
+const IMPORT_USER: &str = "INSERT INTO users (id, name, admin, created_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, admin = excluded.admin, created_at = excluded.created_at";
+const DELETE_MEMBERSHIPS: &str = "DELETE FROM memberships WHERE user_id = $1";
+const IMPORT_KEY: &str =
+    "INSERT INTO api_keys (hash, user_id, account_id, read_only, created_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, account_id = excluded.account_id,
+       read_only = excluded.read_only, created_at = excluded.created_at";
+const IMPORT_FOLDER: &str =
+    "INSERT INTO folders (account_id, path, parent, name, explicit, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (account_id, path) DO UPDATE SET explicit = excluded.explicit, created_at = excluded.created_at";
+const IMPORT_ASSET: &str = "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key,
+       created_at, last_modified, created_by, archived_at, sensitive_at, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, path = excluded.path, name = excluded.name,
+       size = excluded.size, content_type = excluded.content_type, hash = excluded.hash,
+       blob_key = excluded.blob_key, created_at = excluded.created_at, last_modified = excluded.last_modified,
+       created_by = excluded.created_by, archived_at = excluded.archived_at, sensitive_at = excluded.sensitive_at,
+       metadata = excluded.metadata";
+
+#[derive(sqlx::FromRow)]
+struct FolderRow {
+    account_id: i64,
+    path: String,
+    explicit: bool,
+    created_at: i64,
+}
+
+async fn import_one(conn: &mut impl Conn, record: &Record) -> Result<()> {
+    match record {
+        Record::Account(a) => {
+            conn.execute(
+                Stmt::new(IMPORT_ACCOUNT).bind(a.id.0).bind(a.name.as_str()).bind(a.public).bind(a.created_at),
+            )
+            .await?;
+        }
+        Record::User { user, memberships } => {
+            conn.execute(
+                Stmt::new(IMPORT_USER)
+                    .bind(user.id.0.as_str())
+                    .bind(user.name.as_str())
+                    .bind(user.admin)
+                    .bind(user.created_at),
+            )
+            .await?;
+            conn.execute(Stmt::new(DELETE_MEMBERSHIPS).bind(user.id.0.as_str())).await?;
+            insert_memberships(conn, &user.id, memberships).await?;
+        }
+        Record::ApiKey(k) => {
+            conn.execute(
+                Stmt::new(IMPORT_KEY)
+                    .bind(k.hash.as_str())
+                    .bind(k.user.0.as_str())
+                    .bind(k.account.map(|a| a.0))
+                    .bind(k.read_only)
+                    .bind(k.created_at),
+            )
+            .await?;
+        }
+        Record::Folder(f) => {
+            conn.execute(
+                Stmt::new(IMPORT_FOLDER)
+                    .bind(f.account.0)
+                    .bind(f.path.as_str())
+                    .bind(parent_of(&f.path))
+                    .bind(name_of(&f.path))
+                    .bind(f.explicit)
+                    .bind(f.created_at),
+            )
+            .await?;
+        }
+        Record::Asset(a) => {
+            conn.execute(
+                Stmt::new(IMPORT_ASSET)
+                    .bind(a.id.0.as_str())
+                    .bind(a.account.0)
+                    .bind(a.path.as_str())
+                    .bind(a.name.as_str())
+                    .bind(int(a.size))
+                    .bind(a.content_type.as_str())
+                    .bind(a.hash.as_str())
+                    .bind(a.blob.0.as_str())
+                    .bind(a.created_at)
+                    .bind(a.last_modified)
+                    .bind(a.created_by.as_ref().map(|u| u.0.clone()))
+                    .bind(a.archived_at)
+                    .bind(a.sensitive_at)
+                    .bind(metadata_json(&a.metadata)),
+            )
+            .await?;
+        }
+        Record::Queue(q) => put_queue_in(conn, q).await?,
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<E: Engine> TransferStore for Store<E> {
+    async fn export(&self, table: Table, after: Option<&Record>, limit: usize) -> Result<Vec<Record>> {
+        let limit = int(limit);
+        let mut conn = self.engine.read().await?;
+        let records = match table {
+            Table::Accounts => {
+                let after = match after {
+                    Some(Record::Account(a)) => a.id.0,
+                    _ => i64::MIN,
+                };
+                let rows: Vec<AccountRow> = conn.fetch_all(Stmt::new(ACCOUNTS_PAGE).bind(after).bind(limit)).await?;
+                rows.into_iter().map(|r| Record::Account(Account::from(r))).collect()
+            }
+            Table::Users => {
+                let after = match after {
+                    Some(Record::User { user, .. }) => user.id.0.as_str(),
+                    _ => "",
+                };
+                let rows: Vec<UserRow> = conn.fetch_all(Stmt::new(USERS_PAGE).bind(after).bind(limit)).await?;
+                let users: Vec<User> = rows.into_iter().map(User::from).collect();
+                let (Some(first), Some(last)) = (users.first(), users.last()) else { return Ok(vec![]) };
+                let rows: Vec<MembershipRow> = conn
+                    .fetch_all(Stmt::new(MEMBERSHIPS_OF_USERS).bind(first.id.0.as_str()).bind(last.id.0.as_str()))
+                    .await?;
+                let mut memberships: HashMap<String, Vec<(AccountId, Role)>> = HashMap::new();
+                for r in rows {
+                    let role = r.role()?;
+                    memberships.entry(r.user_id).or_default().push((AccountId(r.account_id), role));
+                }
+                users
+                    .into_iter()
+                    .map(|user| Record::User { memberships: memberships.remove(&user.id.0).unwrap_or_default(), user })
+                    .collect()
+            }
+            Table::ApiKeys => {
+                let after = match after {
+                    Some(Record::ApiKey(k)) => k.hash.as_str(),
+                    _ => "",
+                };
+                let rows: Vec<ApiKeyRow> = conn.fetch_all(Stmt::new(KEYS_PAGE).bind(after).bind(limit)).await?;
+                rows.into_iter().map(|r| Record::ApiKey(NewApiKey::from(r))).collect()
+            }
+            Table::Folders => {
+                let (account, path) = match after {
+                    Some(Record::Folder(f)) => (f.account.0, f.path.as_str()),
+                    _ => (i64::MIN, ""),
+                };
+                let rows: Vec<FolderRow> =
+                    conn.fetch_all(Stmt::new(FOLDERS_PAGE).bind(account).bind(path).bind(limit)).await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Record::Folder(FolderRecord {
+                            account: AccountId(r.account_id),
+                            path: r.path,
+                            explicit: r.explicit,
+                            created_at: r.created_at,
+                        })
+                    })
+                    .collect()
+            }
+            Table::Assets => {
+                let after = match after {
+                    Some(Record::Asset(a)) => a.id.0.as_str(),
+                    _ => "",
+                };
+                let rows: Vec<AssetRow> = conn.fetch_all(Stmt::new(ASSETS_PAGE).bind(after).bind(limit)).await?;
+                rows.into_iter().map(|r| Record::Asset(Asset::from(r))).collect()
+            }
+            Table::Queues => {
+                let after = match after {
+                    Some(Record::Queue(q)) => q.id.0.as_str(),
+                    _ => "",
+                };
+                let rows: Vec<QueueRow> = conn.fetch_all(Stmt::new(QUEUES_PAGE).bind(after).bind(limit)).await?;
+                rows.into_iter().map(|r| QueueEntry::try_from(r).map(Record::Queue)).collect::<Result<_>>()?
+            }
+        };
+        Ok(records)
+    }
+
+    async fn import(&self, records: &[Record]) -> Result<()> {
+        let mut tx = self.engine.begin().await?;
+        for record in records {
+            import_one(&mut *tx, record).await?;
+        }
+        E::commit(tx).await
+    }
+
+    async fn count(&self, table: Table) -> Result<u64> {
+        let sql = match table {
+            Table::Accounts => "SELECT COUNT(*) FROM accounts",
+            Table::Users => "SELECT COUNT(*) FROM users",
+            Table::ApiKeys => "SELECT COUNT(*) FROM api_keys",
+            Table::Folders => "SELECT COUNT(*) FROM folders",
+            Table::Assets => "SELECT COUNT(*) FROM assets",
+            Table::Queues => "SELECT COUNT(*) FROM upload_queues",
+        };
+        let (n,): (i64,) = self.engine.read().await?.fetch_one(Stmt::new(sql)).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}

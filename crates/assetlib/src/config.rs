@@ -1,8 +1,8 @@
 //! Configuration: compiled defaults, then a TOML file (`--config`), then `ASSETLIB_*`
 //! environment variables, then command-line flags. `assetlib.example.toml` names every key.
 
+use assetlib_core::library::ZipLimits;
 use assetlib_core::rules::DEFAULT_EXTENSIONS;
-use assetlib_core::service::ZipLimits;
 use assetlib_server::HttpLimits;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};

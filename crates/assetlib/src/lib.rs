@@ -5,7 +5,7 @@
 pub mod config;
 
 use anyhow::Context;
-use assetlib_core::service::NewCredentials;
+use assetlib_core::library::admin::NewCredentials;
 use assetlib_core::{Library, LibraryConfig, rules::Rules};
 use assetlib_server::HttpConfig;
 use config::Config;

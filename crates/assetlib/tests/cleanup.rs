@@ -3,7 +3,7 @@
 
 mod common;
 
-use assetlib_core::service::Zips;
+use assetlib_core::library::uploads::Zips;
 use assetlib_core::{AccountId, BlobKey};
 use common::{TestApp, png};
 use std::time::Duration;

@@ -60,7 +60,7 @@ async fn content_that_never_became_an_asset_is_removed() {
             None,
             "o.txt",
             Box::pin(body),
-            assetlib_core::service::Zips::Expand,
+            assetlib_core::library::uploads::Zips::Expand,
         )
         .await
         .expect("received");

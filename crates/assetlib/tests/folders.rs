@@ -42,3 +42,17 @@ async fn explicit_folders_persist_while_empty_and_implicit_ones_do_not() {
     assert_eq!(e.kind, ErrorKind::Forbidden);
     app.stop().await;
 }
+
+/// The core bounds every page, whatever a caller asks for: a limit of "everything" neither
+/// returns an unbounded page nor overflows the one extra entry a listing reads.
+#[tokio::test]
+async fn listings_take_any_limit() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    app.put(Some("brand"), "a.png", png()).await;
+    let page = app.lib().list_folder(&owner, AccountId(1), "brand", None, usize::MAX).await.unwrap();
+    assert_eq!((page.entries.len(), page.next), (1, None));
+    let page = app.lib().list_assets(&owner, AccountId(1), "", true, None, usize::MAX).await.unwrap();
+    assert_eq!((page.assets.len(), page.next), (1, None));
+    app.stop().await;
+}

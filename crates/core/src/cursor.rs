@@ -1,10 +1,21 @@
-//! Opaque listing cursors: the position after the last entry of a page, as (name, kind). Folders
-//! sort before files of the same name.
+//! Pages of listings: the largest page any listing returns, and opaque listing cursors (the
+//! position after the last entry of a page, as (name, kind); folders sort before files of the
+//! same name).
 
 use crate::Code;
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The most entries one page of any listing holds, whatever the caller asks for. Dialects keep
+/// their own defaults and may cap lower; this bound is what none of them can forget, and it keeps
+/// the one extra entry a listing reads (to know whether a next page exists) from overflowing.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The page size a listing uses when `limit` is asked for.
+pub fn page_size(limit: usize) -> usize {
+    limit.min(MAX_PAGE_SIZE)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -64,5 +75,15 @@ mod tests {
         assert!(!file.before("b", false));
         assert!(file.before("ba", true));
         assert_eq!(Cursor::decode("!!", "nextKey").unwrap_err().message, "Invalid nextKey.");
+    }
+
+    #[test]
+    fn no_page_is_larger_than_the_maximum() {
+        assert_eq!(page_size(0), 0);
+        assert_eq!(page_size(50), 50);
+        assert_eq!(page_size(MAX_PAGE_SIZE), MAX_PAGE_SIZE);
+        assert_eq!(page_size(MAX_PAGE_SIZE + 1), MAX_PAGE_SIZE);
+        // A caller asking for everything gets a bounded page (and `limit + 1` cannot overflow).
+        assert_eq!(page_size(usize::MAX), MAX_PAGE_SIZE);
     }
 }

@@ -41,9 +41,9 @@ pub fn cursor(data: &[u8]) {
     if let Ok(c) = Cursor::decode(raw, "nextKey") {
         assert_eq!(Cursor::decode(&c.encode(), "nextKey").expect("re-encoded cursor"), c);
     }
-    if let Ok((path, name)) = crate::assets::decode_token(raw, "nextToken") {
-        let again = crate::assets::encode_token(&path, &name);
-        assert_eq!(crate::assets::decode_token(&again, "nextToken").expect("re-encoded token"), (path, name));
+    if let Ok((path, name)) = crate::library::assets::decode_token(raw, "nextToken") {
+        let again = crate::library::assets::encode_token(&path, &name);
+        assert_eq!(crate::library::assets::decode_token(&again, "nextToken").expect("re-encoded token"), (path, name));
     }
 }
 

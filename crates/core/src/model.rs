@@ -216,7 +216,7 @@ pub struct Job {
 }
 
 /// What a queued job does. Data, beside [`NewJob`] and [`Job`]; the worker loop that runs them
-/// is [`crate::jobs`].
+/// is [`crate::library::jobs`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobKind {

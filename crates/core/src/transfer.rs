@@ -41,7 +41,8 @@ pub struct FolderRecord {
     pub created_at: Millis,
 }
 
-/// One row of a [`Table`], as [`MetaStore::export`] gives it and [`MetaStore::import`] takes it.
+/// One row of a [`Table`], as [`TransferStore::export`](crate::ports::TransferStore::export) gives it
+/// and [`TransferStore::import`](crate::ports::TransferStore::import) takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     Account(Account),

@@ -1,6 +1,6 @@
 //! The metadata store on sqlx, for SQLite and PostgreSQL: every port of
 //! `assetlib_core::ports` written once ([`store`]) over statements both engines run
-//! ([`sql`], [`rows`]), and per engine only what really differs ([`engine`]: connections,
+//! (`sql.rs`, `rows.rs`), and per engine only what really differs (`engine.rs`: connections,
 //! retries, row locks, list parameters, job claiming). Each engine has its own migrations; the
 //! engine is chosen by the database URL.
 #![forbid(unsafe_code)]

@@ -24,7 +24,7 @@
 //! - Locks are taken in one order, folder rows by ascending path (ancestors first) and then
 //!   asset rows by key, so transactions do not deadlock on each other. Where going on would
 //!   break that order (a missing folder that another server created meanwhile), the
-//!   transaction rolls back and runs again ([`retrying`]); so it does on the rare deadlock
+//!   transaction rolls back and runs again (`Engine::retrying`); so it does on the rare deadlock
 //!   PostgreSQL still detects, and on a serialization failure.
 //!
 //! Jobs are claimed with `FOR UPDATE SKIP LOCKED`, so workers on many servers never claim the

@@ -3,9 +3,9 @@
 //! limits let through writes more than they allow, or if reading misbehaves.
 
 use crate::ZipOpener;
+use assetlib_core::library::ZipLimits;
+use assetlib_core::library::zip::check_archive;
 use assetlib_core::ports::ArchiveOpener;
-use assetlib_core::service::ZipLimits;
-use assetlib_core::zip_job::check_archive;
 use std::io::Write;
 
 /// Small limits, so that the fuzzer reaches them with small inputs.

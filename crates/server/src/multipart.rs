@@ -1,7 +1,7 @@
 //! Streaming multipart: file parts flow to the core as byte streams, never buffered whole.
 
 use assetlib_core::Code;
-use assetlib_core::ingest::too_large_error;
+use assetlib_core::library::ingest::too_large_error;
 use assetlib_core::ports::ByteStream;
 use assetlib_core::{Error, ErrorKind};
 use axum::body::Body;

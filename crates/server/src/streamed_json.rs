@@ -7,8 +7,8 @@
 //! refused, and all members but the streamed one together may hold at most `budget` bytes.
 
 use assetlib_core::Code;
+use assetlib_core::library::uploads::Received;
 use assetlib_core::ports::ByteStream;
-use assetlib_core::service::Received;
 use assetlib_core::{Error, Result};
 use axum::body::Body;
 use base64::Engine;

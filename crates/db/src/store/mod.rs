@@ -1,6 +1,6 @@
 //! The metadata store, written once for both engines: [`Store`] implements every narrow port of
-//! `assetlib_core::ports` (one module each) over an [`Engine`], with the statements of
-//! [`crate::sql`] and the rows of [`crate::rows`].
+//! `assetlib_core::ports` (one module each) over an `Engine`, with the statements of
+//! `crate::sql` and the rows of `crate::rows`.
 //!
 //! Transactions take their locks through the engine in one order: folder rows by ascending
 //! path (ancestors first), then asset rows by key. On SQLite they are no-ops (one writer runs

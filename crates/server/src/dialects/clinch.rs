@@ -7,10 +7,10 @@ use crate::multipart::{Multipart, Part};
 use crate::streamed_json::{self, StreamedObject};
 use assetlib_core::Code;
 use assetlib_core::auth::{Access, Principal};
-use assetlib_core::ingest::too_large_error;
+use assetlib_core::library::ingest::too_large_error;
+use assetlib_core::library::uploads::Zips;
 use assetlib_core::model::{Asset, Metadata};
 use assetlib_core::ports::ByteStream;
-use assetlib_core::service::Zips;
 use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::Router;
 use axum::body::Body;
@@ -360,7 +360,7 @@ pub async fn fuzz_bodies(data: Vec<u8>) {
         while let Some(chunk) = futures::StreamExt::next(&mut content).await {
             chunk?;
         }
-        Err::<assetlib_core::service::Received, _>(Error::invalid(Code::UploadStopped, "drained"))
+        Err::<assetlib_core::library::uploads::Received, _>(Error::invalid(Code::UploadStopped, "drained"))
     };
     let _ = streamed_json::read_object(Body::from(data.clone()), "content", 4096, upload, |_| async {}).await;
     if let Ok(fields) = object_body(&HeaderMap::new(), Body::from(data), SMALL_BODY).await {

@@ -4,9 +4,9 @@
 use crate::AppState;
 use crate::multipart::{Multipart, Part};
 use assetlib_core::auth::{Access, Principal};
-use assetlib_core::ingest::too_large_error;
+use assetlib_core::library::ingest::too_large_error;
+use assetlib_core::library::uploads::Zips;
 use assetlib_core::model::{Entry, QueueEntry};
-use assetlib_core::service::Zips;
 use assetlib_core::size::human_size;
 use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::Router;

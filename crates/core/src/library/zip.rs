@@ -1,17 +1,18 @@
-//! Zip expansion (SPEC section 4): every entry passes the same path and type rules as a single
-//! upload; bad entries are skipped and reported; limits on entry count, expanded size and
-//! compression ratio fail the whole expansion. Nothing becomes visible until the end, when all
-//! stored entries are committed in one transaction with the final queue status, so a failed
-//! expansion changes nothing and a re-run after a crash starts clean.
+//! The job that expands an uploaded zip (SPEC section 4): every entry passes the same path and
+//! type rules as a single upload; bad entries are skipped and reported; limits on entry count,
+//! expanded size and compression ratio fail the whole expansion. Nothing becomes visible until
+//! the end, when all stored entries are committed in one transaction with the final queue
+//! status, so a failed expansion changes nothing and a re-run after a crash starts clean.
 
+use super::ingest::{Ingest, executable_error, is_executable};
+use super::uploads::{content_type_for, uploaded_message};
+use super::{Library, ZipLimits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AssetId, BlobKey, QueueId, UserId};
-use crate::ingest::{Ingest, executable_error, is_executable};
 use crate::model::JobKind;
 use crate::model::{AssetWrite, ItemError, NewJob, QueueEntry, QueueStatus, StoredFile, now_millis};
 use crate::ports::{Archive, ArchiveEntry};
 use crate::rules::join;
-use crate::service::{Library, ZipLimits, content_type_for, uploaded_message};
 use crate::size::human_size;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -86,7 +87,7 @@ impl Library {
         } else if !e.supported {
             "Unsupported compression method.".to_owned()
         } else if e.size > self.config.max_upload_size {
-            crate::ingest::too_large_error(self.config.max_upload_size).message
+            super::ingest::too_large_error(self.config.max_upload_size).message
         } else {
             return Plan::Store;
         };

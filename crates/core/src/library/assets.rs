@@ -1,17 +1,19 @@
-//! Asset operations beyond upload and listing, for every dialect: metadata, copy and move, bulk
-//! delete, flat (optionally recursive) asset listings, subfolder lists, strict folder deletes,
-//! and uploads of bytes or of a URL's content. (The Clinch dialect brought them.)
+//! Assets, by key: lookups, metadata and marks (archived, sensitive), copy and move, deletes
+//! (one, or many at once), flat (optionally recursive) listings, and the assets public URLs
+//! serve with their content.
 
+use super::Library;
+use super::folders::folder_not_found;
 use crate::Code;
 use crate::auth::{Access, Principal};
-use crate::error::{Error, Result};
+use crate::cursor::page_size;
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AccountId, AssetId};
-use crate::model::{Asset, FolderDelete, Metadata, now_millis};
-use crate::ports::ByteStream;
-use crate::rules::join;
-use crate::service::{Library, Received, Zips};
+use crate::model::{Asset, Metadata, now_millis};
+use crate::ports::Content;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::ops::Range;
 
 /// At most this many keys in one bulk delete.
 pub const MAX_BULK_KEYS: usize = 1000;
@@ -29,10 +31,6 @@ pub struct AssetPage {
 
 pub fn asset_not_found(key: &str) -> Error {
     Error::not_found(Code::AssetNotFound, format!("Asset '{key}' does not exist."))
-}
-
-pub fn folder_not_found(folder: &str) -> Error {
-    Error::not_found(Code::FolderNotFound, format!("Folder '{folder}' does not exist."))
 }
 
 /// Checks metadata against the limits; keys must be non-empty and free of control characters.
@@ -211,6 +209,7 @@ impl Library {
         token: Option<&str>,
         limit: usize,
     ) -> Result<AssetPage> {
+        let limit = page_size(limit);
         self.authorize(who, account, Access::Read).await?;
         let folder = self.config.rules.folder(folder)?;
         let after = token.map(|t| decode_token(t, "nextToken")).transpose()?;
@@ -228,124 +227,62 @@ impl Library {
         Ok(AssetPage { assets, next })
     }
 
-    /// The names of `folder`'s child folders, in name order. `NotFound` for a folder that does
-    /// not exist (the root always does).
-    pub async fn subfolders(&self, who: &Principal, account: AccountId, folder: &str) -> Result<Vec<String>> {
-        self.authorize(who, account, Access::Read).await?;
-        let folder = self.config.rules.folder(folder)?;
-        if !folder.is_empty() && !self.meta.folder_exists(account, &folder).await? {
-            return Err(folder_not_found(&folder));
-        }
-        let mut names: Vec<String> = vec![];
-        loop {
-            let after = names.last().map_or("", String::as_str);
-            let page = self.meta.list_subfolders(account, &folder, after, 1000).await?;
-            let done = page.len() < 1000;
-            names.extend(page);
-            if done {
-                return Ok(names);
-            }
-        }
-    }
-
-    /// Deletes `folder`: with `with_assets`, everything below it; without, only if it is
-    /// empty (else `Conflict`). `NotFound` if it does not exist. Returns the assets deleted.
-    pub async fn remove_folder(
-        &self,
-        who: &Principal,
-        account: AccountId,
-        folder: &str,
-        with_assets: bool,
-    ) -> Result<u64> {
-        self.authorize(who, account, Access::Write).await?;
-        let folder = self.config.rules.folder(folder)?;
-        if folder.is_empty() {
-            return Err(Error::invalid(Code::FolderRequired, "A folder other than the root is required."));
-        }
-        if !with_assets {
-            return match self.meta.delete_empty_folder(account, &folder).await? {
-                FolderDelete::Deleted => Ok(0),
-                FolderDelete::Missing => Err(folder_not_found(&folder)),
-                FolderDelete::NotEmpty => {
-                    Err(Error::conflict(Code::FolderNotEmpty, format!("Folder '{folder}' is not empty.")))
-                }
-            };
-        }
-        if !self.meta.folder_exists(account, &folder).await? {
-            return Err(folder_not_found(&folder));
-        }
-        let n = self.meta.delete_folder(account, &folder, now_millis()).await?;
-        self.wake.notify_one();
-        Ok(n)
-    }
-
-    /// Stores `body` as the asset at `key` (a `.zip` stays one file), with `metadata` if given
-    /// (else a replaced asset keeps its own).
-    pub async fn put_asset(
+    /// Archives or un-archives, marks or clears as sensitive, the asset at `key`. Archived and
+    /// sensitive assets are not served at public URLs.
+    pub async fn set_asset_marks(
         &self,
         who: &Principal,
         account: AccountId,
         key: &str,
-        body: ByteStream,
-        metadata: Option<Metadata>,
-    ) -> Result<Asset> {
-        let k = self.config.rules.key(key)?;
-        if let Some(m) = &metadata {
-            check_metadata(m)?;
-        }
-        let received = self.receive(who, account, Some(&k.path), &k.name, body, Zips::Keep).await?;
-        let outcome = self.commit_upload(received.with_metadata(metadata), &k.path).await?;
-        outcome.asset.ok_or_else(|| Error::internal("a single-file upload made no asset"))
-    }
-
-    /// Makes content received before its key was known (a body that names the key after the
-    /// content, [`Library::receive_unnamed`]) the asset at `key`, with `metadata` if given.
-    /// On any error the content is removed.
-    pub async fn commit_as(&self, received: Received, key: &str, metadata: Option<Metadata>) -> Result<Asset> {
-        let checked = self.config.rules.key(key).and_then(|k| match &metadata {
-            Some(m) => check_metadata(m).map(|()| k),
-            None => Ok(k),
-        });
-        let k = match checked {
-            Ok(k) => k,
-            Err(e) => {
-                self.discard(received).await;
-                return Err(e);
-            }
-        };
-        let received = received.with_name(&k.name).with_metadata(metadata);
-        let outcome = self.commit_upload(received, &k.path).await?;
-        outcome.asset.ok_or_else(|| Error::internal("a single-file upload made no asset"))
-    }
-
-    /// Drops received content that will not be committed (the request it came with failed).
-    /// Its cleanup job removes it later if this delete fails.
-    pub async fn discard(&self, received: Received) {
-        let _ = self.blobs.delete(received.blob()).await;
-    }
-
-    /// Fetches `url` (through the configured fetcher, which refuses unsafe addresses) and
-    /// stores its content as the asset at `key`. Access and the key are checked before
-    /// anything is fetched.
-    pub async fn put_asset_from_url(
-        &self,
-        who: &Principal,
-        account: AccountId,
-        key: &str,
-        url: &str,
-        metadata: Option<Metadata>,
+        archived: Option<bool>,
+        sensitive: Option<bool>,
     ) -> Result<Asset> {
         self.authorize(who, account, Access::Write).await?;
-        let k = self.config.rules.key(key)?;
-        if let Some(m) = &metadata {
-            check_metadata(m)?;
+        let key = self.config.rules.lookup_key(key)?;
+        self.meta
+            .set_asset_marks(account, &key.path, &key.name, archived, sensitive, now_millis())
+            .await?
+            .ok_or_else(|| Error::not_found(Code::AssetNotFound, "Asset not found."))
+    }
+
+    /// Deletes the file `name` in `folder`; deleting what does not exist succeeds.
+    pub async fn delete_file(&self, who: &Principal, account: AccountId, folder: &str, name: &str) -> Result<bool> {
+        self.authorize(who, account, Access::Write).await?;
+        let key = self.config.rules.lookup_key_in(folder, name)?;
+        self.remove_asset(account, &key).await
+    }
+
+    /// Deletes the asset at a validated key (the caller has checked access); `false` if there
+    /// was none. Wakes a worker for the blob's deletion job.
+    pub(crate) async fn remove_asset(&self, account: AccountId, key: &crate::rules::AssetKey) -> Result<bool> {
+        let deleted = self.meta.delete_asset(account, &key.path, &key.name, now_millis()).await?;
+        if deleted {
+            self.wake.notify_one();
         }
-        let fetcher = self
-            .fetcher
-            .as_ref()
-            .ok_or_else(|| Error::invalid(Code::UrlUploadsDisabled, "Uploads from a URL are not enabled."))?;
-        let fetched = fetcher.fetch(url, self.config.max_upload_size).await?;
-        self.put_asset(who, account, &join(&k.path, &k.name), fetched.body, metadata).await
+        Ok(deleted)
+    }
+
+    /// The asset a public URL names, if it may be served: the account is public and the asset
+    /// neither archived nor sensitive. Everything else is `NotFound`, with no hint why.
+    pub async fn public_asset(&self, account: AccountId, key: &str) -> Result<Asset> {
+        let not_found = || Error::not_found(Code::FileNotFound, "File not found.");
+        let key = self.config.rules.lookup_key(key).map_err(|_| not_found())?;
+        let (acct, asset) =
+            self.meta.get_account_and_asset(account, &key.path, &key.name).await?.ok_or_else(not_found)?;
+        let asset = asset.filter(|_| acct.public).ok_or_else(not_found)?;
+        if asset.archived_at.is_some() || asset.sensitive_at.is_some() {
+            return Err(not_found());
+        }
+        Ok(asset)
+    }
+
+    /// The content of an asset, or a range of it.
+    pub async fn read_content(&self, asset: &Asset, range: Option<Range<u64>>) -> Result<Content> {
+        self.blobs.get(&asset.blob, range).await.map_err(|e| match e.kind {
+            // The row names a blob that is gone: a defect, not the caller's fault.
+            ErrorKind::NotFound => Error::internal(format!("blob {} of asset {} is missing", asset.blob, asset.id)),
+            _ => e,
+        })
     }
 }
 

@@ -1,11 +1,13 @@
-//! The durable job queue's worker loop (the kinds of job are [`JobKind`], in the model). Jobs are rows in the metadata store,
-//! enqueued in the same transaction as the write that needs them, claimed with a lease that a
-//! running job keeps extending, and idempotent: a job interrupted by a crash runs again whole.
+//! The durable job queue's worker loop, and the sweeps that remove what interrupted uploads left
+//! in the blob store. The kinds of job are [`JobKind`], in the model. Jobs are rows in the
+//! metadata store, enqueued in the same transaction as the write that needs them, claimed with a
+//! lease that a running job keeps extending, and idempotent: a job interrupted by a crash runs
+//! again whole.
 
+use super::Library;
 use crate::error::Result;
 use crate::ids::BlobKey;
 use crate::model::{Job, JobKind, now_millis};
-use crate::service::Library;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

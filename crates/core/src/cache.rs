@@ -13,11 +13,14 @@
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
+    Account, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob,
+    QueueEntry, Role, User,
 };
-use crate::ports::{AccountStore, AssetStore, FolderStore, JobStore, MetaStore, TransferStore, UploadQueueStore};
+use crate::ports::{
+    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, TransferStore, UploadQueueStore,
+};
 use crate::transfer::{Record, Table};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -148,6 +151,23 @@ impl AccountStore for CachedMetaStore {
 
 #[async_trait]
 impl AssetStore for CachedMetaStore {
+    async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>> {
+        self.inner.get_asset_by_id(id).await
+    }
+
+    async fn update_asset(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        patch: &AssetPatch,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        // A patch may mark the asset archived or sensitive, which the public lookup reads.
+        let r = self.inner.update_asset(account, id, patch, now).await;
+        self.invalidate(account);
+        r
+    }
+
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
         self.inner.get_asset(account, path, name).await
     }
@@ -239,6 +259,44 @@ impl AssetStore for CachedMetaStore {
 
     async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
         self.inner.asset_blobs(ids).await
+    }
+}
+
+#[async_trait]
+impl CollectionStore for CachedMetaStore {
+    async fn create_collection(&self, collection: &Collection) -> Result<()> {
+        self.inner.create_collection(collection).await
+    }
+
+    async fn get_collection(&self, account: AccountId, id: &CollectionId) -> Result<Option<Collection>> {
+        self.inner.get_collection(account, id).await
+    }
+
+    async fn list_collections(
+        &self,
+        account: AccountId,
+        after: Option<&CollectionId>,
+        limit: usize,
+    ) -> Result<Vec<Collection>> {
+        self.inner.list_collections(account, after, limit).await
+    }
+
+    async fn update_collection(
+        &self,
+        account: AccountId,
+        id: &CollectionId,
+        name: Option<&str>,
+        description: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Collection>> {
+        self.inner.update_collection(account, id, name, description, now).await
+    }
+
+    async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool> {
+        // Assets lose the collection: cached lookups of the account are stale.
+        let r = self.inner.delete_collection(account, id).await;
+        self.invalidate(account);
+        r
     }
 }
 

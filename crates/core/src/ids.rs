@@ -38,6 +38,7 @@ string_id!(UserId);
 string_id!(AssetId);
 string_id!(QueueId);
 string_id!(BlobKey);
+string_id!(CollectionId);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -51,6 +52,12 @@ pub fn random_hex32() -> String {
 impl AssetId {
     pub fn generate() -> Self {
         Self(random_hex32())
+    }
+}
+
+impl CollectionId {
+    pub fn generate() -> Self {
+        Self(format!("col_{}", random_hex32()))
     }
 }
 

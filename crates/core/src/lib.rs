@@ -27,5 +27,5 @@ pub mod size;
 pub mod transfer;
 
 pub use error::{Code, Error, ErrorKind, Result};
-pub use ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+pub use ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 pub use library::{Library, LibraryConfig};

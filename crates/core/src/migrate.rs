@@ -47,6 +47,7 @@ pub struct Summary {
     pub users: u64,
     pub api_keys: u64,
     pub folders: u64,
+    pub collections: u64,
     pub assets: u64,
     pub upload_queues: u64,
     pub blobs_copied: u64,
@@ -144,6 +145,7 @@ fn summary_count(summary: &mut Summary, table: Table) -> &mut u64 {
         Table::Users => &mut summary.users,
         Table::ApiKeys => &mut summary.api_keys,
         Table::Folders => &mut summary.folders,
+        Table::Collections => &mut summary.collections,
         Table::Assets => &mut summary.assets,
         Table::Queues => &mut summary.upload_queues,
     }

@@ -1,6 +1,6 @@
 //! Domain records as the stores hold them. Times are Unix milliseconds (UTC).
 
-use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use serde::{Deserialize, Serialize};
 
 pub type Millis = i64;
@@ -82,6 +82,110 @@ pub struct Asset {
     pub sensitive_at: Option<Millis>,
     /// Key/value metadata, replaced whole.
     pub metadata: Metadata,
+    /// Tags, SKUs, collections, approval, expiry, licence and favourites.
+    pub attributes: Attributes,
+    /// Reads of the asset by id, and downloads of its content (SPEC 5.6).
+    pub views: u64,
+    pub downloads: u64,
+}
+
+/// What is known of an asset beyond its key, content, marks and metadata (SPEC section 2). A
+/// copy carries it whole; replacing the content keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    /// In the order given, without repeats.
+    pub tags: Vec<String>,
+    pub skus: Vec<String>,
+    /// Collections of the asset's account.
+    pub collection_ids: Vec<CollectionId>,
+    pub batch_id: Option<String>,
+    pub approved_at: Option<Millis>,
+    /// When the asset itself expires (informational: nothing is removed).
+    pub expires_at: Option<Millis>,
+    pub license_expires_at: Option<Millis>,
+    /// The users who made it a favourite.
+    pub favourites: Vec<UserId>,
+}
+
+/// A change to an asset's attributes, marks and metadata: `None` leaves a field as it is. For
+/// times that may be cleared, `Some(None)` clears. The marks take a boolean: true sets the time
+/// (keeping an earlier one), false clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetPatch {
+    pub tags: Option<Vec<String>>,
+    pub skus: Option<Vec<String>>,
+    pub metadata: Option<Metadata>,
+    pub collection_ids: Option<Vec<CollectionId>>,
+    pub batch_id: Option<Option<String>>,
+    pub approved: Option<bool>,
+    pub sensitive: Option<bool>,
+    pub archived: Option<bool>,
+    pub expires_at: Option<Option<Millis>>,
+    pub license_expires_at: Option<Option<Millis>>,
+    /// Makes the asset a favourite of the user, or not.
+    pub favourite: Option<(UserId, bool)>,
+}
+
+impl AssetPatch {
+    /// The asset as this patch leaves it, at `now`. Lists lose repeats (the first stays).
+    pub fn apply(&self, asset: &Asset, now: Millis) -> Asset {
+        let mut out = asset.clone();
+        let a = &mut out.attributes;
+        if let Some(tags) = &self.tags {
+            a.tags = unique(tags);
+        }
+        if let Some(skus) = &self.skus {
+            a.skus = unique(skus);
+        }
+        if let Some(ids) = &self.collection_ids {
+            a.collection_ids = unique(ids);
+        }
+        if let Some(batch) = &self.batch_id {
+            a.batch_id = batch.clone();
+        }
+        let mark = |set: Option<bool>, at: Option<Millis>| match set {
+            Some(true) => Some(at.unwrap_or(now)),
+            Some(false) => None,
+            None => at,
+        };
+        a.approved_at = mark(self.approved, a.approved_at);
+        if let Some(at) = self.expires_at {
+            a.expires_at = at;
+        }
+        if let Some(at) = self.license_expires_at {
+            a.license_expires_at = at;
+        }
+        if let Some((user, on)) = &self.favourite {
+            a.favourites.retain(|u| u != user);
+            if *on {
+                a.favourites.push(user.clone());
+            }
+        }
+        out.sensitive_at = mark(self.sensitive, asset.sensitive_at);
+        out.archived_at = mark(self.archived, asset.archived_at);
+        if let Some(metadata) = &self.metadata {
+            out.metadata = metadata.clone();
+        }
+        out
+    }
+}
+
+/// `items` in their order, each once.
+fn unique<T: Clone + Eq + std::hash::Hash>(items: &[T]) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().filter(|i| seen.insert(*i)).cloned().collect()
+}
+
+/// A named set of assets of one account; an asset may be in many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: CollectionId,
+    pub account: AccountId,
+    pub name: String,
+    pub description: String,
+    pub created_at: Millis,
+    pub last_modified: Millis,
+    pub created_by: Option<UserId>,
 }
 
 /// An asset's metadata: string keys to string values, in key order.

@@ -1,14 +1,15 @@
 //! The ports the core needs from the outside: a metadata store, as narrow traits (accounts and
-//! keys, assets, folders, upload queues, jobs, transfer) that [`MetaStore`] gathers, a blob
+//! keys, assets, collections, folders, upload queues, jobs, transfer) that [`MetaStore`] gathers, a blob
 //! store, an archive reader and a URL fetcher. Engines live in
 //! other crates (`assetlib-db`, `assetlib-blobs`, `assetlib-media`).
 
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
-use crate::ids::{AccountId, AssetId, BlobKey, JobId, QueueId, UserId};
+use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, Asset, AssetWrite, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Role, User,
+    Account, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob,
+    QueueEntry, Role, User,
 };
 use crate::transfer::{Record, Table};
 use async_trait::async_trait;
@@ -36,9 +37,15 @@ impl Content {
 
 /// The metadata store, as one object: every narrow port below. The core holds one
 /// `Arc<dyn MetaStore>`; an engine implements the narrow traits and gets this one for free.
-pub trait MetaStore: AccountStore + AssetStore + FolderStore + UploadQueueStore + JobStore + TransferStore {}
+pub trait MetaStore:
+    AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore
+{
+}
 
-impl<T> MetaStore for T where T: AccountStore + AssetStore + FolderStore + UploadQueueStore + JobStore + TransferStore {}
+impl<T> MetaStore for T where
+    T: AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore
+{
+}
 
 /// Accounts, users and their API keys.
 #[async_trait]
@@ -59,6 +66,18 @@ pub trait AccountStore: Send + Sync + 'static {
 /// which blobs they reference.
 #[async_trait]
 pub trait AssetStore: Send + Sync + 'static {
+    /// The asset with this id, in whatever account: the caller checks the account.
+    async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>>;
+    /// Applies `patch` to the asset `id` of `account` in one transaction (see
+    /// [`AssetPatch::apply`]); `None` if the account has no such asset. Collection ids must be
+    /// of `account` (the caller checks).
+    async fn update_asset(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        patch: &AssetPatch,
+        now: Millis,
+    ) -> Result<Option<Asset>>;
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>>;
     /// The account and, if there is one, its asset at `path/name`, in one round trip (the
     /// public file route's lookup). `None` if the account does not exist.
@@ -127,6 +146,34 @@ pub trait AssetStore: Send + Sync + 'static {
     async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
     /// Which of `ids` exist, with the blob each points at.
     async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>>;
+}
+
+/// Collections: named sets of one account's assets.
+#[async_trait]
+pub trait CollectionStore: Send + Sync + 'static {
+    /// Inserts a collection; `Conflict` if its id is taken.
+    async fn create_collection(&self, collection: &Collection) -> Result<()>;
+    async fn get_collection(&self, account: AccountId, id: &CollectionId) -> Result<Option<Collection>>;
+    /// `account`'s collections in id order, after `after`, at most `limit`.
+    async fn list_collections(
+        &self,
+        account: AccountId,
+        after: Option<&CollectionId>,
+        limit: usize,
+    ) -> Result<Vec<Collection>>;
+    /// Sets the name and description (`None` leaves one as it is); `None` if there is no such
+    /// collection.
+    async fn update_collection(
+        &self,
+        account: AccountId,
+        id: &CollectionId,
+        name: Option<&str>,
+        description: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<Collection>>;
+    /// Deletes the collection and takes it out of every asset that was in it; `false` if there
+    /// was none.
+    async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool>;
 }
 
 /// The folder tree: one level's listing, explicit folders, subtree and strict deletes.

@@ -3,7 +3,7 @@
 //! methods that read and write them.
 
 use crate::ids::AccountId;
-use crate::model::{Account, Asset, Millis, NewApiKey, QueueEntry, Role, User};
+use crate::model::{Account, Asset, Collection, Millis, NewApiKey, QueueEntry, Role, User};
 
 /// The tables a migration copies, in the order it copies them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12,13 +12,22 @@ pub enum Table {
     Users,
     ApiKeys,
     Folders,
+    Collections,
     Assets,
     Queues,
 }
 
 impl Table {
-    pub const ALL: [Table; 6] =
-        [Table::Accounts, Table::Users, Table::ApiKeys, Table::Folders, Table::Assets, Table::Queues];
+    /// Collections before assets, which name them.
+    pub const ALL: [Table; 7] = [
+        Table::Accounts,
+        Table::Users,
+        Table::ApiKeys,
+        Table::Folders,
+        Table::Collections,
+        Table::Assets,
+        Table::Queues,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +35,7 @@ impl Table {
             Table::Users => "users",
             Table::ApiKeys => "api keys",
             Table::Folders => "folders",
+            Table::Collections => "collections",
             Table::Assets => "assets",
             Table::Queues => "upload queues",
         }
@@ -43,12 +53,14 @@ pub struct FolderRecord {
 
 /// One row of a [`Table`], as [`TransferStore::export`](crate::ports::TransferStore::export) gives it
 /// and [`TransferStore::import`](crate::ports::TransferStore::import) takes it.
+#[allow(clippy::large_enum_variant)] // pages of a few hundred, short-lived; most records are assets
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     Account(Account),
     User { user: User, memberships: Vec<(AccountId, Role)> },
     ApiKey(NewApiKey),
     Folder(FolderRecord),
+    Collection(Collection),
     Asset(Asset),
     Queue(QueueEntry),
 }

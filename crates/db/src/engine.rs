@@ -29,6 +29,10 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// The source of a move, held as for a delete: concurrent moves of it wait, then find it
     /// gone.
     const MOVE_SOURCE: &'static str;
+    /// The asset ($1) of an account ($2), all columns, held for an update.
+    const ASSET_FOR_UPDATE: &'static str;
+    /// The assets in the collection $1, all columns, in id order, held for an update.
+    const COLLECTION_MEMBERS: &'static str;
     /// `id, blob_key` of the assets whose ids are in $1 (a list parameter, see
     /// [`Engine::id_list`]).
     const ASSET_BLOBS: &'static str;

@@ -187,6 +187,13 @@ impl Engine for PgEngine {
         asset_columns!(),
         " FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 FOR UPDATE"
     );
+    const ASSET_FOR_UPDATE: &'static str =
+        concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1 AND account_id = $2 FOR UPDATE");
+    const COLLECTION_MEMBERS: &'static str = concat!(
+        "SELECT ",
+        asset_columns!(),
+        " FROM assets WHERE id IN (SELECT asset_id FROM asset_collections WHERE collection_id = $1) ORDER BY id FOR UPDATE"
+    );
     const ASSET_BLOBS: &'static str = "SELECT id, blob_key FROM assets WHERE id = ANY($1)";
 
     async fn read(&self) -> Result<Self::Pooled> {
@@ -298,6 +305,9 @@ impl Engine for PgEngine {
         let ([file], [new_id], []) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice()) else {
             return Ok(None);
         };
+        if file.metadata.as_ref().is_some_and(|m| !m.is_empty()) {
+            return Ok(None); // its metadata has side rows to write: the transaction does
+        }
         let q = w.queue.as_ref();
         let errors = q.map(|q| serde_json::to_string(&q.errors)).transpose().map_err(Error::internal)?;
         let metadata = file.metadata.as_ref().map(metadata_json);

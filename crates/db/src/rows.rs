@@ -4,12 +4,14 @@
 
 use assetlib_core::auth::Principal;
 use assetlib_core::model::{
-    Account, Asset, ItemError, Job, JobKind, Metadata, NewApiKey, QueueEntry, QueueStatus, Role, User,
+    Account, Asset, Attributes, Collection, ItemError, Job, JobKind, Metadata, NewApiKey, QueueEntry, QueueStatus,
+    Role, User,
 };
-use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, QueueId, Result, UserId};
+use assetlib_core::{AccountId, AssetId, BlobKey, CollectionId, Error, JobId, QueueId, Result, UserId};
+use sqlx::FromRow;
 use std::collections::HashMap;
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct AccountRow {
     id: i64,
     name: String,
@@ -23,7 +25,7 @@ impl From<AccountRow> for Account {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct UserRow {
     id: String,
     name: String,
@@ -37,7 +39,7 @@ impl From<UserRow> for User {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct MembershipRow {
     pub(crate) user_id: String,
     pub(crate) account_id: i64,
@@ -50,7 +52,7 @@ impl MembershipRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct ApiKeyRow {
     hash: String,
     user_id: String,
@@ -72,7 +74,7 @@ impl From<ApiKeyRow> for NewApiKey {
 }
 
 /// A key with its user, for [`Principal`] (memberships come from a second statement).
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct KeyOwnerRow {
     pub(crate) user_id: String,
     account_id: Option<i64>,
@@ -97,7 +99,7 @@ impl KeyOwnerRow {
 }
 
 /// The columns of [`crate::sql::asset_columns`].
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct AssetRow {
     id: String,
     account_id: i64,
@@ -113,6 +115,16 @@ pub(crate) struct AssetRow {
     archived_at: Option<i64>,
     sensitive_at: Option<i64>,
     metadata: String,
+    tags: String,
+    skus: String,
+    collection_ids: String,
+    favourites: String,
+    batch_id: Option<String>,
+    approved_at: Option<i64>,
+    expires_at: Option<i64>,
+    license_expires_at: Option<i64>,
+    views: i64,
+    downloads: i64,
 }
 
 impl From<AssetRow> for Asset {
@@ -132,61 +144,56 @@ impl From<AssetRow> for Asset {
             archived_at: r.archived_at,
             sensitive_at: r.sensitive_at,
             metadata: metadata_from(&r.metadata),
+            attributes: Attributes {
+                tags: list_from(&r.tags),
+                skus: list_from(&r.skus),
+                collection_ids: list_from::<String>(&r.collection_ids).into_iter().map(CollectionId).collect(),
+                batch_id: r.batch_id,
+                approved_at: r.approved_at,
+                expires_at: r.expires_at,
+                license_expires_at: r.license_expires_at,
+                favourites: list_from::<String>(&r.favourites).into_iter().map(UserId).collect(),
+            },
+            views: u64::try_from(r.views).unwrap_or(0),
+            downloads: u64::try_from(r.downloads).unwrap_or(0),
         }
     }
 }
 
-/// An account and, through a LEFT JOIN, its asset at a key (all asset columns NULL if none).
-#[derive(sqlx::FromRow)]
+/// An account and, through a LEFT JOIN, its asset at a key (every asset column NULL if none).
 pub(crate) struct AccountAndAssetRow {
-    acc_id: i64,
-    acc_name: String,
-    acc_public: bool,
-    acc_created_at: i64,
-    id: Option<String>,
-    account_id: Option<i64>,
-    path: Option<String>,
-    name: Option<String>,
-    size: Option<i64>,
-    content_type: Option<String>,
-    hash: Option<String>,
-    blob_key: Option<String>,
-    created_at: Option<i64>,
-    last_modified: Option<i64>,
-    created_by: Option<String>,
-    archived_at: Option<i64>,
-    sensitive_at: Option<i64>,
-    metadata: Option<String>,
+    account: AccountRow,
+    asset: Option<AssetRow>,
+}
+
+impl<'r, R: sqlx::Row> FromRow<'r, R> for AccountAndAssetRow
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    AssetRow: FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        let account = AccountRow {
+            id: row.try_get("acc_id")?,
+            name: row.try_get("acc_name")?,
+            public: row.try_get("acc_public")?,
+            created_at: row.try_get("acc_created_at")?,
+        };
+        let found = row.try_get::<Option<String>, _>("id")?.is_some();
+        let asset = if found { Some(AssetRow::from_row(row)?) } else { None };
+        Ok(Self { account, asset })
+    }
 }
 
 impl From<AccountAndAssetRow> for (Account, Option<Asset>) {
     fn from(r: AccountAndAssetRow) -> Self {
-        let account =
-            Account { id: AccountId(r.acc_id), name: r.acc_name, public: r.acc_public, created_at: r.acc_created_at };
-        let asset = match (r.id, r.account_id, r.path, r.name, r.blob_key) {
-            (Some(id), Some(account_id), Some(path), Some(name), Some(blob_key)) => Some(Asset::from(AssetRow {
-                id,
-                account_id,
-                path,
-                name,
-                size: r.size.unwrap_or(0),
-                content_type: r.content_type.unwrap_or_default(),
-                hash: r.hash.unwrap_or_default(),
-                blob_key,
-                created_at: r.created_at.unwrap_or(0),
-                last_modified: r.last_modified.unwrap_or(0),
-                created_by: r.created_by,
-                archived_at: r.archived_at,
-                sensitive_at: r.sensitive_at,
-                metadata: r.metadata.unwrap_or_default(),
-            })),
-            _ => None,
-        };
-        (account, asset)
+        (r.account.into(), r.asset.map(Asset::from))
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct QueueRow {
     id: String,
     account_id: i64,
@@ -221,7 +228,7 @@ impl TryFrom<QueueRow> for QueueEntry {
 }
 
 /// A claimed job (`attempts` is INTEGER on both engines).
-#[derive(sqlx::FromRow)]
+#[derive(FromRow)]
 pub(crate) struct JobRow {
     id: i64,
     payload: String,
@@ -249,6 +256,44 @@ pub(crate) fn metadata_from(raw: &str) -> Metadata {
     })
 }
 
+/// A JSON array of strings (tags, SKUs, collection and user ids); one that is not reads as
+/// empty, and is logged.
+pub(crate) fn list_from<T: serde::de::DeserializeOwned>(raw: &str) -> Vec<T> {
+    serde_json::from_str(raw).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "unreadable asset attribute list; read as empty");
+        Vec::new()
+    })
+}
+
+pub(crate) fn list_json<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
 pub(crate) fn metadata_json(metadata: &Metadata) -> String {
     serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[derive(FromRow)]
+pub(crate) struct CollectionRow {
+    id: String,
+    account_id: i64,
+    name: String,
+    description: String,
+    created_at: i64,
+    last_modified: i64,
+    created_by: Option<String>,
+}
+
+impl From<CollectionRow> for Collection {
+    fn from(r: CollectionRow) -> Self {
+        Collection {
+            id: CollectionId(r.id),
+            account: AccountId(r.account_id),
+            name: r.name,
+            description: r.description,
+            created_at: r.created_at,
+            last_modified: r.last_modified,
+            created_by: r.created_by.map(UserId),
+        }
+    }
 }

@@ -18,7 +18,7 @@ use std::future::Future;
 /// `concat!` into static SQL.
 macro_rules! asset_columns {
     () => {
-        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at, metadata"
+        "id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, archived_at, sensitive_at, metadata, tags, skus, collection_ids, favourites, batch_id, approved_at, expires_at, license_expires_at, views, downloads"
     };
 }
 pub(crate) use asset_columns;

@@ -82,6 +82,13 @@ impl Engine for SqliteEngine {
     const COPY_SOURCE: &'static str =
         concat!("SELECT ", asset_columns!(), " FROM assets WHERE account_id = $1 AND path = $2 AND name = $3");
     const MOVE_SOURCE: &'static str = Self::COPY_SOURCE;
+    const ASSET_FOR_UPDATE: &'static str =
+        concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1 AND account_id = $2");
+    const COLLECTION_MEMBERS: &'static str = concat!(
+        "SELECT ",
+        asset_columns!(),
+        " FROM assets WHERE id IN (SELECT asset_id FROM asset_collections WHERE collection_id = $1) ORDER BY id"
+    );
     const ASSET_BLOBS: &'static str = "SELECT id, blob_key FROM assets WHERE id IN (SELECT value FROM json_each($1))";
 
     async fn read(&self) -> Result<Self::Pooled> {

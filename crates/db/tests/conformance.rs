@@ -7,11 +7,12 @@ use assetlib_core::auth::hash_api_key;
 use assetlib_core::cursor::Cursor;
 use assetlib_core::model::JobKind;
 use assetlib_core::model::{
-    Account, Entry, FolderDelete, Metadata, NewApiKey, NewJob, QueueEntry, QueueStatus, Role, User,
+    Account, AssetPatch, Attributes, Collection, Entry, FolderDelete, Metadata, NewApiKey, NewJob, QueueEntry,
+    QueueStatus, Role, User,
 };
 use assetlib_core::ports::MetaStore;
 use assetlib_core::transfer::{Record, Table};
-use assetlib_core::{AccountId, AssetId, BlobKey, ErrorKind, QueueId, UserId};
+use assetlib_core::{AccountId, AssetId, BlobKey, CollectionId, ErrorKind, QueueId, UserId};
 use std::sync::Arc;
 
 mod common;
@@ -52,6 +53,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     account_store(&*store).await;
     asset_store(&*store).await;
     folder_store(&*store).await;
+    collection_store(&*store).await;
     upload_queue_store(&*store).await;
     job_store(&*store).await;
 }
@@ -220,6 +222,78 @@ async fn asset_store(store: &dyn MetaStore) {
     assert!(!store.delete_asset(A, "k/z", "deep.png", 56).await.unwrap(), "already gone");
     assert!(!store.folder_exists(A, "k/z").await.unwrap(), "its implicit folder went with it");
     assert_eq!(drain_jobs(store, 100).await, [JobKind::DeleteBlob { blob: BlobKey("blob-kz".into()) }]);
+    // By id, in whatever account (the core checks the account).
+    assert_eq!(store.get_asset_by_id(&src.id).await.unwrap().as_ref(), Some(&src));
+    assert!(store.get_asset_by_id(&id("none")).await.unwrap().is_none());
+
+    // A patch sets what it names and leaves the rest; lists lose repeats, the first stays.
+    let col = Collection {
+        id: CollectionId("col-k".into()),
+        account: A,
+        name: "Spring".into(),
+        description: String::new(),
+        created_at: 57,
+        last_modified: 57,
+        created_by: None,
+    };
+    store.create_collection(&col).await.unwrap();
+    let fan = UserId("usr_1".into());
+    let patch = AssetPatch {
+        tags: Some(vec!["Hero".into(), "spring".into(), "Hero".into()]),
+        skus: Some(vec!["SKU-1".into()]),
+        collection_ids: Some(vec![col.id.clone()]),
+        batch_id: Some(Some("batch-1".into())),
+        approved: Some(true),
+        expires_at: Some(Some(500)),
+        license_expires_at: Some(Some(600)),
+        favourite: Some((fan.clone(), true)),
+        ..AssetPatch::default()
+    };
+    let p = store.update_asset(A, &src.id, &patch, 58).await.unwrap().unwrap();
+    let want = Attributes {
+        tags: vec!["Hero".into(), "spring".into()],
+        skus: vec!["SKU-1".into()],
+        collection_ids: vec![col.id.clone()],
+        batch_id: Some("batch-1".into()),
+        approved_at: Some(58),
+        expires_at: Some(500),
+        license_expires_at: Some(600),
+        favourites: vec![fan.clone()],
+    };
+    assert_eq!(p.attributes, want);
+    assert_eq!((p.metadata.clone(), p.blob.clone(), p.archived_at), (src.metadata.clone(), src.blob.clone(), None));
+    assert_eq!(store.get_asset_by_id(&src.id).await.unwrap().as_ref(), Some(&p), "reads give what was written");
+    assert_eq!(store.get_asset(A, "k", "src.png").await.unwrap().as_ref(), Some(&p));
+    // Setting a mark again keeps its first time; `Some(None)` clears; a favourite is withdrawn.
+    let patch = AssetPatch {
+        approved: Some(true),
+        archived: Some(true),
+        batch_id: Some(None),
+        expires_at: Some(None),
+        favourite: Some((fan.clone(), false)),
+        metadata: Some(md(&[("team", "green")])),
+        ..AssetPatch::default()
+    };
+    let p = store.update_asset(A, &src.id, &patch, 59).await.unwrap().unwrap();
+    assert_eq!((p.attributes.approved_at, p.archived_at, p.attributes.batch_id.clone()), (Some(58), Some(59), None));
+    assert_eq!((p.attributes.expires_at, p.attributes.license_expires_at), (None, Some(600)));
+    assert!(p.attributes.favourites.is_empty());
+    assert_eq!((p.attributes.tags.len(), p.metadata.clone()), (2, md(&[("team", "green")])));
+    assert!(store.update_asset(B, &src.id, &patch, 59).await.unwrap().is_none(), "another account's asset");
+    assert!(store.update_asset(A, &id("none"), &patch, 59).await.unwrap().is_none());
+    // Replacing the content keeps every attribute; a copy carries them all, marks included.
+    let w = common::write(A, vec![common::file("k", "src.png", "blob-k2")], 60);
+    let replaced = store.write_assets(&w).await.unwrap().remove(0);
+    assert_eq!(
+        (replaced.id.clone(), &replaced.attributes, replaced.archived_at),
+        (src.id.clone(), &p.attributes, Some(59))
+    );
+    drain_jobs(store, 100).await;
+    let c5 = id("copy-5");
+    let copy = store.copy_asset(A, ("k", "src.png"), ("k", "copy5.png"), false, false, &c5, None, 61);
+    let copy = copy.await.unwrap().unwrap();
+    assert_eq!((&copy.attributes, copy.archived_at, &copy.metadata), (&p.attributes, Some(59), &p.metadata));
+    assert_eq!(store.get_asset_by_id(&c5).await.unwrap().as_ref(), Some(&copy));
     store.delete_folder(A, "k", 56).await.unwrap();
     assert!(!store.blob_referenced(&src.blob).await.unwrap());
     drain_jobs(store, 100).await;
@@ -283,6 +357,47 @@ async fn folder_store(store: &dyn MetaStore) {
     assert!(store.get_asset(A, "s/three", "x.png").await.unwrap().is_some(), "a refused delete changed nothing");
     store.delete_folder(A, "s", 61).await.unwrap();
     drain_jobs(store, 100).await;
+}
+
+async fn collection_store(store: &dyn MetaStore) {
+    let new = |id: &str, account, name: &str| Collection {
+        id: CollectionId(id.into()),
+        account,
+        name: name.into(),
+        description: format!("about {name}"),
+        created_at: 70,
+        last_modified: 70,
+        created_by: Some(UserId("usr_1".into())),
+    };
+    let (c1, c2, other) = (new("col-1", A, "One"), new("col-2", A, "Two"), new("col-3", B, "Theirs"));
+    for c in [&c1, &c2, &other] {
+        store.create_collection(c).await.unwrap();
+    }
+    assert_eq!(store.create_collection(&c1).await.unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(store.get_collection(A, &c1.id).await.unwrap().as_ref(), Some(&c1));
+    assert!(store.get_collection(A, &other.id).await.unwrap().is_none(), "another account's collection");
+    // In id order, after a cursor; only the account's own (col-k is the asset section's).
+    let ids = |cs: Vec<Collection>| cs.into_iter().map(|c| c.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_collections(A, None, 10).await.unwrap()), ["col-1", "col-2", "col-k"]);
+    assert_eq!(ids(store.list_collections(A, Some(&c1.id), 1).await.unwrap()), ["col-2"]);
+    assert_eq!(ids(store.list_collections(B, None, 10).await.unwrap()), ["col-3"]);
+    let renamed = store.update_collection(A, &c1.id, Some("Uno"), None, 71).await.unwrap().unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.description.as_str(), renamed.last_modified), ("Uno", "about One", 71));
+    let described = store.update_collection(A, &c1.id, None, Some(""), 72).await.unwrap().unwrap();
+    assert_eq!((described.name.as_str(), described.description.as_str()), ("Uno", ""));
+    assert!(store.update_collection(A, &other.id, Some("x"), None, 72).await.unwrap().is_none());
+
+    // Deleting a collection takes it out of its assets, and nothing else.
+    let a = store.write_assets(&common::write(A, vec![common::file("c", "in.png", "blob-c1")], 73)).await.unwrap();
+    let patch = AssetPatch { collection_ids: Some(vec![c1.id.clone(), c2.id.clone()]), ..AssetPatch::default() };
+    store.update_asset(A, &a[0].id, &patch, 74).await.unwrap().unwrap();
+    assert!(!store.delete_collection(B, &c1.id).await.unwrap(), "another account's collection");
+    assert!(store.delete_collection(A, &c1.id).await.unwrap());
+    assert!(!store.delete_collection(A, &c1.id).await.unwrap(), "already gone");
+    let after = store.get_asset_by_id(&a[0].id).await.unwrap().unwrap();
+    assert_eq!(after.attributes.collection_ids, std::slice::from_ref(&c2.id));
+    assert!(store.get_collection(A, &c1.id).await.unwrap().is_none());
+    assert!(store.get_collection(B, &other.id).await.unwrap().is_some());
 }
 
 async fn upload_queue_store(store: &dyn MetaStore) {
@@ -485,7 +600,15 @@ async fn postgres_store_conforms() {
 fn every_port_method_has_a_case() {
     let ports = include_str!("../../core/src/ports.rs");
     let suite = include_str!("conformance.rs");
-    let traits = ["AccountStore", "AssetStore", "FolderStore", "UploadQueueStore", "JobStore", "TransferStore"];
+    let traits = [
+        "AccountStore",
+        "AssetStore",
+        "CollectionStore",
+        "FolderStore",
+        "UploadQueueStore",
+        "JobStore",
+        "TransferStore",
+    ];
     let gathered = ports.split("pub trait MetaStore:").nth(1).and_then(|s| s.split('{').next()).unwrap_or_default();
     for name in traits {
         assert!(gathered.contains(name), "MetaStore does not gather {name}");

@@ -1,6 +1,7 @@
 //! Assets ([`AssetStore`]): reads by key, writes, copies and moves, marks and metadata, flat
 //! listings, and the blobs they reference.
 
+use super::attributes::{Rows, index_metadata, write_attributes};
 use super::folders::FILES_AFTER_FILE;
 use super::{
     GET_ASSET, Store, cancel_job_in, chain, chains, delete_blobs_later, prune_folders, put_asset, put_queue_in,
@@ -9,7 +10,7 @@ use crate::engine::Engine;
 use crate::rows::{AccountAndAssetRow, AssetRow, metadata_json};
 use crate::shared::{copy_write, subtree_range};
 use crate::sql::{Conn, Stmt, asset_columns, int};
-use assetlib_core::model::{Account, Asset, AssetWrite, Metadata, Millis};
+use assetlib_core::model::{Account, Asset, AssetPatch, AssetWrite, Metadata, Millis};
 use assetlib_core::ports::AssetStore;
 use assetlib_core::{AccountId, AssetId, BlobKey, Result, UserId};
 use async_trait::async_trait;
@@ -18,8 +19,7 @@ use std::collections::HashMap;
 /// An account and its asset at a key, in one statement (the public file route's lookup).
 pub(crate) const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "SELECT acc.id AS acc_id, acc.name AS acc_name, acc.public AS acc_public, acc.created_at AS acc_created_at, ",
-    "s.id, s.account_id, s.path, s.name, s.size, s.content_type, s.hash, s.blob_key, s.created_at, s.last_modified, ",
-    "s.created_by, s.archived_at, s.sensitive_at, s.metadata ",
+    "s.* ",
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = $2 AND s.name = $3 WHERE acc.id = $1"
 );
 const DELETE_ASSET: &str = "DELETE FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 RETURNING blob_key";
@@ -32,6 +32,7 @@ const SET_MARKS: &str = concat!(
      WHERE account_id = $4 AND path = $5 AND name = $6 RETURNING ",
     asset_columns!()
 );
+const GET_BY_ID: &str = concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1");
 const SET_METADATA: &str = concat!(
     "UPDATE assets SET metadata = $1 WHERE account_id = $2 AND path = $3 AND name = $4 RETURNING ",
     asset_columns!()
@@ -88,6 +89,34 @@ impl<E: Engine> Store<E> {
 
 #[async_trait]
 impl<E: Engine> AssetStore for Store<E> {
+    async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>> {
+        let row: Option<AssetRow> =
+            self.engine.read().await?.fetch_optional(Stmt::new(GET_BY_ID).bind(id.0.as_str())).await?;
+        Ok(row.map(Asset::from))
+    }
+
+    async fn update_asset(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        patch: &AssetPatch,
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    let stmt = Stmt::new(E::ASSET_FOR_UPDATE).bind(id.0.as_str()).bind(account.0);
+                    let Some(row) = tx.fetch_optional::<AssetRow>(stmt).await? else { return Ok(None) };
+                    let asset = patch.apply(&Asset::from(row), now);
+                    let stored = write_attributes(&mut *tx, &asset, Rows::Replace).await?;
+                    E::commit(tx).await?;
+                    Ok(Some(stored))
+                })
+            })
+            .await
+    }
+
     async fn get_asset(&self, account: AccountId, path: &str, name: &str) -> Result<Option<Asset>> {
         let row: Option<AssetRow> =
             self.engine.read().await?.fetch_optional(key(GET_ASSET, account, path, name)).await?;
@@ -181,6 +210,15 @@ impl<E: Engine> AssetStore for Store<E> {
                     let Some(source) = source.map(Asset::from) else { return Ok(None) };
                     let write = copy_write(account, &source, to, overwrite, new_id, created_by, now);
                     let copy = put_asset::<E>(&mut tx, &write, &write.files[0], new_id).await?;
+                    // The copy carries every attribute and mark of its source.
+                    let carried = Asset {
+                        attributes: source.attributes.clone(),
+                        archived_at: source.archived_at,
+                        sensitive_at: source.sensitive_at,
+                        metadata: source.metadata.clone(),
+                        ..copy
+                    };
+                    let copy = write_attributes(&mut *tx, &carried, Rows::Replace).await?;
                     if remove_source {
                         tx.execute(Stmt::new(DELETE_BY_ID).bind(source.id.0.as_str())).await?;
                         prune_folders(&mut *tx, account, from.0).await?;
@@ -199,9 +237,20 @@ impl<E: Engine> AssetStore for Store<E> {
         name: &str,
         metadata: &Metadata,
     ) -> Result<Option<Asset>> {
-        let stmt = Stmt::new(SET_METADATA).bind(metadata_json(metadata)).bind(account.0).bind(path).bind(name);
-        let row: Option<AssetRow> = self.engine.write().await?.fetch_optional(stmt).await?;
-        Ok(row.map(Asset::from))
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    let stmt =
+                        Stmt::new(SET_METADATA).bind(metadata_json(metadata)).bind(account.0).bind(path).bind(name);
+                    let Some(row) = tx.fetch_optional::<AssetRow>(stmt).await? else { return Ok(None) };
+                    let asset = Asset::from(row);
+                    index_metadata(&mut *tx, &asset.id, account, &asset.metadata, Rows::Replace).await?;
+                    E::commit(tx).await?;
+                    Ok(Some(asset))
+                })
+            })
+            .await
     }
 
     async fn list_assets(

@@ -10,6 +10,8 @@
 
 mod accounts;
 pub(crate) mod assets;
+mod attributes;
+mod collections;
 pub(crate) mod folders;
 mod jobs;
 mod queues;
@@ -22,6 +24,7 @@ use crate::shared::{asset_exists, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
 use assetlib_core::model::{Asset, AssetWrite, JobKind, Millis, NewJob, QueueEntry, StoredFile};
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, Result};
+use attributes::{Rows, index_metadata};
 use std::collections::BTreeSet;
 
 /// The metadata store on one engine. Outside this crate it is named by engine,
@@ -144,7 +147,11 @@ pub(crate) async fn put_asset<E: Engine>(
         let inserted: Option<AssetRow> =
             conn.fetch_optional(bind_new_asset(Stmt::new(INSERT_ASSET), w, file, new_id, metadata.as_deref())).await?;
         if let Some(row) = inserted {
-            return Ok(row.into());
+            let asset = Asset::from(row);
+            if !asset.metadata.is_empty() {
+                index_metadata(conn, &asset.id, asset.account, &asset.metadata, Rows::New).await?;
+            }
+            return Ok(asset);
         }
         if !w.overwrite {
             return Err(asset_exists(file));
@@ -172,7 +179,11 @@ pub(crate) async fn put_asset<E: Engine>(
                     .bind(metadata.clone()),
             )
             .await?;
-        return Ok(row.into());
+        let asset = Asset::from(row);
+        if file.metadata.is_some() {
+            index_metadata(conn, &asset.id, asset.account, &asset.metadata, Rows::Replace).await?;
+        }
+        return Ok(asset);
     }
     Err(contention())
 }

@@ -2,12 +2,13 @@
 //! table in primary-key order, and records written back as they are (ids and times kept).
 
 use super::accounts::insert_memberships;
+use super::attributes::{Rows, write_attributes};
 use super::{Store, put_queue_in};
 use crate::engine::Engine;
-use crate::rows::{AccountRow, ApiKeyRow, AssetRow, MembershipRow, QueueRow, UserRow, metadata_json};
+use crate::rows::{AccountRow, ApiKeyRow, AssetRow, CollectionRow, MembershipRow, QueueRow, UserRow};
 use crate::shared::{name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
-use assetlib_core::model::{Account, Asset, NewApiKey, QueueEntry, Role, User};
+use assetlib_core::model::{Account, Asset, Collection, NewApiKey, QueueEntry, Role, User};
 use assetlib_core::ports::TransferStore;
 use assetlib_core::transfer::{FolderRecord, Record, Table};
 use assetlib_core::{AccountId, Result};
@@ -40,14 +41,22 @@ const IMPORT_KEY: &str =
 const IMPORT_FOLDER: &str =
     "INSERT INTO folders (account_id, path, parent, name, explicit, created_at) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (account_id, path) DO UPDATE SET explicit = excluded.explicit, created_at = excluded.created_at";
+/// The asset's key, content and counters; its attributes follow ([`write_attributes`]).
 const IMPORT_ASSET: &str = "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key,
-       created_at, last_modified, created_by, archived_at, sensitive_at, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       created_at, last_modified, created_by, views, downloads)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, path = excluded.path, name = excluded.name,
        size = excluded.size, content_type = excluded.content_type, hash = excluded.hash,
        blob_key = excluded.blob_key, created_at = excluded.created_at, last_modified = excluded.last_modified,
-       created_by = excluded.created_by, archived_at = excluded.archived_at, sensitive_at = excluded.sensitive_at,
-       metadata = excluded.metadata";
+       created_by = excluded.created_by, views = excluded.views, downloads = excluded.downloads";
+const COLLECTIONS_PAGE: &str = "SELECT id, account_id, name, description, created_at, last_modified, created_by
+     FROM collections WHERE id > $1 ORDER BY id LIMIT $2";
+const IMPORT_COLLECTION: &str =
+    "INSERT INTO collections (id, account_id, name, description, created_at, last_modified, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+       description = excluded.description, created_at = excluded.created_at,
+       last_modified = excluded.last_modified, created_by = excluded.created_by";
 
 #[derive(sqlx::FromRow)]
 struct FolderRow {
@@ -114,9 +123,22 @@ async fn import_one(conn: &mut impl Conn, record: &Record) -> Result<()> {
                     .bind(a.created_at)
                     .bind(a.last_modified)
                     .bind(a.created_by.as_ref().map(|u| u.0.clone()))
-                    .bind(a.archived_at)
-                    .bind(a.sensitive_at)
-                    .bind(metadata_json(&a.metadata)),
+                    .bind(int(a.views))
+                    .bind(int(a.downloads)),
+            )
+            .await?;
+            write_attributes(conn, a, Rows::Replace).await?;
+        }
+        Record::Collection(c) => {
+            conn.execute(
+                Stmt::new(IMPORT_COLLECTION)
+                    .bind(c.id.0.as_str())
+                    .bind(c.account.0)
+                    .bind(c.name.as_str())
+                    .bind(c.description.as_str())
+                    .bind(c.created_at)
+                    .bind(c.last_modified)
+                    .bind(c.created_by.as_ref().map(|u| u.0.clone())),
             )
             .await?;
         }
@@ -186,6 +208,15 @@ impl<E: Engine> TransferStore for Store<E> {
                     })
                     .collect()
             }
+            Table::Collections => {
+                let after = match after {
+                    Some(Record::Collection(c)) => c.id.0.as_str(),
+                    _ => "",
+                };
+                let rows: Vec<CollectionRow> =
+                    conn.fetch_all(Stmt::new(COLLECTIONS_PAGE).bind(after).bind(limit)).await?;
+                rows.into_iter().map(|r| Record::Collection(Collection::from(r))).collect()
+            }
             Table::Assets => {
                 let after = match after {
                     Some(Record::Asset(a)) => a.id.0.as_str(),
@@ -220,6 +251,7 @@ impl<E: Engine> TransferStore for Store<E> {
             Table::Users => "SELECT COUNT(*) FROM users",
             Table::ApiKeys => "SELECT COUNT(*) FROM api_keys",
             Table::Folders => "SELECT COUNT(*) FROM folders",
+            Table::Collections => "SELECT COUNT(*) FROM collections",
             Table::Assets => "SELECT COUNT(*) FROM assets",
             Table::Queues => "SELECT COUNT(*) FROM upload_queues",
         };

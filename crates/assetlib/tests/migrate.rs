@@ -8,7 +8,7 @@ mod common;
 use assetlib::config::Config;
 use assetlib_core::AccountId;
 use assetlib_core::migrate::{Flow, Options, Progress, Stores, Table, migrate};
-use assetlib_core::model::Role;
+use assetlib_core::model::{Asset, AssetPatch, Collection, Role};
 use common::{Backend, TestApp, binary, png, test_config, zip_of};
 use serde_json::Value;
 use std::path::Path;
@@ -32,6 +32,9 @@ struct Source {
     files: Vec<(String, Vec<u8>)>,
     /// Listings (Jivox) of a few folders, as the source gave them.
     listings: Vec<(String, Value)>,
+    /// An asset with every kind of attribute, and the collection it is in.
+    logo: Asset,
+    collection: Collection,
     _dir: tempfile::TempDir,
 }
 
@@ -57,6 +60,19 @@ async fn make_source() -> Source {
     let owner = app.owner().await;
     app.lib().create_folder(&owner, AccountId(1), "empty/explicit").await.expect("explicit folder");
     app.lib().set_asset_marks(&owner, AccountId(1), "deep/x/y/z.txt", Some(true), None).await.expect("archive");
+    // Attributes and a collection, which the migration must carry too.
+    let collection = app.lib().create_collection(&owner, AccountId(1), "Launch", "the launch set").await.unwrap();
+    let logo = app.lib().find_asset(&owner, AccountId(1), "logo.png").await.unwrap();
+    let patch = AssetPatch {
+        tags: Some(vec!["brand".into(), "Logo".into()]),
+        skus: Some(vec!["SKU-9".into()]),
+        collection_ids: Some(vec![collection.id.clone()]),
+        approved: Some(true),
+        batch_id: Some(Some("b-1".into())),
+        favourite: Some((owner.user.clone(), true)),
+        ..AssetPatch::default()
+    };
+    let logo = app.lib().update_asset(&owner, AccountId(1), &logo.id, patch).await.expect("attributes");
     let viewer_key = app.user(1, Role::Viewer).await;
     app.account(2).await;
     let other_key = app.user(2, Role::Editor).await;
@@ -78,7 +94,7 @@ async fn make_source() -> Source {
     let config = app.config.clone();
     let owner_key = app.key.clone();
     let dir = app.stop_keeping_data().await;
-    Source { config, owner_key, viewer_key, other_key, files, listings, _dir: dir }
+    Source { config, owner_key, viewer_key, other_key, files, listings, logo, collection, _dir: dir }
 }
 
 fn run_migrate(source: &Source, target: &Config, backend: &Backend) -> (bool, Value, String) {
@@ -113,6 +129,7 @@ async fn round_trip_through_the_command_line_keeps_keys_ids_and_urls() {
     assert_eq!(summary["users"], 3, "owner, viewer, account 2's editor: {summary}");
     assert_eq!(summary["folders"], 9, "docs, deep(/x(/y)), unzipped(/c), empty(/explicit), two: {summary}");
     assert_eq!(summary["uploadQueues"], 7, "{summary}");
+    assert_eq!(summary["collections"], 1, "{summary}");
     assert_eq!(summary["apiKeys"], 3, "{summary}");
     assert_eq!(summary["assets"], 7, "{summary}");
     assert_eq!(summary["blobsCopied"], 7, "{summary}");
@@ -146,6 +163,10 @@ async fn round_trip_through_the_command_line_keeps_keys_ids_and_urls() {
     }
     let res = app.client.get(app.url("/files/2/two/only.txt")).send().await.unwrap();
     assert_eq!(res.text().await.unwrap(), "account two");
+    // Every attribute and the collection came along, by the same ids.
+    let owner = app.lib().authenticate(&source.owner_key).await.unwrap();
+    assert_eq!(app.lib().asset_by_id(&owner, &source.logo.id).await.unwrap(), source.logo);
+    assert_eq!(app.lib().collection(&owner, AccountId(1), &source.collection.id).await.unwrap(), source.collection);
     // Roles and account scopes came along.
     let res = app.upload(&source.viewer_key, 1, None, "v.txt", b"no".to_vec()).await;
     assert_eq!(res.status(), 403, "a viewer still may not write");

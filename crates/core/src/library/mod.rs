@@ -5,6 +5,8 @@
 
 pub mod admin;
 pub mod assets;
+pub mod attributes;
+pub mod collections;
 pub mod folders;
 pub mod ingest;
 pub mod jobs;

@@ -1,0 +1,106 @@
+//! Collections: named sets of an account's assets. Members read them; editors create, rename
+//! and delete them. Assets join and leave through their `collection_ids` (see
+//! [`super::attributes`]).
+
+use super::Library;
+use crate::Code;
+use crate::auth::{Access, Principal};
+use crate::cursor::page_size;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, CollectionId};
+use crate::model::{Collection, now_millis};
+
+/// Longest collection name and description, in characters.
+pub const MAX_COLLECTION_NAME: usize = 256;
+pub const MAX_COLLECTION_DESCRIPTION: usize = 4096;
+
+fn check(name: Option<&str>, description: Option<&str>) -> Result<()> {
+    if let Some(name) = name
+        && (name.trim().is_empty() || name.chars().count() > MAX_COLLECTION_NAME || name.chars().any(char::is_control))
+    {
+        return Err(Error::invalid(
+            Code::CollectionInvalid,
+            format!("A collection name is 1 to {MAX_COLLECTION_NAME} characters, none a control character."),
+        )
+        .with_param("name"));
+    }
+    if let Some(description) = description
+        && description.chars().count() > MAX_COLLECTION_DESCRIPTION
+    {
+        return Err(Error::invalid(
+            Code::CollectionInvalid,
+            format!("A collection description may be at most {MAX_COLLECTION_DESCRIPTION} characters long."),
+        )
+        .with_param("description"));
+    }
+    Ok(())
+}
+
+pub fn collection_not_found(id: &CollectionId) -> Error {
+    Error::not_found(Code::CollectionNotFound, format!("Collection '{id}' does not exist."))
+}
+
+impl Library {
+    pub async fn create_collection(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        name: &str,
+        description: &str,
+    ) -> Result<Collection> {
+        self.authorize(who, account, Access::Write).await?;
+        check(Some(name), Some(description))?;
+        let now = now_millis();
+        let collection = Collection {
+            id: CollectionId::generate(),
+            account,
+            name: name.to_owned(),
+            description: description.to_owned(),
+            created_at: now,
+            last_modified: now,
+            created_by: Some(who.user.clone()),
+        };
+        self.meta.create_collection(&collection).await?;
+        Ok(collection)
+    }
+
+    pub async fn collection(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<Collection> {
+        self.authorize(who, account, Access::Read).await?;
+        self.meta.get_collection(account, id).await?.ok_or_else(|| collection_not_found(id))
+    }
+
+    /// A page of `account`'s collections in id order after `after` (at most the core's page
+    /// size).
+    pub async fn collections(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        after: Option<&CollectionId>,
+        limit: usize,
+    ) -> Result<Vec<Collection>> {
+        self.authorize(who, account, Access::Read).await?;
+        self.meta.list_collections(account, after, page_size(limit)).await
+    }
+
+    pub async fn update_collection(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        id: &CollectionId,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Collection> {
+        self.authorize(who, account, Access::Write).await?;
+        check(name, description)?;
+        self.meta
+            .update_collection(account, id, name, description, now_millis())
+            .await?
+            .ok_or_else(|| collection_not_found(id))
+    }
+
+    /// Deletes the collection; its assets stay, out of it.
+    pub async fn delete_collection(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<()> {
+        self.authorize(who, account, Access::Write).await?;
+        if self.meta.delete_collection(account, id).await? { Ok(()) } else { Err(collection_not_found(id)) }
+    }
+}

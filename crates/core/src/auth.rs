@@ -33,6 +33,26 @@ impl Principal {
         if self.admin { Some(Role::Owner) } else { self.roles.get(&account).copied() }
     }
 
+    /// Whether this principal holds the owner role in `account` (through this key), whether or
+    /// not the key is read-only: what the owner-only search filters need.
+    pub fn is_owner_of(&self, account: AccountId) -> bool {
+        self.reaches(account) && self.role_in(account) == Some(Role::Owner)
+    }
+
+    /// The accounts this key reaches, in id order; `None` for a platform admin's unrestricted
+    /// key, which reaches every account.
+    pub fn reachable(&self) -> Option<Vec<AccountId>> {
+        if self.admin && self.key_account.is_none() {
+            return None;
+        }
+        let mut accounts: Vec<AccountId> = match self.key_account {
+            Some(a) => vec![a].into_iter().filter(|a| self.reaches(*a)).collect(),
+            None => self.roles.keys().copied().collect(),
+        };
+        accounts.sort_by_key(|a| a.0);
+        Some(accounts)
+    }
+
     /// Whether the account is reachable at all with this key.
     pub fn reaches(&self, account: AccountId) -> bool {
         self.key_account.is_none_or(|a| a == account) && self.role_in(account).is_some()

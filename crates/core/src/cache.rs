@@ -21,6 +21,7 @@ use crate::model::{
 use crate::ports::{
     AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, TransferStore, UploadQueueStore,
 };
+use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -151,6 +152,10 @@ impl AccountStore for CachedMetaStore {
 
 #[async_trait]
 impl AssetStore for CachedMetaStore {
+    async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
+        self.inner.search_assets(query, now).await
+    }
+
     async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>> {
         self.inner.get_asset_by_id(id).await
     }

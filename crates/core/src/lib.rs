@@ -23,6 +23,7 @@ pub mod migrate;
 pub mod model;
 pub mod ports;
 pub mod rules;
+pub mod search;
 pub mod size;
 pub mod transfer;
 

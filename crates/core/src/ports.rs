@@ -11,6 +11,7 @@ use crate::model::{
     Account, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob,
     QueueEntry, Role, User,
 };
+use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -66,6 +67,9 @@ pub trait AccountStore: Send + Sync + 'static {
 /// which blobs they reference.
 #[async_trait]
 pub trait AssetStore: Send + Sync + 'static {
+    /// The assets `query` finds at `now` (the time licence expiry is judged by), at most
+    /// `query.limit`, in its order. The caller has checked the scope and the filters.
+    async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>>;
     /// The asset with this id, in whatever account: the caller checks the account.
     async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>>;
     /// Applies `patch` to the asset `id` of `account` in one transaction (see

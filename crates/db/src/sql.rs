@@ -11,7 +11,8 @@ use sea_query::Value;
 use sea_query_sqlx::SqlxValues;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, PgConnection, SqliteConnection};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, SqliteConnection};
+use std::borrow::Cow;
 use std::future::Future;
 
 /// The columns of an asset row, in the order [`crate::rows::AssetRow`] reads them, for
@@ -30,13 +31,20 @@ impl<T> Decode for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'
 
 /// One statement and its values.
 pub(crate) struct Stmt {
-    sql: &'static str,
+    sql: Cow<'static, str>,
     args: Vec<Value>,
 }
 
 impl Stmt {
     pub(crate) fn new(sql: &'static str) -> Self {
-        Self { sql, args: Vec::new() }
+        Self { sql: Cow::Borrowed(sql), args: Vec::new() }
+    }
+
+    /// A statement put together at run time, with its values (see [`crate::store::search`]).
+    /// Its text must be made of this crate's constants and `$N` placeholders only: whatever a
+    /// client sent is a value, never text.
+    pub(crate) fn built(sql: String, args: Vec<Value>) -> Self {
+        Self { sql: Cow::Owned(sql), args }
     }
 
     pub(crate) fn bind(mut self, value: impl Into<Value>) -> Self {
@@ -44,8 +52,8 @@ impl Stmt {
         self
     }
 
-    fn into_parts(self) -> (&'static str, SqlxValues) {
-        (self.sql, SqlxValues(sea_query::Values(self.args)))
+    fn into_parts(self) -> (AssertSqlSafe<Cow<'static, str>>, SqlxValues) {
+        (AssertSqlSafe(self.sql), SqlxValues(sea_query::Values(self.args)))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod collections;
 pub mod folders;
 pub mod ingest;
 pub mod jobs;
+pub mod search;
 pub mod uploads;
 pub mod zip;
 

@@ -12,6 +12,7 @@ use crate::shared::{copy_write, subtree_range};
 use crate::sql::{Conn, Stmt, asset_columns, int};
 use assetlib_core::model::{Account, Asset, AssetPatch, AssetWrite, Metadata, Millis};
 use assetlib_core::ports::AssetStore;
+use assetlib_core::search::AssetQuery;
 use assetlib_core::{AccountId, AssetId, BlobKey, Result, UserId};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -89,6 +90,11 @@ impl<E: Engine> Store<E> {
 
 #[async_trait]
 impl<E: Engine> AssetStore for Store<E> {
+    async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
+        let rows: Vec<AssetRow> = self.engine.read().await?.fetch_all(super::search::statement(query, now)).await?;
+        Ok(rows.into_iter().map(Asset::from).collect())
+    }
+
     async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>> {
         let row: Option<AssetRow> =
             self.engine.read().await?.fetch_optional(Stmt::new(GET_BY_ID).bind(id.0.as_str())).await?;

@@ -19,13 +19,13 @@ pub(crate) const FOLDERS_PAGE: &str =
 pub(crate) const FILES_AFTER_FILE: &str = concat!(
     "SELECT ",
     asset_columns!(),
-    " FROM assets WHERE account_id = $1 AND path = $2 AND name > $3 ORDER BY name LIMIT $4"
+    " FROM assets WHERE account_id = $1 AND path = $2 AND name > $3 ORDER BY path, name LIMIT $4"
 );
 /// After a folder, a file of the same name comes next.
 pub(crate) const FILES_AFTER_FOLDER: &str = concat!(
     "SELECT ",
     asset_columns!(),
-    " FROM assets WHERE account_id = $1 AND path = $2 AND name >= $3 ORDER BY name LIMIT $4"
+    " FROM assets WHERE account_id = $1 AND path = $2 AND name >= $3 ORDER BY path, name LIMIT $4"
 );
 const INSERT_EXPLICIT_FOLDER: &str = "INSERT INTO folders (account_id, path, parent, name, explicit, created_at)
      VALUES ($1, $2, $3, $4, TRUE, $5) ON CONFLICT (account_id, path) DO NOTHING";

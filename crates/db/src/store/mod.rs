@@ -15,6 +15,7 @@ mod collections;
 pub(crate) mod folders;
 mod jobs;
 mod queues;
+pub(crate) mod search;
 mod transfer;
 
 use crate::engine::Engine;
@@ -44,8 +45,8 @@ pub(crate) const GET_ASSET: &str =
 /// Inserts an asset unless its key exists (committed meanwhile by another transaction): then
 /// nothing is returned and the caller replaces that asset instead.
 pub(crate) const INSERT_ASSET: &str = concat!(
-    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, metadata, name_folded)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, lower($4))
      ON CONFLICT (account_id, path, name) DO NOTHING RETURNING ",
     asset_columns!()
 );

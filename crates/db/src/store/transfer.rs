@@ -43,12 +43,13 @@ const IMPORT_FOLDER: &str =
      ON CONFLICT (account_id, path) DO UPDATE SET explicit = excluded.explicit, created_at = excluded.created_at";
 /// The asset's key, content and counters; its attributes follow ([`write_attributes`]).
 const IMPORT_ASSET: &str = "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key,
-       created_at, last_modified, created_by, views, downloads)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       created_at, last_modified, created_by, views, downloads, name_folded)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, lower($4))
      ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, path = excluded.path, name = excluded.name,
        size = excluded.size, content_type = excluded.content_type, hash = excluded.hash,
        blob_key = excluded.blob_key, created_at = excluded.created_at, last_modified = excluded.last_modified,
-       created_by = excluded.created_by, views = excluded.views, downloads = excluded.downloads";
+       created_by = excluded.created_by, views = excluded.views, downloads = excluded.downloads,
+       name_folded = excluded.name_folded";
 const COLLECTIONS_PAGE: &str = "SELECT id, account_id, name, description, created_at, last_modified, created_by
      FROM collections WHERE id > $1 ORDER BY id LIMIT $2";
 const IMPORT_COLLECTION: &str =

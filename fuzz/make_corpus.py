@@ -7,6 +7,9 @@ The files it writes are committed, so CI does not need Python.
 """
 
 import base64
+import hashlib
+import hmac
+import json
 import io
 import struct
 import zipfile
@@ -63,6 +66,14 @@ write("cursor", "token_root", b64(b'["","x.png"]'))
 write("cursor", "padded", base64.urlsafe_b64encode(b"f:b.png"))
 write("cursor", "bad_tag", b64(b"x:b.png"))
 write("cursor", "not_b64", "not*base64!")
+# A search cursor, and a signed link made with the target's key (32 bytes of 7).
+write("cursor", "search_cursor", b64(json.dumps(
+    [1, {"field": "CreatedAt", "descending": True, "value": {"Int": 5}, "id": "abc"}], separators=(",", ":")).encode()))
+_secret = bytes([7] * 32)
+_key_id = hashlib.sha256(b"assetlib signing key id\0" + _secret).hexdigest()[:16]
+_claims = b64(json.dumps({"c": 1, "a": "abc", "v": "original", "d": "a", "e": 9999999999, "k": _key_id},
+                         separators=(",", ":")).encode())
+write("cursor", "signed_link", _claims + b"." + b64(hmac.new(_secret, b"v1." + _claims, hashlib.sha256).digest()))
 write("cursor", "token_three", b64(b'["a","b","c"]'))
 write("cursor", "invalid_utf8", b64(b"f:\xff"))
 

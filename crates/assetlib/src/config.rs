@@ -25,7 +25,7 @@ pub struct Config {
     pub s3_region: Option<String>,
     /// Credentials of an `s3://` blob store; default `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`.
     pub s3_access_key_id: Option<String>,
-    pub s3_secret_access_key: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
     /// Base of public file URLs; default `http://{listen address}`.
     pub public_base_url: Option<String>,
     pub cache_control: String,
@@ -68,8 +68,37 @@ pub struct Config {
     /// Client connections open at once; more wait to be accepted. Kept under the open-file
     /// limit, which the server raises to its hard limit at start.
     pub max_connections: usize,
+    /// Seconds a signed link lives unless its maker asks otherwise (at most 7 days).
+    pub signed_url_ttl_secs: u64,
+    /// The secret that signs links, at least 32 bytes. Servers that share a library must share
+    /// it: unset, each server generates its own into `<data_dir>/signing-key`, and a second
+    /// server whose key differs from the one the library has registered refuses to start.
+    pub signing_secret: Option<Secret>,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
     pub log: String,
+}
+
+/// A secret setting: read like a string, never shown by `Debug` (and so never logged).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
 }
 
 impl Default for Config {
@@ -106,6 +135,8 @@ impl Default for Config {
             keepalive_timeout_secs: http.keepalive_timeout.as_secs(),
             body_read_timeout_secs: http.body_read_timeout.as_secs(),
             max_connections: http.max_connections,
+            signed_url_ttl_secs: assetlib_core::signing::DEFAULT_LINK_SECS,
+            signing_secret: None,
             log: "info".into(),
         }
     }

@@ -43,6 +43,8 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         tmp_dir: config.data_dir.join("tmp"),
         job_lease: Duration::from_secs(60),
         node: node_id(&config.data_dir)?,
+        signing: signing_key(config)?,
+        signed_link_ttl: Duration::from_secs(config.signed_url_ttl_secs),
     };
     let fetcher = assetlib_fetch::SafeFetcher::new(assetlib_fetch::FetchOptions {
         timeout: Duration::from_secs(config.fetch_timeout_secs),
@@ -70,11 +72,12 @@ fn open_blobs(config: &Config) -> assetlib_core::Result<Arc<dyn assetlib_core::p
         return assetlib_blobs::connect(&url);
     }
     let mut s3 = assetlib_blobs::S3Config::from_url_and_env(&url)?;
+    let secret = config.s3_secret_access_key.as_ref().map(|s| s.0.clone());
     let settings = [
         (&mut s3.endpoint, &config.s3_endpoint),
         (&mut s3.region, &config.s3_region),
         (&mut s3.access_key_id, &config.s3_access_key_id),
-        (&mut s3.secret_access_key, &config.s3_secret_access_key),
+        (&mut s3.secret_access_key, &secret),
     ];
     for (setting, configured) in settings {
         if configured.is_some() {
@@ -97,6 +100,38 @@ fn node_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
             Ok(id)
         }
     }
+}
+
+/// The key that signs links: the configured secret, or the one this server generated into
+/// `<data-dir>/signing-key` at its first start (hex, readable by its owner only).
+fn signing_key(config: &Config) -> anyhow::Result<assetlib_core::signing::SigningKey> {
+    use assetlib_core::signing::{MAX_LINK_SECS, SigningKey};
+    anyhow::ensure!(
+        (1..=MAX_LINK_SECS).contains(&config.signed_url_ttl_secs),
+        "signed_url_ttl_secs must be 1 to {MAX_LINK_SECS} (7 days)"
+    );
+    if let Some(secret) = &config.signing_secret {
+        return SigningKey::new(secret.0.as_bytes()).context("signing_secret");
+    }
+    let path = config.data_dir.join("signing-key");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(secret) = hex::decode(text.trim())
+    {
+        return SigningKey::new(&secret).with_context(|| format!("the key in {}", path.display()));
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let secret: [u8; 32] = rand::random();
+    let mut file = {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&path).with_context(|| format!("creating {}", path.display()))?
+    };
+    std::io::Write::write_all(&mut file, hex::encode(secret).as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(SigningKey::new(&secret)?)
 }
 
 /// A running server.
@@ -130,6 +165,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let lib = open_library(config).await?;
+    lib.register_signing_key().await?;
     let initial_credentials = match lib.bootstrap().await? {
         Some((account, creds)) => {
             write_initial_credentials(config, account.id.0, &creds)?;

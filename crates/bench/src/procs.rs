@@ -115,6 +115,8 @@ pub fn start_assetlib_at(
         .args(["serve", "--listen", listen, "--data-dir"])
         .arg(data_dir)
         .args(flags)
+        // Servers of one library must sign links alike: every benchmarked server shares this.
+        .env("ASSETLIB_SIGNING_SECRET", "assetlib benchmark signing secret, 32+ bytes")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())

@@ -330,14 +330,7 @@ impl S3BlobStore {
 }
 
 /// Response headers a presigned GET makes S3 send in place of the object's own.
-#[derive(Debug, Clone, Default)]
-pub struct PresignedResponse {
-    /// e.g. `image/png`.
-    pub content_type: Option<String>,
-    /// e.g. `attachment; filename="a.png"`.
-    pub content_disposition: Option<String>,
-    pub cache_control: Option<String>,
-}
+pub use assetlib_core::ports::SignedResponse as PresignedResponse;
 
 /// A multipart upload begun and neither completed nor aborted.
 #[derive(Debug, Clone)]
@@ -638,6 +631,16 @@ impl BlobStore for S3BlobStore {
             }
         }
         Ok(removed)
+    }
+
+    /// A presigned URL (SigV4 query signing), made locally.
+    async fn signed_get(
+        &self,
+        key: &BlobKey,
+        expires: Duration,
+        response: &PresignedResponse,
+    ) -> Result<Option<String>> {
+        self.presign_get_with(key, expires, response).await.map(Some)
     }
 }
 

@@ -127,6 +127,15 @@ impl BlobStore for CachedBlobStore {
     async fn sweep_staging(&self, older_than: std::time::Duration) -> Result<u64> {
         self.inner.sweep_staging(older_than).await
     }
+
+    async fn signed_get(
+        &self,
+        key: &BlobKey,
+        expires: std::time::Duration,
+        response: &crate::ports::SignedResponse,
+    ) -> Result<Option<String>> {
+        self.inner.signed_get(key, expires, response).await
+    }
 }
 
 #[cfg(test)]

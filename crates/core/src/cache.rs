@@ -19,7 +19,8 @@ use crate::model::{
     QueueEntry, Role, User,
 };
 use crate::ports::{
-    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, TransferStore, UploadQueueStore,
+    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, SettingStore, TransferStore,
+    UploadQueueStore,
 };
 use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
@@ -264,6 +265,21 @@ impl AssetStore for CachedMetaStore {
 
     async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>> {
         self.inner.asset_blobs(ids).await
+    }
+}
+
+#[async_trait]
+impl SettingStore for CachedMetaStore {
+    async fn get_setting(&self, name: &str) -> Result<Option<String>> {
+        self.inner.get_setting(name).await
+    }
+
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String> {
+        self.inner.setting_or_insert(name, value).await
+    }
+
+    async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+        self.inner.set_setting(name, value).await
     }
 }
 

@@ -24,6 +24,7 @@ pub mod model;
 pub mod ports;
 pub mod rules;
 pub mod search;
+pub mod signing;
 pub mod size;
 pub mod transfer;
 

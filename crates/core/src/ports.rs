@@ -39,12 +39,19 @@ impl Content {
 /// The metadata store, as one object: every narrow port below. The core holds one
 /// `Arc<dyn MetaStore>`; an engine implements the narrow traits and gets this one for free.
 pub trait MetaStore:
-    AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore
+    AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore + SettingStore
 {
 }
 
 impl<T> MetaStore for T where
-    T: AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore
+    T: AccountStore
+        + AssetStore
+        + CollectionStore
+        + FolderStore
+        + UploadQueueStore
+        + JobStore
+        + TransferStore
+        + SettingStore
 {
 }
 
@@ -150,6 +157,17 @@ pub trait AssetStore: Send + Sync + 'static {
     async fn blob_referenced(&self, blob: &BlobKey) -> Result<bool>;
     /// Which of `ids` exist, with the blob each points at.
     async fn asset_blobs(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, BlobKey>>;
+}
+
+/// Named facts every server of a library must agree on (the signing key's id).
+#[async_trait]
+pub trait SettingStore: Send + Sync + 'static {
+    async fn get_setting(&self, name: &str) -> Result<Option<String>>;
+    /// Stores `value` under `name` unless a value is there already; returns the value stored
+    /// (the one that was there, or `value`). Of servers that race, one value wins for all.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String>;
+    /// Stores `value` under `name`, replacing any.
+    async fn set_setting(&self, name: &str, value: &str) -> Result<()>;
 }
 
 /// Collections: named sets of one account's assets.
@@ -274,6 +292,27 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn list(&self, prefix: &str) -> Result<BoxStream<'static, Result<BlobInfo>>>;
     /// Removes what interrupted writes left behind, if older than `older_than`.
     async fn sweep_staging(&self, older_than: std::time::Duration) -> Result<u64>;
+    /// A URL of the store itself that lets anyone GET `key` for `expires`, with the response
+    /// headers given (signed with it, so a holder cannot change them); `None` for a store that
+    /// has no such URLs (the server then signs its own link).
+    async fn signed_get(
+        &self,
+        _key: &BlobKey,
+        _expires: std::time::Duration,
+        _response: &SignedResponse,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// Response headers a signed GET of a blob store makes it send in place of the object's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignedResponse {
+    /// e.g. `image/png`.
+    pub content_type: Option<String>,
+    /// e.g. `attachment; filename="a.png"`.
+    pub content_disposition: Option<String>,
+    pub cache_control: Option<String>,
 }
 
 /// One entry of an archive's central directory.

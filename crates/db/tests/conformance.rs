@@ -60,6 +60,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     asset_store_search(&*store).await;
     folder_store(&*store).await;
     collection_store(&*store).await;
+    setting_store(&*store).await;
     upload_queue_store(&*store).await;
     job_store(&*store).await;
 }
@@ -574,6 +575,16 @@ async fn collection_store(store: &dyn MetaStore) {
     assert_eq!(after.attributes.collection_ids, std::slice::from_ref(&c2.id));
     assert!(store.get_collection(A, &c1.id).await.unwrap().is_none());
     assert!(store.get_collection(B, &other.id).await.unwrap().is_some());
+}
+
+async fn setting_store(store: &dyn MetaStore) {
+    assert_eq!(store.get_setting("signing_key_id").await.unwrap(), None);
+    assert_eq!(store.setting_or_insert("signing_key_id", "first").await.unwrap(), "first");
+    assert_eq!(store.setting_or_insert("signing_key_id", "second").await.unwrap(), "first", "the first value stays");
+    assert_eq!(store.get_setting("signing_key_id").await.unwrap().as_deref(), Some("first"));
+    store.set_setting("signing_key_id", "third").await.unwrap();
+    assert_eq!(store.get_setting("signing_key_id").await.unwrap().as_deref(), Some("third"));
+    assert_eq!(store.get_setting("other").await.unwrap(), None, "names are separate");
 }
 
 async fn upload_queue_store(store: &dyn MetaStore) {

@@ -1,4 +1,5 @@
-//! Public files: `GET|HEAD /files/{accountId}/{key}`, without auth, for CDNs. Validators
+//! Public files: `GET|HEAD /files/{accountId}/{key}`, without auth, for CDNs; and signed links,
+//! `GET|HEAD /signed/{token}`, which serve the same way to whoever holds one. Validators
 //! (`ETag`, `Last-Modified`), conditional requests (304, 412), single byte ranges (206), and headers
 //! that keep a browser from running what it was not meant to.
 
@@ -18,7 +19,7 @@ use std::ops::Range;
 use std::time::{Duration, UNIX_EPOCH};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/files/{account_id}/{*key}", get(get_file))
+    Router::new().route("/files/{account_id}/{*key}", get(get_file)).route("/signed/{token}", get(get_signed))
 }
 
 /// Characters left as they are in a URL path segment (RFC 3986 unreserved).
@@ -90,6 +91,43 @@ async fn get_file(
         Ok(asset) => asset,
         Err(e) => return error_response(e),
     };
+    serve(&state, &asset, &method, &headers, &state.http.cache_control, None).await
+}
+
+/// A signed link (`/signed/{token}`): the version it grants, to whoever holds it until it
+/// expires, whatever the account's public flag or the asset's marks. A refused link is 403
+/// with the same words whatever was wrong with it; the asset's name never shows.
+async fn get_signed(
+    State(state): State<AppState>,
+    token: Result<Path<String>, PathRejection>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let refused = || plain(StatusCode::FORBIDDEN, "This link is not valid or has expired.\n");
+    // A token that does not even decode is refused as any other bad link.
+    let Ok(Path(token)) = token else { return refused() };
+    match state.lib.open_signed(&token).await {
+        Ok((asset, claims)) => {
+            let left = (claims.expires - assetlib_core::model::now_millis() / 1000).max(0);
+            let cache_control = format!("private, max-age={left}");
+            let disposition = assetlib_core::library::links::content_disposition(claims.disposition, &asset.name);
+            serve(&state, &asset, &method, &headers, &cache_control, Some(&disposition)).await
+        }
+        Err(e) if e.kind == assetlib_core::ErrorKind::Forbidden => refused(),
+        Err(e) => error_response(e),
+    }
+}
+
+/// An asset's content with its validators, conditional answers (304, 412) and single byte
+/// ranges (206): what public files and signed links both serve.
+async fn serve(
+    state: &AppState,
+    asset: &assetlib_core::model::Asset,
+    method: &Method,
+    headers: &HeaderMap,
+    cache_control: &str,
+    disposition: Option<&str>,
+) -> Response {
     let etag = format!("\"{}\"", asset.hash);
     let modified_secs = (asset.last_modified / 1000).max(0) as u64;
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(modified_secs));
@@ -102,21 +140,24 @@ async fn get_file(
     };
     put(&mut out, header::ETAG, &etag);
     put(&mut out, header::LAST_MODIFIED, &last_modified);
-    put(&mut out, header::CACHE_CONTROL, &state.http.cache_control);
+    put(&mut out, header::CACHE_CONTROL, cache_control);
+    if let Some(disposition) = disposition {
+        put(&mut out, header::CONTENT_DISPOSITION, disposition);
+    }
     out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if needs_sandbox(&asset.content_type) {
         out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
     }
 
-    match preconditions(&headers, &etag, modified_secs) {
+    match preconditions(headers, &etag, modified_secs) {
         Precondition::Proceed => {}
         Precondition::Failed => return (StatusCode::PRECONDITION_FAILED, out).into_response(),
         Precondition::NotModified => return (StatusCode::NOT_MODIFIED, out).into_response(),
     }
     put(&mut out, header::CONTENT_TYPE, &asset.content_type);
 
-    let range = match requested_range(&headers, &etag, asset.size) {
+    let range = match requested_range(headers, &etag, asset.size) {
         Ok(range) => range,
         Err(()) => {
             put(&mut out, header::CONTENT_RANGE, &format!("bytes */{}", asset.size));
@@ -131,10 +172,10 @@ async fn get_file(
         None => (StatusCode::OK, asset.size),
     };
     put(&mut out, header::CONTENT_LENGTH, &length.to_string());
-    if method == Method::HEAD {
+    if *method == Method::HEAD {
         return (status, out).into_response();
     }
-    match state.lib.read_content(&asset, range).await {
+    match state.lib.read_content(asset, range).await {
         Ok(Content::Whole(bytes)) => (status, out, Body::from(bytes)).into_response(),
         Ok(Content::Stream(stream)) => (status, out, Body::from_stream(stream)).into_response(),
         Err(e) => error_response(e),

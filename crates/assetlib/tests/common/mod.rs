@@ -77,7 +77,7 @@ impl Backend {
             config.s3_endpoint = Some(s3.endpoint.clone());
             config.s3_region = Some(s3.region.clone());
             config.s3_access_key_id = Some(s3.access_key_id.clone());
-            config.s3_secret_access_key = Some(s3.secret_access_key.clone());
+            config.s3_secret_access_key = Some(s3.secret_access_key.clone().into());
         }
     }
 
@@ -164,8 +164,18 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The signing secret every test server shares, so that servers on one library agree (as an
+/// operator configures them to).
+pub const TEST_SIGNING_SECRET: &str = "assetlib test signing secret, 32+ bytes long";
+
 pub fn test_config(dir: &Path) -> Config {
-    Config { data_dir: dir.join("data"), listen: "127.0.0.1:0".into(), workers: 2, ..Config::default() }
+    Config {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".into(),
+        workers: 2,
+        signing_secret: Some(TEST_SIGNING_SECRET.into()),
+        ..Config::default()
+    }
 }
 
 impl TestApp {
@@ -425,6 +435,7 @@ impl ServerProcess {
             .args(args)
             .args(backend.args())
             .envs(backend.env())
+            .env("ASSETLIB_SIGNING_SECRET", TEST_SIGNING_SECRET)
             .envs(envs.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -10,6 +10,7 @@ pub mod collections;
 pub mod folders;
 pub mod ingest;
 pub mod jobs;
+pub mod links;
 pub mod search;
 pub mod uploads;
 pub mod zip;
@@ -57,6 +58,10 @@ pub struct LibraryConfig {
     pub job_lease: Duration,
     /// This server's stable name among the servers of a shared store (kept in its data dir).
     pub node: String,
+    /// The key that signs links; servers of one library share it.
+    pub signing: crate::signing::SigningKey,
+    /// How long a signed link lives unless its maker asks otherwise.
+    pub signed_link_ttl: Duration,
 }
 
 impl Default for LibraryConfig {
@@ -70,6 +75,8 @@ impl Default for LibraryConfig {
             tmp_dir: std::env::temp_dir(),
             job_lease: Duration::from_secs(60),
             node: crate::ids::random_hex32(),
+            signing: crate::signing::SigningKey::generate(),
+            signed_link_ttl: Duration::from_secs(crate::signing::DEFAULT_LINK_SECS),
         }
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod folders;
 mod jobs;
 mod queues;
 pub(crate) mod search;
+mod settings;
 mod transfer;
 
 use crate::engine::Engine;

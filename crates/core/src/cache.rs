@@ -313,6 +313,10 @@ impl CollectionStore for CachedMetaStore {
         self.inner.update_collection(account, id, name, description, now).await
     }
 
+    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64> {
+        self.inner.collection_size(account, id).await
+    }
+
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool> {
         // Assets lose the collection: cached lookups of the account are stale.
         let r = self.inner.delete_collection(account, id).await;

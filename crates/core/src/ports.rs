@@ -196,6 +196,8 @@ pub trait CollectionStore: Send + Sync + 'static {
     /// Deletes the collection and takes it out of every asset that was in it; `false` if there
     /// was none.
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool>;
+    /// How many assets are in the collection (archived ones included).
+    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64>;
 }
 
 /// The folder tree: one level's listing, explicit folders, subtree and strict deletes.

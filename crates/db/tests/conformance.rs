@@ -568,11 +568,14 @@ async fn collection_store(store: &dyn MetaStore) {
     let a = store.write_assets(&common::write(A, vec![common::file("c", "in.png", "blob-c1")], 73)).await.unwrap();
     let patch = AssetPatch { collection_ids: Some(vec![c1.id.clone(), c2.id.clone()]), ..AssetPatch::default() };
     store.update_asset(A, &a[0].id, &patch, 74).await.unwrap().unwrap();
+    assert_eq!(store.collection_size(A, &c1.id).await.unwrap(), 1);
+    assert_eq!(store.collection_size(B, &c1.id).await.unwrap(), 0, "counted in its own account only");
     assert!(!store.delete_collection(B, &c1.id).await.unwrap(), "another account's collection");
     assert!(store.delete_collection(A, &c1.id).await.unwrap());
     assert!(!store.delete_collection(A, &c1.id).await.unwrap(), "already gone");
     let after = store.get_asset_by_id(&a[0].id).await.unwrap().unwrap();
     assert_eq!(after.attributes.collection_ids, std::slice::from_ref(&c2.id));
+    assert_eq!(store.collection_size(A, &c1.id).await.unwrap(), 0);
     assert!(store.get_collection(A, &c1.id).await.unwrap().is_none());
     assert!(store.get_collection(B, &other.id).await.unwrap().is_some());
 }

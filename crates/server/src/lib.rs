@@ -43,6 +43,7 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
     Router::new()
         .merge(dialects::jivox::routes())
         .merge(dialects::clinch::routes())
+        .merge(dialects::native::routes())
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))

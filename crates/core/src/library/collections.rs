@@ -98,6 +98,12 @@ impl Library {
             .ok_or_else(|| collection_not_found(id))
     }
 
+    /// How many assets the collection holds.
+    pub async fn collection_size(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<u64> {
+        self.authorize(who, account, Access::Read).await?;
+        self.meta.collection_size(account, id).await
+    }
+
     /// Deletes the collection; its assets stay, out of it.
     pub async fn delete_collection(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<()> {
         self.authorize(who, account, Access::Write).await?;

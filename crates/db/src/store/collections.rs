@@ -23,6 +23,7 @@ const UPDATE_COLLECTION: &str =
        last_modified = $3
      WHERE account_id = $4 AND id = $5
      RETURNING id, account_id, name, description, created_at, last_modified, created_by";
+const COLLECTION_SIZE: &str = "SELECT COUNT(*) FROM asset_collections WHERE account_id = $1 AND collection_id = $2";
 const DELETE_COLLECTION: &str = "DELETE FROM collections WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
@@ -79,6 +80,12 @@ impl<E: Engine> CollectionStore for Store<E> {
             .bind(id.0.as_str());
         let row: Option<CollectionRow> = self.engine.write().await?.fetch_optional(stmt).await?;
         Ok(row.map(Collection::from))
+    }
+
+    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64> {
+        let stmt = Stmt::new(COLLECTION_SIZE).bind(account.0).bind(id.0.as_str());
+        let (n,): (i64,) = self.engine.read().await?.fetch_one(stmt).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool> {

@@ -187,17 +187,7 @@ impl Fields {
 
 /// Reads a body of at most `limit` bytes as JSON; a larger one is 413.
 async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ClinchResult<Value> {
-    let too_large = || super::json_too_large(limit as u64);
-    super::check_declared_length(headers, limit as u64, too_large)?;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if crate::http::has_cause::<http_body_util::LengthLimitError>(&e) {
-            ClinchError::from(too_large())
-        } else if crate::http::is_body_timeout(&e) {
-            ClinchError::from(crate::http::body_timeout_error())
-        } else {
-            ClinchError::bad_request(format!("Could not read the request body: {e}."))
-        }
-    })?;
+    let bytes = super::read_small_body(headers, body, limit).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ClinchError::bad_request("A JSON body is required."));
     }

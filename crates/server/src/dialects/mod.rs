@@ -3,6 +3,7 @@
 
 pub mod clinch;
 pub mod jivox;
+pub mod native;
 
 use assetlib_core::Code;
 use assetlib_core::{AccountId, Error, ErrorKind};
@@ -76,6 +77,27 @@ pub(crate) fn json_too_large(limit: u64) -> Error {
         Code::BodyTooLarge,
         format!("The request body is larger than {} KB, the most a JSON body may hold.", limit >> 10),
     )
+}
+
+/// A body of at most `limit` bytes, read whole: a declared or actual size over it is
+/// `TooLarge` ([`json_too_large`]), a stalled body `TimedOut`, anything else unreadable
+/// `Invalid`.
+pub(crate) async fn read_small_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, Error> {
+    let too_large = || json_too_large(limit as u64);
+    check_declared_length(headers, limit as u64, too_large)?;
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if crate::http::has_cause::<http_body_util::LengthLimitError>(&e) {
+            too_large()
+        } else if crate::http::is_body_timeout(&e) {
+            crate::http::body_timeout_error()
+        } else {
+            Error::invalid(Code::BodyUnreadable, format!("Could not read the request body: {e}."))
+        }
+    })
 }
 
 #[cfg(test)]

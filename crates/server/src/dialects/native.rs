@@ -1,0 +1,635 @@
+//! The native API (`/api/v1/...`, SPEC 5.4): `Authorization: Bearer KEY`, JSON bodies that
+//! refuse unknown fields, times as RFC 3339 UTC strings, and errors as RFC 9457
+//! `application/problem+json` `{type, title, status, detail, code, param?}`. `code` is the
+//! SPEC's stable class of the error (`invalid_parameter`, `not_found`, …); `type` names the
+//! precise entry of the core's catalogue (`urn:assetlib:problem:asset_not_found`).
+//!
+//! Routes so far: `me`, asset search, one asset (GET, PATCH), links, and collections. An
+//! account the key does not reach is 404 on every `/accounts/{a}/...` route, and so is another
+//! account's asset or collection.
+
+use crate::AppState;
+use assetlib_core::auth::{Access, Principal};
+use assetlib_core::library::links::LinkTarget;
+use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata};
+use assetlib_core::search::{AssetQuery, ContentTypeFilter, Paging, Scope, SearchCursor, Sort};
+use assetlib_core::signing::Disposition;
+use assetlib_core::{AccountId, AssetId, Code, CollectionId, Error, ErrorKind, UserId};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(get_me))
+        .route("/api/v1/accounts/{a}/assets", get(search_assets))
+        .route("/api/v1/accounts/{a}/assets/{id}", get(get_asset).patch(patch_asset))
+        .route("/api/v1/accounts/{a}/assets/{id}/links", axum::routing::post(create_link))
+        .route("/api/v1/accounts/{a}/collections", get(list_collections).post(create_collection))
+        .route(
+            "/api/v1/accounts/{a}/collections/{id}",
+            get(get_collection).patch(patch_collection).delete(delete_collection),
+        )
+        .route("/api/v1", axum::routing::any(unknown_route))
+        .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
+}
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// An RFC 9457 problem.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    kind: &'static str,
+    param: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl Problem {
+    fn invalid(param: &str, detail: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_parameter",
+            detail: detail.into(),
+            kind: Code::QueryInvalid.as_str(),
+            param: Some(param.to_owned()),
+            retry_after: None,
+        }
+    }
+
+    fn body(detail: impl Into<String>, param: Option<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_body",
+            detail: detail.into(),
+            kind: Code::BodyInvalid.as_str(),
+            param,
+            retry_after: None,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            detail: "Nothing is here.".into(),
+            kind: "route_not_found",
+            param: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let (status, code) = match e.kind {
+            ErrorKind::Invalid if e.code == Code::BodyInvalid => (StatusCode::BAD_REQUEST, "invalid_body"),
+            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ErrorKind::TimedOut => (StatusCode::REQUEST_TIMEOUT, "timed_out"),
+            ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        Self { status, code, detail: e.message, kind: e.code.as_str(), param: e.param, retry_after: e.retry_after }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("urn:assetlib:problem:{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "code": self.code,
+        });
+        if let Some(param) = self.param {
+            body["param"] = Value::String(param);
+        }
+        let mut response = (self.status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+type NativeResult<T> = Result<T, Problem>;
+
+async fn unknown_route() -> Problem {
+    Problem::not_found()
+}
+
+/// The caller, from `Authorization: Bearer KEY`.
+async fn principal(state: &AppState, headers: &HeaderMap) -> NativeResult<Principal> {
+    let Some(value) = super::credential(headers, "authorization")? else {
+        return Err(Error::unauthenticated("Send your API key as Authorization: Bearer KEY.").into());
+    };
+    let Some(key) = value.strip_prefix("Bearer ").filter(|k| !k.is_empty()) else {
+        return Err(Error::unauthenticated("Send your API key as Authorization: Bearer KEY.").into());
+    };
+    Ok(state.lib.authenticate(key).await?)
+}
+
+/// The caller and the account `{a}`, which the key must reach (else 404: an account the key
+/// does not reach is not shown to exist), with `access` checked before anything else is read.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &str,
+    access: Access,
+) -> NativeResult<(Principal, AccountId)> {
+    let who = principal(state, headers).await?;
+    let missing = || Problem::from(Error::not_found(Code::AccountNotFound, format!("Account {raw} does not exist.")));
+    let account = super::parse_account_id(raw).ok_or_else(missing)?;
+    if !who.reaches(account) {
+        return Err(missing());
+    }
+    state.lib.authorize(&who, account, access).await?;
+    Ok((who, account))
+}
+
+fn rfc3339(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn time_or_null(millis: Option<i64>) -> Value {
+    millis.map_or(Value::Null, |m| Value::String(rfc3339(m)))
+}
+
+fn parse_time(param: &str, raw: &str) -> NativeResult<i64> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| Problem::invalid(param, format!("{param} must be an RFC 3339 time, like 2026-01-31T12:00:00Z.")))
+}
+
+/// The native shape of an asset, for `who`.
+fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> Value {
+    let a = &asset.attributes;
+    json!({
+        "id": asset.id,
+        "accountId": asset.account.0,
+        "key": asset.key(),
+        "path": asset.path,
+        "name": asset.name,
+        "size": asset.size,
+        "contentType": asset.content_type,
+        "hash": asset.hash,
+        "url": crate::files::public_url(&state.http.public_base_url, asset.account, &asset.key()),
+        "createdAt": rfc3339(asset.created_at),
+        "lastModified": rfc3339(asset.last_modified),
+        "createdBy": asset.created_by,
+        "tags": a.tags,
+        "skus": a.skus,
+        "metadata": asset.metadata,
+        "collectionIds": a.collection_ids,
+        "batchId": a.batch_id,
+        "approvedAt": time_or_null(a.approved_at),
+        "sensitiveAt": time_or_null(asset.sensitive_at),
+        "archivedAt": time_or_null(asset.archived_at),
+        "expiresAt": time_or_null(a.expires_at),
+        "licenseExpiresAt": time_or_null(a.license_expires_at),
+        "favorite": a.favourites.contains(who),
+        "views": asset.views,
+        "downloads": asset.downloads,
+        "versions": { "original": { "size": asset.size, "contentType": asset.content_type } },
+    })
+}
+
+/// An asset's ETag: it changes when anything a PATCH can set changes (or the content), not
+/// when the counters do.
+fn etag(asset: &Asset) -> String {
+    let a = &asset.attributes;
+    let fingerprint = json!([
+        asset.hash,
+        asset.path,
+        asset.name,
+        a.tags,
+        a.skus,
+        asset.metadata,
+        a.collection_ids,
+        a.batch_id,
+        a.approved_at,
+        asset.sensitive_at,
+        asset.archived_at,
+        a.expires_at,
+        a.license_expires_at,
+        a.favourites,
+    ]);
+    format!("\"{}\"", &blake3::hash(fingerprint.to_string().as_bytes()).to_hex()[..32])
+}
+
+fn with_etag(asset: &Asset, body: Value) -> Response {
+    let mut response = axum::Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(asset)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+/// Reads a JSON body (at most 1 MiB; more is 413, a stalled one 408) as `T`.
+async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> NativeResult<T> {
+    let bytes = super::read_small_body(headers, body, crate::http::JSON_BODY_LIMIT).await?;
+    json_body(&bytes)
+}
+
+/// A JSON body of type `T`, whose unknown fields are refused: 400 `invalid_body` naming the
+/// field at fault when serde can tell.
+fn json_body<T: DeserializeOwned>(body: &Bytes) -> NativeResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let param = text.split('`').nth(1).filter(|_| text.starts_with("unknown field")).map(str::to_owned);
+        Problem::body(format!("The request body is not valid: {text}."), param)
+    })
+}
+
+async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> NativeResult<Response> {
+    let who = principal(&state, &headers).await?;
+    let mut accounts = vec![];
+    for account in who.reachable().unwrap_or_default() {
+        let role = who.roles.get(&account).map_or("owner", |r| r.as_str());
+        if let Ok(a) = state.lib.authorize(&who, account, Access::Read).await {
+            accounts.push(json!({ "id": a.id.0, "name": a.name, "role": role }));
+        }
+    }
+    Ok(axum::Json(json!({
+        "user": { "id": who.user, "name": who.name, "admin": who.admin },
+        "accounts": accounts,
+    }))
+    .into_response())
+}
+
+/// Parses the search parameters of SPEC 5.4 into a query of `account`. Unknown parameters are
+/// refused, naming them.
+fn search_query(raw: Option<&str>, account: AccountId, who: &Principal) -> NativeResult<AssetQuery> {
+    let pairs = super::query_pairs(raw.unwrap_or("").as_bytes())?;
+    let mut q = AssetQuery::new(Scope::Accounts(vec![account]), DEFAULT_LIMIT);
+    let mut sort = None;
+    let mut cursor = None;
+    let flag = |name: &str, v: &str| match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Problem::invalid(name, format!("{name} must be true or false."))),
+    };
+    let bounded = |name: &str, v: &str, max: usize| -> NativeResult<String> {
+        if v.is_empty() || v.chars().count() > max {
+            return Err(Problem::invalid(name, format!("{name} must be 1 to {max} characters.")));
+        }
+        Ok(v.to_owned())
+    };
+    for (name, value) in pairs {
+        let v = value.as_str();
+        match name.as_str() {
+            "q" => q.q = Some(bounded("q", v, 256)?),
+            "id" => q.ids.push(AssetId(bounded("id", v, 128)?)),
+            "path" => q.path = Some(v.to_owned()),
+            "pathPrefix" => q.path_prefix = Some(v.to_owned()),
+            "tag" => q.tags.push(bounded("tag", v, 128)?),
+            "sku" => q.sku = Some(bounded("sku", v, 128)?),
+            "collectionId" => q.collection = Some(CollectionId(bounded("collectionId", v, 128)?)),
+            "batchId" => q.batch_id = Some(bounded("batchId", v, 256)?),
+            "approved" => q.approved = Some(flag("approved", v)?),
+            "sensitive" => q.sensitive = Some(flag("sensitive", v)?),
+            "archived" => q.archived = Some(flag("archived", v)?),
+            "licenseExpired" => q.license_expired = Some(flag("licenseExpired", v)?),
+            "favoriteBy" => {
+                let user = if v == "me" { who.user.clone() } else { UserId(bounded("favoriteBy", v, 128)?) };
+                q.favourite_of = Some(user);
+            }
+            "createdMin" => q.created_min = Some(parse_time("createdMin", v)?),
+            "createdMax" => q.created_max = Some(parse_time("createdMax", v)?),
+            "contentType" => {
+                q.content_type = Some(
+                    ContentTypeFilter::parse(v)
+                        .ok_or_else(|| Problem::invalid("contentType", "contentType is type/subtype or type/*."))?,
+                );
+            }
+            "sort" => sort = Some(Sort::parse(v).ok_or_else(|| Problem::invalid("sort", "Unknown sort."))?),
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))?;
+            }
+            "cursor" => cursor = Some(v.to_owned()),
+            other => match other.strip_prefix("meta.") {
+                Some(key) if !key.is_empty() && key.chars().count() <= 128 => {
+                    q.metadata.push((key.to_owned(), v.to_owned()));
+                }
+                _ => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
+            },
+        }
+    }
+    q.sort = sort.unwrap_or_default();
+    if let Some(raw) = cursor {
+        q.paging = Paging::After(Some(SearchCursor::decode(&raw, q.sort, "cursor")?));
+    }
+    Ok(q)
+}
+
+async fn search_assets(
+    State(state): State<AppState>,
+    Path(a): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let query = search_query(raw.as_deref(), account, &who)?;
+    let page = state.lib.search_assets(&who, query).await?;
+    let items: Vec<Value> = page.assets.iter().map(|asset| asset_json(&state, asset, &who.user)).collect();
+    Ok(axum::Json(json!({ "items": items, "nextCursor": page.next.map(|c| c.encode()) })).into_response())
+}
+
+/// The asset `{id}` of account `{a}`; another account's is not found.
+async fn asset_of(state: &AppState, who: &Principal, account: AccountId, id: &str) -> NativeResult<Asset> {
+    let id = AssetId(id.to_owned());
+    match state.lib.asset_by_id(who, &id).await {
+        Ok(asset) if asset.account == account => Ok(asset),
+        Ok(_) => Err(Error::not_found(Code::AssetNotFound, format!("Asset '{id}' does not exist.")).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn get_asset(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let asset = asset_of(&state, &who, account, &id).await?;
+    Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)))
+}
+
+/// The members of a merge patch of an asset. Each is absent (left as it is), `null` (cleared)
+/// or a value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AssetPatchBody {
+    #[serde(default, deserialize_with = "present")]
+    tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    skus: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default, deserialize_with = "present")]
+    collection_ids: Option<Option<Vec<CollectionId>>>,
+    #[serde(default, deserialize_with = "present")]
+    batch_id: Option<Option<String>>,
+    approved: Option<bool>,
+    sensitive: Option<bool>,
+    archived: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    license_expires_at: Option<Option<String>>,
+    favorite: Option<bool>,
+}
+
+/// A member that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// RFC 7396 on the metadata map: `null` empties it; in an object, `null` removes a key and a
+/// string sets it; anything else is refused.
+fn merge_metadata(current: &Metadata, patch: Option<Map<String, Value>>) -> NativeResult<Metadata> {
+    let Some(patch) = patch else { return Ok(Metadata::new()) };
+    let mut out = current.clone();
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                out.remove(&key);
+            }
+            Value::String(v) => {
+                out.insert(key, v);
+            }
+            _ => {
+                return Err(Problem::body(
+                    format!("Metadata value of '{key}' must be a string or null."),
+                    Some("metadata".into()),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn patch_asset(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> NativeResult<Response> {
+    // A favourite is any member's to set; the core checks the rest against the role.
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let asset = asset_of(&state, &who, account, &id).await?;
+    let p: AssetPatchBody = read_json(&headers, body).await?;
+    let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
+        v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
+    };
+    let patch = AssetPatch {
+        tags: p.tags.map(Option::unwrap_or_default),
+        skus: p.skus.map(Option::unwrap_or_default),
+        metadata: p.metadata.map(|m| merge_metadata(&asset.metadata, m)).transpose()?,
+        collection_ids: p.collection_ids.map(Option::unwrap_or_default),
+        batch_id: p.batch_id,
+        approved: p.approved,
+        sensitive: p.sensitive,
+        archived: p.archived,
+        expires_at: times("expiresAt", p.expires_at)?,
+        license_expires_at: times("licenseExpiresAt", p.license_expires_at)?,
+        favourite: p.favorite.map(|on| (who.user.clone(), on)),
+    };
+    let changed = state.lib.update_asset(&who, account, &asset.id, patch).await?;
+    Ok(with_etag(&changed, asset_json(&state, &changed, &who.user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LinkBody {
+    #[serde(default = "original")]
+    version: String,
+    expires_in: Option<u64>,
+    #[serde(default)]
+    disposition: Option<String>,
+}
+
+fn original() -> String {
+    "original".into()
+}
+
+async fn create_link(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let bytes = super::read_small_body(&headers, body, crate::http::JSON_BODY_LIMIT).await?;
+    // No body asks for the defaults.
+    let req: LinkBody = if bytes.is_empty() { json_body(&Bytes::from_static(b"{}"))? } else { json_body(&bytes)? };
+    let disposition = match req.disposition.as_deref() {
+        None | Some("inline") => Disposition::Inline,
+        Some("attachment") => Disposition::Attachment,
+        Some(_) => return Err(Problem::invalid("disposition", "disposition is inline or attachment.")),
+    };
+    let asset = asset_of(&state, &who, account, &id).await?;
+    let link = state.lib.signed_link(&who, account, &asset.id, &req.version, req.expires_in, disposition).await?;
+    let url = match link.target {
+        LinkTarget::Store(url) => url,
+        LinkTarget::Server(token) => format!("{}/signed/{token}", state.http.public_base_url),
+    };
+    let body = json!({ "url": url, "expiresAt": rfc3339(link.expires_at) });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn collection_json(state: &AppState, who: &Principal, c: &Collection) -> NativeResult<Value> {
+    let count = state.lib.collection_size(who, c.account, &c.id).await?;
+    Ok(json!({
+        "id": c.id,
+        "name": c.name,
+        "description": c.description,
+        "assetCount": count,
+        "createdAt": rfc3339(c.created_at),
+    }))
+}
+
+async fn list_collections(
+    State(state): State<AppState>,
+    Path(a): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let mut limit = DEFAULT_LIMIT;
+    let mut after = None;
+    for (name, v) in super::query_pairs(raw.as_deref().unwrap_or("").as_bytes())? {
+        match name.as_str() {
+            "limit" => {
+                limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))?;
+            }
+            "cursor" => {
+                let id = URL_SAFE_NO_PAD
+                    .decode(&v)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| Problem::invalid("cursor", "Invalid cursor."))?;
+                after = Some(CollectionId(id));
+            }
+            other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
+        }
+    }
+    let mut page = state.lib.collections(&who, account, after.as_ref(), limit + 1).await?;
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = more.then(|| page.last().map(|c| URL_SAFE_NO_PAD.encode(c.id.0.as_bytes()))).flatten();
+    let mut items = Vec::with_capacity(page.len());
+    for c in &page {
+        items.push(collection_json(&state, &who, c).await?);
+    }
+    Ok(axum::Json(json!({ "items": items, "nextCursor": next })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectionBody {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+async fn create_collection(
+    State(state): State<AppState>,
+    Path(a): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
+    let req: CollectionBody = read_json(&headers, body).await?;
+    let name = req.name.ok_or_else(|| Problem::body("name is required.", Some("name".into())))?;
+    let created = state.lib.create_collection(&who, account, &name, req.description.as_deref().unwrap_or("")).await?;
+    Ok((StatusCode::CREATED, axum::Json(collection_json(&state, &who, &created).await?)).into_response())
+}
+
+async fn get_collection(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let c = state.lib.collection(&who, account, &CollectionId(id)).await?;
+    Ok(axum::Json(collection_json(&state, &who, &c).await?).into_response())
+}
+
+async fn patch_collection(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
+    let req: CollectionBody = read_json(&headers, body).await?;
+    let c = state
+        .lib
+        .update_collection(&who, account, &CollectionId(id), req.name.as_deref(), req.description.as_deref())
+        .await?;
+    Ok(axum::Json(collection_json(&state, &who, &c).await?).into_response())
+}
+
+async fn delete_collection(
+    State(state): State<AppState>,
+    Path((a, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> NativeResult<Response> {
+    let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
+    state.lib.delete_collection(&who, account, &CollectionId(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_merges_as_rfc_7396_says() {
+        let current: Metadata = [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())].into();
+        let patch: Map<String, Value> = serde_json::from_str(r#"{"a": null, "c": "3"}"#).unwrap();
+        let merged = merge_metadata(&current, Some(patch)).unwrap();
+        assert_eq!(merged, [("b".to_string(), "2".to_string()), ("c".to_string(), "3".to_string())].into());
+        assert!(merge_metadata(&current, None).unwrap().is_empty(), "null empties it");
+        let bad: Map<String, Value> = serde_json::from_str(r#"{"a": 1}"#).unwrap();
+        assert!(merge_metadata(&current, Some(bad)).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = json_body::<CollectionBody>(&Bytes::from_static(br#"{"name": "x", "nmae": "y"}"#)).unwrap_err();
+        assert_eq!((e.code, e.param.as_deref()), ("invalid_body", Some("nmae")));
+        let e = json_body::<CollectionBody>(&Bytes::from_static(b"{not json")).unwrap_err();
+        assert_eq!((e.code, e.param), ("invalid_body", None));
+    }
+}

@@ -1,6 +1,6 @@
 //! The ports the core needs from the outside: a metadata store, as narrow traits (accounts and
-//! keys, assets, collections, folders, upload queues, jobs, transfer) that [`MetaStore`] gathers, a blob
-//! store, an archive reader and a URL fetcher. Engines live in
+//! keys, assets, collections, folders, upload queues, jobs, transfer, settings) that
+//! [`MetaStore`] gathers, a blob store, an archive reader and a URL fetcher. Engines live in
 //! other crates (`assetlib-db`, `assetlib-blobs`, `assetlib-media`).
 
 use crate::auth::Principal;

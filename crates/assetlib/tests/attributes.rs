@@ -145,9 +145,12 @@ async fn collections_belong_to_their_account() {
     let two = lib.create_collection(&owner, A, "Two", "").await.unwrap();
     assert_eq!((one.name.as_str(), one.created_by.as_ref()), ("One", Some(&owner.user)));
     let listed = lib.collections(&owner, A, None, 10).await.unwrap();
-    assert_eq!(listed.len(), 2);
-    let after = lib.collections(&owner, A, Some(&listed[0].id), 10).await.unwrap();
-    assert_eq!(after, listed[1..]);
+    assert_eq!((listed.items.len(), listed.next.as_ref()), (2, None), "one page holds both");
+    let first = lib.collections(&owner, A, None, 1).await.unwrap();
+    assert_eq!(first.items, listed.items[..1]);
+    assert_eq!(first.next.as_ref(), Some(&listed.items[0].0.id), "a full page says where the next starts");
+    let after = lib.collections(&owner, A, first.next.as_ref(), 10).await.unwrap();
+    assert_eq!((after.items.as_slice(), after.next), (&listed.items[1..], None));
     assert_eq!(lib.collection(&owner, A, &one.id).await.unwrap(), one);
     let renamed = lib.update_collection(&owner, A, &one.id, Some("Uno"), None).await.unwrap();
     assert_eq!((renamed.name.as_str(), renamed.description.as_str()), ("Uno", "first"));
@@ -158,11 +161,11 @@ async fn collections_belong_to_their_account() {
     assert_eq!((e.kind, e.param.as_deref()), (ErrorKind::Invalid, Some("description")));
 
     let viewer = lib.authenticate(&app.user(1, assetlib_core::model::Role::Viewer).await).await.unwrap();
-    assert_eq!(lib.collections(&viewer, A, None, 10).await.unwrap().len(), 2, "members read them");
+    assert_eq!(lib.collections(&viewer, A, None, 10).await.unwrap().items.len(), 2, "members read them");
     assert_eq!(lib.create_collection(&viewer, A, "Mine", "").await.unwrap_err().kind, ErrorKind::Forbidden);
     let other = lib.authenticate(&app.user(2, assetlib_core::model::Role::Owner).await).await.unwrap();
     assert!(lib.collections(&other, A, None, 10).await.is_err());
-    assert!(lib.collections(&other, AccountId(2), None, 10).await.unwrap().is_empty());
+    assert!(lib.collections(&other, AccountId(2), None, 10).await.unwrap().items.is_empty());
     assert_eq!(lib.collection(&other, AccountId(2), &one.id).await.unwrap_err().kind, ErrorKind::NotFound);
     assert_eq!(lib.delete_collection(&other, AccountId(2), &one.id).await.unwrap_err().kind, ErrorKind::NotFound);
 
@@ -170,6 +173,8 @@ async fn collections_belong_to_their_account() {
     let asset = lib.find_asset(&owner, A, "a.png").await.unwrap();
     let patch = AssetPatch { collection_ids: Some(vec![one.id.clone(), two.id.clone()]), ..AssetPatch::default() };
     lib.update_asset(&owner, A, &asset.id, patch).await.unwrap();
+    let sizes: Vec<u64> = lib.collections(&owner, A, None, 10).await.unwrap().items.iter().map(|(_, n)| *n).collect();
+    assert_eq!(sizes, [1, 1]);
     lib.delete_collection(&owner, A, &one.id).await.unwrap();
     assert_eq!(
         lib.asset_by_id(&owner, &asset.id).await.unwrap().attributes.collection_ids,

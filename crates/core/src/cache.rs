@@ -313,8 +313,12 @@ impl CollectionStore for CachedMetaStore {
         self.inner.update_collection(account, id, name, description, now).await
     }
 
-    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64> {
-        self.inner.collection_size(account, id).await
+    async fn collection_sizes(
+        &self,
+        account: AccountId,
+        ids: &[CollectionId],
+    ) -> Result<std::collections::HashMap<CollectionId, u64>> {
+        self.inner.collection_sizes(account, ids).await
     }
 
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool> {

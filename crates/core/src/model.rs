@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 
 pub type Millis = i64;
 
+/// Metadata limits: entries, key length, value length (characters).
+pub const MAX_METADATA_ENTRIES: usize = 100;
+pub const MAX_METADATA_KEY: usize = 128;
+pub const MAX_METADATA_VALUE: usize = 4096;
+
 pub fn now_millis() -> Millis {
     chrono::Utc::now().timestamp_millis()
 }
@@ -114,7 +119,12 @@ pub struct Attributes {
 pub struct AssetPatch {
     pub tags: Option<Vec<String>>,
     pub skus: Option<Vec<String>>,
+    /// Replaces the metadata.
     pub metadata: Option<Metadata>,
+    /// Then merges into it (RFC 7396): a key set to `None` is removed, one set to a value is
+    /// set. It is applied to the stored row under its lock, so that two merges of different
+    /// keys never lose one another.
+    pub metadata_merge: Option<std::collections::BTreeMap<String, Option<String>>>,
     pub collection_ids: Option<Vec<CollectionId>>,
     pub batch_id: Option<Option<String>>,
     pub approved: Option<bool>,
@@ -127,8 +137,9 @@ pub struct AssetPatch {
 }
 
 impl AssetPatch {
-    /// The asset as this patch leaves it, at `now`. Lists lose repeats (the first stays).
-    pub fn apply(&self, asset: &Asset, now: Millis) -> Asset {
+    /// The asset as this patch leaves it, at `now`. Lists lose repeats (the first stays). A
+    /// merge that would leave more than [`MAX_METADATA_ENTRIES`] metadata entries is refused.
+    pub fn apply(&self, asset: &Asset, now: Millis) -> crate::Result<Asset> {
         let mut out = asset.clone();
         let a = &mut out.attributes;
         if let Some(tags) = &self.tags {
@@ -166,7 +177,20 @@ impl AssetPatch {
         if let Some(metadata) = &self.metadata {
             out.metadata = metadata.clone();
         }
-        out
+        for (key, value) in self.metadata_merge.iter().flatten() {
+            match value {
+                Some(v) => out.metadata.insert(key.clone(), v.clone()),
+                None => out.metadata.remove(key),
+            };
+        }
+        if out.metadata.len() > MAX_METADATA_ENTRIES {
+            return Err(crate::Error::invalid(
+                crate::Code::MetadataInvalid,
+                format!("Metadata may have at most {MAX_METADATA_ENTRIES} entries."),
+            )
+            .with_param("metadata"));
+        }
+        Ok(out)
     }
 }
 

@@ -80,8 +80,9 @@ pub trait AssetStore: Send + Sync + 'static {
     /// The asset with this id, in whatever account: the caller checks the account.
     async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>>;
     /// Applies `patch` to the asset `id` of `account` in one transaction (see
-    /// [`AssetPatch::apply`]); `None` if the account has no such asset. Collection ids must be
-    /// of `account` (the caller checks).
+    /// [`AssetPatch::apply`], under the row lock, a metadata merge included); `None` if the
+    /// account has no such asset. Every collection the patch names must be `account`'s (else
+    /// `Invalid` naming `collectionIds`), checked in the same transaction.
     async fn update_asset(
         &self,
         account: AccountId,
@@ -196,8 +197,9 @@ pub trait CollectionStore: Send + Sync + 'static {
     /// Deletes the collection and takes it out of every asset that was in it; `false` if there
     /// was none.
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool>;
-    /// How many assets are in the collection (archived ones included).
-    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64>;
+    /// How many assets are in each of the collections `ids` of `account` (archived ones
+    /// included), in one query; a collection that is empty or not `account`'s is absent.
+    async fn collection_sizes(&self, account: AccountId, ids: &[CollectionId]) -> Result<HashMap<CollectionId, u64>>;
 }
 
 /// The folder tree: one level's listing, explicit folders, subtree and strict deletes.

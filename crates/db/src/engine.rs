@@ -36,6 +36,15 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// `id, blob_key` of the assets whose ids are in $1 (a list parameter, see
     /// [`Engine::id_list`]).
     const ASSET_BLOBS: &'static str;
+    /// `id` of the collections of account $1 whose ids are in $2 (a list parameter), kept from
+    /// removal until the transaction ends.
+    const COLLECTIONS_IN: &'static str;
+    /// `id` of the collection $2 of account $1, kept from change by others (and from
+    /// [`Engine::COLLECTIONS_IN`]) until the transaction ends.
+    const COLLECTION_FOR_DELETE: &'static str;
+    /// `collection_id, count` of the members of the collections of account $1 whose ids are in
+    /// $2 (a list parameter); a collection without members has no row.
+    const COLLECTION_SIZES: &'static str;
 
     /// A connection for reads.
     fn read(&self) -> impl Future<Output = Result<Self::Pooled>> + Send;
@@ -50,7 +59,7 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
         attempt: impl Fn() -> Attempt<'a, T> + Send + Sync + 'a,
     ) -> impl Future<Output = Result<T>> + Send + 'a;
 
-    /// A list of ids as one parameter of [`Engine::ASSET_BLOBS`].
+    /// A list of ids as one list parameter ([`Engine::ASSET_BLOBS`] and the like).
     fn id_list(ids: Vec<String>) -> sea_query::Value;
 
     /// Makes every folder of `folders` (ancestors included, ascending) exist, and keeps each

@@ -195,6 +195,13 @@ impl Engine for PgEngine {
         " FROM assets WHERE id IN (SELECT asset_id FROM asset_collections WHERE collection_id = $1) ORDER BY id FOR UPDATE"
     );
     const ASSET_BLOBS: &'static str = "SELECT id, blob_key FROM assets WHERE id = ANY($1)";
+    const COLLECTIONS_IN: &'static str =
+        "SELECT id FROM collections WHERE account_id = $1 AND id = ANY($2) ORDER BY id FOR KEY SHARE";
+    const COLLECTION_FOR_DELETE: &'static str =
+        "SELECT id FROM collections WHERE account_id = $1 AND id = $2 FOR UPDATE";
+    const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
+         WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id = ANY($2))
+         GROUP BY collection_id";
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.pool.acquire().await.map_err(db)

@@ -90,6 +90,12 @@ impl Engine for SqliteEngine {
         " FROM assets WHERE id IN (SELECT asset_id FROM asset_collections WHERE collection_id = $1) ORDER BY id"
     );
     const ASSET_BLOBS: &'static str = "SELECT id, blob_key FROM assets WHERE id IN (SELECT value FROM json_each($1))";
+    const COLLECTIONS_IN: &'static str =
+        "SELECT id FROM collections WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2))";
+    const COLLECTION_FOR_DELETE: &'static str = "SELECT id FROM collections WHERE account_id = $1 AND id = $2";
+    const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
+         WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2)))
+         GROUP BY collection_id";
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.read.acquire().await.map_err(db)

@@ -284,6 +284,21 @@ async fn asset_store(store: &dyn MetaStore) {
     assert_eq!((p.attributes.expires_at, p.attributes.license_expires_at), (None, Some(600)));
     assert!(p.attributes.favourites.is_empty());
     assert_eq!((p.attributes.tags.len(), p.metadata.clone()), (2, md(&[("team", "green")])));
+    // A merge is applied to the row as stored: it keeps what it does not name.
+    let merge = |pairs: &[(&str, Option<&str>)]| AssetPatch {
+        metadata_merge: Some(pairs.iter().map(|(k, v)| (k.to_string(), v.map(str::to_owned))).collect()),
+        ..AssetPatch::default()
+    };
+    let m = store.update_asset(A, &src.id, &merge(&[("size", Some("xl"))]), 59).await.unwrap().unwrap();
+    assert_eq!(m.metadata, md(&[("size", "xl"), ("team", "green")]));
+    let m = store.update_asset(A, &src.id, &merge(&[("size", None), ("gone", None)]), 59).await.unwrap().unwrap();
+    assert_eq!(m.metadata, md(&[("team", "green")]));
+    // One that would leave more than 100 entries changes nothing.
+    let many: Vec<(String, Option<String>)> = (0..100).map(|i| (format!("k{i:03}"), Some("v".into()))).collect();
+    let over = AssetPatch { metadata_merge: Some(many.into_iter().collect()), ..AssetPatch::default() };
+    let e = store.update_asset(A, &src.id, &over, 59).await.unwrap_err();
+    assert_eq!((e.kind, e.param.as_deref()), (ErrorKind::Invalid, Some("metadata")));
+    assert_eq!(store.get_asset_by_id(&src.id).await.unwrap().unwrap().metadata, md(&[("team", "green")]));
     assert!(store.update_asset(B, &src.id, &patch, 59).await.unwrap().is_none(), "another account's asset");
     assert!(store.update_asset(A, &id("none"), &patch, 59).await.unwrap().is_none());
     // Replacing the content keeps every attribute; a copy carries them all, marks included.
@@ -568,14 +583,27 @@ async fn collection_store(store: &dyn MetaStore) {
     let a = store.write_assets(&common::write(A, vec![common::file("c", "in.png", "blob-c1")], 73)).await.unwrap();
     let patch = AssetPatch { collection_ids: Some(vec![c1.id.clone(), c2.id.clone()]), ..AssetPatch::default() };
     store.update_asset(A, &a[0].id, &patch, 74).await.unwrap().unwrap();
-    assert_eq!(store.collection_size(A, &c1.id).await.unwrap(), 1);
-    assert_eq!(store.collection_size(B, &c1.id).await.unwrap(), 0, "counted in its own account only");
+    let sizes = store.collection_sizes(A, &[c1.id.clone(), c2.id.clone(), other.id.clone()]).await.unwrap();
+    assert_eq!(sizes, [(c1.id.clone(), 1), (c2.id.clone(), 1)].into(), "another account's is absent");
+    assert!(
+        store.collection_sizes(B, std::slice::from_ref(&c1.id)).await.unwrap().is_empty(),
+        "counted in its own account only"
+    );
+    assert!(store.collection_sizes(A, &[]).await.unwrap().is_empty());
+    // A patch naming another account's collection changes nothing.
+    let theirs = AssetPatch { collection_ids: Some(vec![c1.id.clone(), other.id.clone()]), ..AssetPatch::default() };
+    let e = store.update_asset(A, &a[0].id, &theirs, 74).await.unwrap_err();
+    assert_eq!((e.kind, e.param.as_deref()), (ErrorKind::Invalid, Some("collectionIds")));
+    assert_eq!(
+        store.get_asset_by_id(&a[0].id).await.unwrap().unwrap().attributes.collection_ids,
+        [c1.id.clone(), c2.id.clone()]
+    );
     assert!(!store.delete_collection(B, &c1.id).await.unwrap(), "another account's collection");
     assert!(store.delete_collection(A, &c1.id).await.unwrap());
     assert!(!store.delete_collection(A, &c1.id).await.unwrap(), "already gone");
     let after = store.get_asset_by_id(&a[0].id).await.unwrap().unwrap();
     assert_eq!(after.attributes.collection_ids, std::slice::from_ref(&c2.id));
-    assert_eq!(store.collection_size(A, &c1.id).await.unwrap(), 0);
+    assert!(store.collection_sizes(A, std::slice::from_ref(&c1.id)).await.unwrap().is_empty());
     assert!(store.get_collection(A, &c1.id).await.unwrap().is_none());
     assert!(store.get_collection(B, &other.id).await.unwrap().is_some());
 }

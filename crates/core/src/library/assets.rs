@@ -17,10 +17,7 @@ use std::ops::Range;
 
 /// At most this many keys in one bulk delete.
 pub const MAX_BULK_KEYS: usize = 1000;
-/// Metadata limits: entries, key length, value length (characters).
-pub const MAX_METADATA_ENTRIES: usize = 100;
-pub const MAX_METADATA_KEY: usize = 128;
-pub const MAX_METADATA_VALUE: usize = 4096;
+pub use crate::model::{MAX_METADATA_ENTRIES, MAX_METADATA_KEY, MAX_METADATA_VALUE};
 
 /// A page of assets and the token for the next one.
 #[derive(Debug, Clone)]

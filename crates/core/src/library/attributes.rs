@@ -10,6 +10,7 @@ use super::assets::check_metadata;
 use crate::Code;
 use crate::auth::{Access, Principal};
 use crate::error::{Error, ErrorKind, Result};
+
 use crate::ids::{AccountId, AssetId};
 use crate::model::{Asset, AssetPatch, now_millis};
 
@@ -54,6 +55,11 @@ pub fn check_patch(patch: &AssetPatch) -> Result<()> {
     }
     if let Some(metadata) = &patch.metadata {
         check_metadata(metadata).map_err(|e| e.with_param("metadata"))?;
+    }
+    if let Some(merge) = &patch.metadata_merge {
+        // The values it sets; the count after the merge is checked under the row lock.
+        let set = merge.iter().filter_map(|(k, v)| Some((k.clone(), v.clone()?))).collect();
+        check_metadata(&set).map_err(|e| e.with_param("metadata"))?;
     }
     if let Some(ids) = &patch.collection_ids
         && ids.len() > MAX_LIST_ITEMS
@@ -115,15 +121,6 @@ impl Library {
             *user = who.user.clone();
         }
         check_patch(&patch)?;
-        for collection in patch.collection_ids.iter().flatten() {
-            if self.meta.get_collection(account, collection).await?.is_none() {
-                return Err(Error::invalid(
-                    Code::CollectionInvalid,
-                    format!("Collection '{collection}' does not exist in account {account}."),
-                )
-                .with_param("collectionIds"));
-            }
-        }
         self.meta.update_asset(account, id, &patch, now_millis()).await?.ok_or_else(|| asset_id_not_found(id))
     }
 }

@@ -36,6 +36,13 @@ fn check(name: Option<&str>, description: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// A page of collections with their sizes; `next` is the `after` of the next page.
+#[derive(Debug, Clone)]
+pub struct CollectionPage {
+    pub items: Vec<(Collection, u64)>,
+    pub next: Option<CollectionId>,
+}
+
 pub fn collection_not_found(id: &CollectionId) -> Error {
     Error::not_found(Code::CollectionNotFound, format!("Collection '{id}' does not exist."))
 }
@@ -70,16 +77,29 @@ impl Library {
     }
 
     /// A page of `account`'s collections in id order after `after` (at most the core's page
-    /// size).
+    /// size), each with its size, and where the next page starts.
     pub async fn collections(
         &self,
         who: &Principal,
         account: AccountId,
         after: Option<&CollectionId>,
         limit: usize,
-    ) -> Result<Vec<Collection>> {
+    ) -> Result<CollectionPage> {
         self.authorize(who, account, Access::Read).await?;
-        self.meta.list_collections(account, after, page_size(limit)).await
+        let limit = page_size(limit).max(1);
+        let mut items = self.meta.list_collections(account, after, limit + 1).await?;
+        let next = (items.len() > limit).then(|| items[limit - 1].id.clone());
+        items.truncate(limit);
+        let ids: Vec<CollectionId> = items.iter().map(|c| c.id.clone()).collect();
+        let sizes = self.meta.collection_sizes(account, &ids).await?;
+        let items = items
+            .into_iter()
+            .map(|c| {
+                let size = sizes.get(&c.id).copied().unwrap_or(0);
+                (c, size)
+            })
+            .collect();
+        Ok(CollectionPage { items, next })
     }
 
     pub async fn update_collection(
@@ -101,7 +121,8 @@ impl Library {
     /// How many assets the collection holds.
     pub async fn collection_size(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<u64> {
         self.authorize(who, account, Access::Read).await?;
-        self.meta.collection_size(account, id).await
+        let sizes = self.meta.collection_sizes(account, std::slice::from_ref(id)).await?;
+        Ok(sizes.get(id).copied().unwrap_or(0))
     }
 
     /// Deletes the collection; its assets stay, out of it.

@@ -13,7 +13,7 @@ use crate::sql::{Conn, Stmt, asset_columns, int};
 use assetlib_core::model::{Account, Asset, AssetPatch, AssetWrite, Metadata, Millis};
 use assetlib_core::ports::AssetStore;
 use assetlib_core::search::AssetQuery;
-use assetlib_core::{AccountId, AssetId, BlobKey, Result, UserId};
+use assetlib_core::{AccountId, AssetId, BlobKey, Code, Error, Result, UserId};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -112,9 +112,22 @@ impl<E: Engine> AssetStore for Store<E> {
             .retrying(|| {
                 Box::pin(async move {
                     let mut tx = self.engine.begin().await?;
+                    // The collections before the row: the lock order of a collection's delete.
+                    if let Some(wanted) = &patch.collection_ids {
+                        let ids = E::id_list(wanted.iter().map(|c| c.0.clone()).collect());
+                        let found: Vec<(String,)> =
+                            tx.fetch_all(Stmt::new(E::COLLECTIONS_IN).bind(account.0).bind(ids)).await?;
+                        if let Some(missing) = wanted.iter().find(|c| !found.iter().any(|(f,)| *f == c.0)) {
+                            return Err(Error::invalid(
+                                Code::CollectionInvalid,
+                                format!("Collection '{missing}' does not exist in account {account}."),
+                            )
+                            .with_param("collectionIds"));
+                        }
+                    }
                     let stmt = Stmt::new(E::ASSET_FOR_UPDATE).bind(id.0.as_str()).bind(account.0);
                     let Some(row) = tx.fetch_optional::<AssetRow>(stmt).await? else { return Ok(None) };
-                    let asset = patch.apply(&Asset::from(row), now);
+                    let asset = patch.apply(&Asset::from(row), now)?;
                     let stored = write_attributes(&mut *tx, &asset, Rows::Replace).await?;
                     E::commit(tx).await?;
                     Ok(Some(stored))

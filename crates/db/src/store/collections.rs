@@ -10,6 +10,7 @@ use assetlib_core::model::{Asset, Collection, Millis};
 use assetlib_core::ports::CollectionStore;
 use assetlib_core::{AccountId, Code, CollectionId, Error, ErrorKind, Result};
 use async_trait::async_trait;
+use std::collections::HashMap;
 
 const INSERT_COLLECTION: &str =
     "INSERT INTO collections (id, account_id, name, description, created_at, last_modified, created_by)
@@ -23,7 +24,6 @@ const UPDATE_COLLECTION: &str =
        last_modified = $3
      WHERE account_id = $4 AND id = $5
      RETURNING id, account_id, name, description, created_at, last_modified, created_by";
-const COLLECTION_SIZE: &str = "SELECT COUNT(*) FROM asset_collections WHERE account_id = $1 AND collection_id = $2";
 const DELETE_COLLECTION: &str = "DELETE FROM collections WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
@@ -82,10 +82,14 @@ impl<E: Engine> CollectionStore for Store<E> {
         Ok(row.map(Collection::from))
     }
 
-    async fn collection_size(&self, account: AccountId, id: &CollectionId) -> Result<u64> {
-        let stmt = Stmt::new(COLLECTION_SIZE).bind(account.0).bind(id.0.as_str());
-        let (n,): (i64,) = self.engine.read().await?.fetch_one(stmt).await?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    async fn collection_sizes(&self, account: AccountId, ids: &[CollectionId]) -> Result<HashMap<CollectionId, u64>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = E::id_list(ids.iter().map(|c| c.0.clone()).collect());
+        let stmt = Stmt::new(E::COLLECTION_SIZES).bind(account.0).bind(list);
+        let rows: Vec<(String, i64)> = self.engine.read().await?.fetch_all(stmt).await?;
+        Ok(rows.into_iter().map(|(id, n)| (CollectionId(id), u64::try_from(n).unwrap_or(0))).collect())
     }
 
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool> {
@@ -93,7 +97,14 @@ impl<E: Engine> CollectionStore for Store<E> {
             .retrying(|| {
                 Box::pin(async move {
                     let mut tx = self.engine.begin().await?;
-                    // Members first, in id order (the lock order of asset rows by id).
+                    // The collection first: a writer adding an asset to it holds it (see
+                    // `COLLECTIONS_IN`) until it commits, so the members read next include
+                    // that asset, and no writer adds one after.
+                    let lock = Stmt::new(E::COLLECTION_FOR_DELETE).bind(account.0).bind(id.0.as_str());
+                    if tx.fetch_optional::<(String,)>(lock).await?.is_none() {
+                        return Ok(false);
+                    }
+                    // Then its members, in id order (the lock order of asset rows by id).
                     let members: Vec<AssetRow> =
                         tx.fetch_all(Stmt::new(E::COLLECTION_MEMBERS).bind(id.0.as_str())).await?;
                     for member in members {

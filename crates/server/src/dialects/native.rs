@@ -26,6 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -411,28 +412,29 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// RFC 7396 on the metadata map: `null` empties it; in an object, `null` removes a key and a
-/// string sets it; anything else is refused.
-fn merge_metadata(current: &Metadata, patch: Option<Map<String, Value>>) -> NativeResult<Metadata> {
-    let Some(patch) = patch else { return Ok(Metadata::new()) };
-    let mut out = current.clone();
+/// RFC 7396 on the metadata map, as a patch the store applies under the row lock: `null`
+/// empties it (`Some(empty)` to replace with); in an object, `null` removes a key and a string
+/// sets it; anything else is refused.
+type MetadataChange = (Option<Metadata>, Option<BTreeMap<String, Option<String>>>);
+
+fn metadata_change(patch: Option<Option<Map<String, Value>>>) -> NativeResult<MetadataChange> {
+    let Some(patch) = patch else { return Ok((None, None)) };
+    let Some(patch) = patch else { return Ok((Some(Metadata::new()), None)) };
+    let mut merge = BTreeMap::new();
     for (key, value) in patch {
-        match value {
-            Value::Null => {
-                out.remove(&key);
-            }
-            Value::String(v) => {
-                out.insert(key, v);
-            }
+        let value = match value {
+            Value::Null => None,
+            Value::String(v) => Some(v),
             _ => {
                 return Err(Problem::body(
                     format!("Metadata value of '{key}' must be a string or null."),
                     Some("metadata".into()),
                 ));
             }
-        }
+        };
+        merge.insert(key, value);
     }
-    Ok(out)
+    Ok((None, Some(merge)))
 }
 
 async fn patch_asset(
@@ -445,13 +447,15 @@ async fn patch_asset(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let asset = asset_of(&state, &who, account, &id).await?;
     let p: AssetPatchBody = read_json(&headers, body).await?;
+    let (metadata, metadata_merge) = metadata_change(p.metadata)?;
     let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
         v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
     };
     let patch = AssetPatch {
         tags: p.tags.map(Option::unwrap_or_default),
         skus: p.skus.map(Option::unwrap_or_default),
-        metadata: p.metadata.map(|m| merge_metadata(&asset.metadata, m)).transpose()?,
+        metadata,
+        metadata_merge,
         collection_ids: p.collection_ids.map(Option::unwrap_or_default),
         batch_id: p.batch_id,
         approved: p.approved,
@@ -504,15 +508,19 @@ async fn create_link(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-async fn collection_json(state: &AppState, who: &Principal, c: &Collection) -> NativeResult<Value> {
-    let count = state.lib.collection_size(who, c.account, &c.id).await?;
-    Ok(json!({
+fn collection_json(c: &Collection, asset_count: u64) -> Value {
+    json!({
         "id": c.id,
         "name": c.name,
         "description": c.description,
-        "assetCount": count,
+        "assetCount": asset_count,
         "createdAt": rfc3339(c.created_at),
-    }))
+    })
+}
+
+/// One collection with its size.
+async fn one_collection(state: &AppState, who: &Principal, c: &Collection) -> NativeResult<Value> {
+    Ok(collection_json(c, state.lib.collection_size(who, c.account, &c.id).await?))
 }
 
 async fn list_collections(
@@ -544,14 +552,9 @@ async fn list_collections(
             other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
         }
     }
-    let mut page = state.lib.collections(&who, account, after.as_ref(), limit + 1).await?;
-    let more = page.len() > limit;
-    page.truncate(limit);
-    let next = more.then(|| page.last().map(|c| URL_SAFE_NO_PAD.encode(c.id.0.as_bytes()))).flatten();
-    let mut items = Vec::with_capacity(page.len());
-    for c in &page {
-        items.push(collection_json(&state, &who, c).await?);
-    }
+    let page = state.lib.collections(&who, account, after.as_ref(), limit).await?;
+    let items: Vec<Value> = page.items.iter().map(|(c, n)| collection_json(c, *n)).collect();
+    let next = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.0.as_bytes()));
     Ok(axum::Json(json!({ "items": items, "nextCursor": next })).into_response())
 }
 
@@ -572,7 +575,7 @@ async fn create_collection(
     let req: CollectionBody = read_json(&headers, body).await?;
     let name = req.name.ok_or_else(|| Problem::body("name is required.", Some("name".into())))?;
     let created = state.lib.create_collection(&who, account, &name, req.description.as_deref().unwrap_or("")).await?;
-    Ok((StatusCode::CREATED, axum::Json(collection_json(&state, &who, &created).await?)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(collection_json(&created, 0))).into_response())
 }
 
 async fn get_collection(
@@ -582,7 +585,7 @@ async fn get_collection(
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let c = state.lib.collection(&who, account, &CollectionId(id)).await?;
-    Ok(axum::Json(collection_json(&state, &who, &c).await?).into_response())
+    Ok(axum::Json(one_collection(&state, &who, &c).await?).into_response())
 }
 
 async fn patch_collection(
@@ -597,7 +600,7 @@ async fn patch_collection(
         .lib
         .update_collection(&who, account, &CollectionId(id), req.name.as_deref(), req.description.as_deref())
         .await?;
-    Ok(axum::Json(collection_json(&state, &who, &c).await?).into_response())
+    Ok(axum::Json(one_collection(&state, &who, &c).await?).into_response())
 }
 
 async fn delete_collection(
@@ -615,14 +618,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_merges_as_rfc_7396_says() {
-        let current: Metadata = [("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())].into();
+    fn metadata_patch_reads_as_rfc_7396_says() {
         let patch: Map<String, Value> = serde_json::from_str(r#"{"a": null, "c": "3"}"#).unwrap();
-        let merged = merge_metadata(&current, Some(patch)).unwrap();
-        assert_eq!(merged, [("b".to_string(), "2".to_string()), ("c".to_string(), "3".to_string())].into());
-        assert!(merge_metadata(&current, None).unwrap().is_empty(), "null empties it");
+        let (replace, merge) = metadata_change(Some(Some(patch))).unwrap();
+        assert_eq!(replace, None);
+        assert_eq!(merge, Some([("a".to_string(), None), ("c".to_string(), Some("3".to_string()))].into()));
+        assert_eq!(metadata_change(Some(None)).unwrap(), (Some(Metadata::new()), None), "null empties it");
+        assert_eq!(metadata_change(None).unwrap(), (None, None), "absent leaves it");
         let bad: Map<String, Value> = serde_json::from_str(r#"{"a": 1}"#).unwrap();
-        assert!(merge_metadata(&current, Some(bad)).is_err());
+        assert_eq!(metadata_change(Some(Some(bad))).unwrap_err().param.as_deref(), Some("metadata"));
     }
 
     #[test]

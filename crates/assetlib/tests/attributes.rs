@@ -131,7 +131,8 @@ async fn copies_and_moves_carry_every_attribute_and_mark() {
         (&moved.attributes, moved.sensitive_at, &moved.metadata),
         (&asset.attributes, asset.sensitive_at, &asset.metadata)
     );
-    assert_eq!(lib.asset_by_id(&owner, &asset.id).await.unwrap_err().kind, ErrorKind::NotFound, "the source is gone");
+    assert_eq!(moved.id, asset.id, "a move keeps the asset's id");
+    assert!(lib.find_asset(&owner, A, "src/a.png").await.is_err(), "the source key is free");
 }
 
 #[tokio::test]

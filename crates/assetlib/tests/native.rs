@@ -6,58 +6,9 @@ mod common;
 
 use assetlib_core::model::Role;
 use common::TestApp;
+use common::native::{Api, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-struct Api<'a> {
-    app: &'a TestApp,
-}
-
-impl Api<'_> {
-    async fn call(
-        &self,
-        key: Option<&str>,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
-        let mut req = self.app.client.request(method, self.app.url(path));
-        if let Some(key) = key {
-            req = req.header("authorization", format!("Bearer {key}"));
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let value =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        (status, value, headers)
-    }
-
-    async fn get(&self, key: &str, path: &str) -> (u16, Value) {
-        let (s, v, _) = self.call(Some(key), Method::GET, path, None).await;
-        (s, v)
-    }
-
-    async fn send(&self, key: &str, method: Method, path: &str, body: Value) -> (u16, Value) {
-        let (s, v, _) = self.call(Some(key), method, path, Some(body)).await;
-        (s, v)
-    }
-}
-
-/// A problem+json answer with this status, code and parameter.
-#[track_caller]
-fn problem(got: &(u16, Value), status: u16, code: &str, param: Option<&str>) {
-    let (s, body) = got;
-    assert_eq!((*s, body["code"].as_str()), (status, Some(code)), "{body}");
-    assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("urn:assetlib:problem:")), "{body}");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
-    assert_eq!(body["param"].as_str(), param, "{body}");
-}
 
 #[tokio::test]
 async fn credentials_and_unknown_routes_answer_as_problems() {

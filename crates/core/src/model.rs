@@ -134,12 +134,20 @@ pub struct AssetPatch {
     pub license_expires_at: Option<Option<Millis>>,
     /// Makes the asset a favourite of the user, or not.
     pub favourite: Option<(UserId, bool)>,
+    /// Applies only if the stored asset's [`Asset::etag`] is this (`If-Match`), checked under
+    /// the row lock.
+    pub if_match: Option<String>,
 }
 
 impl AssetPatch {
     /// The asset as this patch leaves it, at `now`. Lists lose repeats (the first stays). A
     /// merge that would leave more than [`MAX_METADATA_ENTRIES`] metadata entries is refused.
     pub fn apply(&self, asset: &Asset, now: Millis) -> crate::Result<Asset> {
+        if let Some(tag) = &self.if_match
+            && *tag != asset.etag()
+        {
+            return Err(precondition_failed());
+        }
         let mut out = asset.clone();
         let a = &mut out.attributes;
         if let Some(tags) = &self.tags {
@@ -194,6 +202,16 @@ impl AssetPatch {
     }
 }
 
+/// The error of an `If-Match` that does not hold.
+pub fn precondition_failed() -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::PreconditionFailed,
+        crate::Code::PreconditionFailed,
+        "The asset has changed since the ETag given in If-Match.",
+    )
+    .with_param("If-Match")
+}
+
 /// `items` in their order, each once.
 fn unique<T: Clone + Eq + std::hash::Hash>(items: &[T]) -> Vec<T> {
     let mut seen = std::collections::HashSet::new();
@@ -218,6 +236,29 @@ pub type Metadata = std::collections::BTreeMap<String, String>;
 impl Asset {
     pub fn key(&self) -> String {
         crate::rules::join(&self.path, &self.name)
+    }
+
+    /// The asset's entity tag (quoted): it changes when its content, key or anything a patch
+    /// can set changes, not when its counters do.
+    pub fn etag(&self) -> String {
+        let a = &self.attributes;
+        let fingerprint = serde_json::json!([
+            self.hash,
+            self.path,
+            self.name,
+            a.tags,
+            a.skus,
+            self.metadata,
+            a.collection_ids,
+            a.batch_id,
+            a.approved_at,
+            self.sensitive_at,
+            self.archived_at,
+            a.expires_at,
+            a.license_expires_at,
+            a.favourites,
+        ]);
+        format!("\"{}\"", &blake3::hash(fingerprint.to_string().as_bytes()).to_hex()[..32])
     }
 }
 

@@ -196,13 +196,27 @@ async fn asset_store(store: &dyn MetaStore) {
     assert!(
         store.copy_asset(B, ("k", "src.png"), ("k", "b.png"), false, false, &c3, None, 53).await.unwrap().is_none()
     );
-    // A move takes the source away and prunes the folders it leaves empty.
+    // A move takes the source away and prunes the folders it leaves empty. It moves the row:
+    // the asset keeps its id and its creation.
     let moved = store.copy_asset(A, ("k/sub", "copy.png"), ("k", "moved.png"), false, true, &c4, None, 54);
-    assert_eq!(moved.await.unwrap().unwrap().id, id("copy-4"));
+    let moved = moved.await.unwrap().unwrap();
+    assert_eq!((&moved.id, moved.created_at, moved.last_modified), (&id("copy-1"), 51, 54));
+    assert_eq!(store.get_asset_by_id(&moved.id).await.unwrap().as_ref(), Some(&moved));
+    // Onto a taken key: refused without overwrite (nothing changes), else the other is replaced.
+    let other =
+        store.write_assets(&common::write(A, vec![common::file("k", "other.png", "blob-o")], 54)).await.unwrap();
+    let taken = store.copy_asset(A, ("k", "moved.png"), ("k", "other.png"), false, true, &c4, None, 54);
+    assert_eq!(taken.await.unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(store.get_asset(A, "k", "moved.png").await.unwrap().as_ref(), Some(&moved));
+    let over = store.copy_asset(A, ("k", "moved.png"), ("k", "other.png"), true, true, &c4, None, 54);
+    assert_eq!(over.await.unwrap().unwrap().id, moved.id);
+    assert!(store.get_asset_by_id(&other[0].id).await.unwrap().is_none(), "the replaced asset is gone");
+    let back = store.copy_asset(A, ("k", "other.png"), ("k", "moved.png"), false, true, &c4, None, 54);
+    assert_eq!(back.await.unwrap().unwrap().id, moved.id);
     assert!(store.get_asset(A, "k/sub", "copy.png").await.unwrap().is_none());
     assert!(!store.folder_exists(A, "k/sub").await.unwrap());
     assert!(store.blob_referenced(&src.blob).await.unwrap());
-    let blobs = store.asset_blobs(&[src.id.clone(), id("copy-4"), id("none")]).await.unwrap();
+    let blobs = store.asset_blobs(&[src.id.clone(), id("copy-1"), id("none")]).await.unwrap();
     assert_eq!(blobs.len(), 2);
     assert_eq!(blobs.get(&src.id), Some(&src.blob));
 

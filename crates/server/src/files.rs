@@ -120,7 +120,7 @@ async fn get_signed(
 
 /// An asset's content with its validators, conditional answers (304, 412) and single byte
 /// ranges (206): what public files and signed links both serve.
-async fn serve(
+pub(crate) async fn serve(
     state: &AppState,
     asset: &assetlib_core::model::Asset,
     method: &Method,

@@ -31,6 +31,20 @@ fn malformed(e: multer::Error, max_file: u64) -> Error {
     }
 }
 
+/// A raw request body as the stream of one file: a stalled body is the body timeout, any
+/// other read failure is `BodyUnreadable`. The core's ingest caps its size.
+pub fn raw_stream(body: Body) -> ByteStream {
+    body.into_data_stream()
+        .map_err(|e| {
+            if crate::http::is_body_timeout(&e) {
+                crate::http::body_timeout_error()
+            } else {
+                Error::invalid(Code::BodyUnreadable, format!("Could not read the request body: {e}."))
+            }
+        })
+        .boxed()
+}
+
 impl Multipart {
     /// A reader over `body`; the whole body may hold one file of `max_file` bytes plus slack
     /// for other fields.

@@ -6,6 +6,8 @@
 //! the API tests both ways).
 #![allow(dead_code)]
 
+pub mod native;
+
 use assetlib::config::Config;
 use assetlib_core::AccountId;
 use assetlib_core::model::Role;

@@ -98,11 +98,11 @@ impl Library {
         to: &str,
         overwrite: bool,
     ) -> Result<Asset> {
-        self.copy_or_move(who, account, from, to, overwrite, false).await
+        Ok(self.copy_or_move(who, account, from, to, overwrite, false).await?.0)
     }
 
-    /// Moves the asset at `from` to `to`: a copy, then a delete of the source, as one
-    /// transaction (of concurrent moves of one source, one wins; the others find no source).
+    /// Moves the asset at `from` to `to` in one transaction (of concurrent moves of one source,
+    /// one wins; the others find no source). The asset keeps its id, attributes and counters.
     pub async fn move_asset(
         &self,
         who: &Principal,
@@ -111,7 +111,49 @@ impl Library {
         to: &str,
         overwrite: bool,
     ) -> Result<Asset> {
-        self.copy_or_move(who, account, from, to, overwrite, true).await
+        Ok(self.copy_or_move(who, account, from, to, overwrite, true).await?.0)
+    }
+
+    /// Copies the asset `id` of `account` to the key `to`; also says whether it replaced an
+    /// asset there (only with `overwrite`).
+    pub async fn copy_asset_by_id(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        id: &AssetId,
+        to: &str,
+        overwrite: bool,
+    ) -> Result<(Asset, bool)> {
+        let source = self.asset_in(who, account, id).await?;
+        self.copy_or_move(who, account, &source.key(), to, overwrite, false).await
+    }
+
+    /// Renames or moves the asset `id` of `account` to the key `to`, which must be free. It
+    /// keeps its id.
+    pub async fn rename_asset(&self, who: &Principal, account: AccountId, id: &AssetId, to: &str) -> Result<Asset> {
+        let source = self.asset_in(who, account, id).await?;
+        let moved = self.copy_or_move(who, account, &source.key(), to, false, true).await?.0;
+        if moved.id != source.id {
+            // Renamed by someone else between the two reads: the key named another asset.
+            return Err(Error::conflict(Code::Conflict, "The asset changed while it was being renamed; try again."));
+        }
+        Ok(moved)
+    }
+
+    /// Deletes the asset `id` of `account`.
+    pub async fn delete_asset_by_id(&self, who: &Principal, account: AccountId, id: &AssetId) -> Result<()> {
+        self.authorize(who, account, Access::Write).await?;
+        let asset = self.asset_in(who, account, id).await?;
+        self.delete_key(account, &asset.key()).await
+    }
+
+    /// The asset `id` if it is `account`'s and `who` may read it; `NotFound` otherwise.
+    pub async fn asset_in(&self, who: &Principal, account: AccountId, id: &AssetId) -> Result<Asset> {
+        let asset = self.asset_by_id(who, id).await?;
+        if asset.account != account {
+            return Err(super::attributes::asset_id_not_found(id));
+        }
+        Ok(asset)
     }
 
     async fn copy_or_move(
@@ -122,13 +164,14 @@ impl Library {
         to: &str,
         overwrite: bool,
         remove_source: bool,
-    ) -> Result<Asset> {
+    ) -> Result<(Asset, bool)> {
         self.authorize(who, account, Access::Write).await?;
         let from = self.config.rules.lookup_key(from)?;
         let to = self.config.rules.key(to)?;
         if from == to {
             return Err(Error::invalid(Code::SameKey, "The source and destination keys are the same."));
         }
+        let new_id = AssetId::generate();
         let copy = self
             .meta
             .copy_asset(
@@ -137,14 +180,16 @@ impl Library {
                 (&to.path, &to.name),
                 overwrite,
                 remove_source,
-                &AssetId::generate(),
+                &new_id,
                 Some(&who.user),
                 now_millis(),
             )
             .await?
             .ok_or_else(|| asset_not_found(&from.key()))?;
         self.wake.notify_one();
-        Ok(copy)
+        // A replaced asset keeps its own id; a moved one keeps the source's.
+        let replaced = !remove_source && copy.id != new_id;
+        Ok((copy, replaced))
     }
 
     /// Deletes the asset at `key`; `NotFound` if there is none.

@@ -86,7 +86,7 @@ pub fn check_patch(patch: &AssetPatch) -> Result<()> {
 
 /// Whether `patch` changes nothing but the caller's favourite.
 fn only_favourite(patch: &AssetPatch) -> bool {
-    AssetPatch { favourite: None, ..patch.clone() } == AssetPatch::default()
+    AssetPatch { favourite: None, if_match: None, ..patch.clone() } == AssetPatch::default()
 }
 
 impl Library {

@@ -44,6 +44,24 @@ impl Library {
         Ok(Listing { folder, entries, next })
     }
 
+    /// As [`Library::list_folder`], but a folder that does not exist is `NotFound` (the root
+    /// always exists).
+    pub async fn tree(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        folder: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing> {
+        self.authorize(who, account, Access::Read).await?;
+        let path = self.config.rules.folder(folder)?;
+        if !path.is_empty() && !self.meta.folder_exists(account, &path).await? {
+            return Err(folder_not_found(&path));
+        }
+        self.list_folder(who, account, &path, cursor, limit).await
+    }
+
     /// Creates an explicit folder, which persists while empty. `Conflict` if it exists.
     pub async fn create_folder(&self, who: &Principal, account: AccountId, folder: &str) -> Result<String> {
         self.authorize(who, account, Access::Write).await?;

@@ -28,6 +28,8 @@ pub enum Zips {
 pub struct UploadOutcome {
     pub queue: QueueEntry,
     pub asset: Option<Asset>,
+    /// Whether the asset replaced one at its key.
+    pub replaced: bool,
 }
 
 /// An upload whose content is stored but not yet visible.
@@ -172,7 +174,7 @@ impl Library {
             };
             self.meta.put_queue(&queue, Some(&job), Some(r.guard)).await?;
             self.wake.notify_one();
-            return Ok(UploadOutcome { queue, asset: None });
+            return Ok(UploadOutcome { queue, asset: None, replaced: false });
         }
         let queue = QueueEntry {
             id: QueueId::generate(),
@@ -186,6 +188,7 @@ impl Library {
             created_at: now,
             updated_at: now,
         };
+        let new_id = AssetId::generate();
         let write = AssetWrite {
             account: r.account,
             files: vec![StoredFile {
@@ -199,14 +202,16 @@ impl Library {
             }],
             created_by: Some(r.user.clone()),
             now,
-            new_ids: vec![AssetId::generate()],
+            new_ids: vec![new_id.clone()],
             queue: Some(queue.clone()),
             cancel_job: Some(r.guard),
             jobs: vec![],
             overwrite: true,
         };
-        let mut assets = self.meta.write_assets(&write).await?;
-        Ok(UploadOutcome { queue, asset: assets.pop() })
+        let asset = self.meta.write_assets(&write).await?.pop();
+        // A replaced asset keeps its own id.
+        let replaced = asset.as_ref().is_some_and(|a| a.id != new_id);
+        Ok(UploadOutcome { queue, asset, replaced })
     }
 
     /// Stores `body` as the asset at `key` (a `.zip` stays one file), with `metadata` if given

@@ -24,7 +24,10 @@ pub(crate) const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = $2 AND s.name = $3 WHERE acc.id = $1"
 );
 const DELETE_ASSET: &str = "DELETE FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 RETURNING blob_key";
-const DELETE_BY_ID: &str = "DELETE FROM assets WHERE id = $1";
+const MOVE_ROW: &str = concat!(
+    "UPDATE assets SET path = $1, name = $2, name_folded = lower($2), last_modified = $3 WHERE id = $4 RETURNING ",
+    asset_columns!()
+);
 /// For each mark: NULL leaves it, true sets it (keeping an earlier time), false clears it.
 const SET_MARKS: &str = concat!(
     "UPDATE assets SET
@@ -227,6 +230,12 @@ impl<E: Engine> AssetStore for Store<E> {
                     E::hold_folders(&mut tx, account, folders, now).await?;
                     let source: Option<AssetRow> = tx.fetch_optional(key(source_sql, account, from.0, from.1)).await?;
                     let Some(source) = source.map(Asset::from) else { return Ok(None) };
+                    if remove_source {
+                        let moved = move_row::<E>(&mut tx, account, &source, to, overwrite, now).await?;
+                        prune_folders(&mut *tx, account, from.0).await?;
+                        E::commit(tx).await?;
+                        return Ok(Some(moved));
+                    }
                     let write = copy_write(account, &source, to, overwrite, new_id, created_by, now);
                     let copy = put_asset::<E>(&mut tx, &write, &write.files[0], new_id).await?;
                     // The copy carries every attribute and mark of its source.
@@ -238,10 +247,6 @@ impl<E: Engine> AssetStore for Store<E> {
                         ..copy
                     };
                     let copy = write_attributes(&mut *tx, &carried, Rows::Replace).await?;
-                    if remove_source {
-                        tx.execute(Stmt::new(DELETE_BY_ID).bind(source.id.0.as_str())).await?;
-                        prune_folders(&mut *tx, account, from.0).await?;
-                    }
                     E::commit(tx).await?;
                     Ok(Some(copy))
                 })
@@ -322,4 +327,33 @@ impl<E: Engine> AssetStore for Store<E> {
             self.engine.read().await?.fetch_all(Stmt::new(E::ASSET_BLOBS).bind(list)).await?;
         Ok(rows.into_iter().map(|(id, blob)| (AssetId(id), BlobKey(blob))).collect())
     }
+}
+
+/// Moves the (locked) `source` row to `to` in place: the asset keeps its id, its attributes,
+/// its creation and its counters. An asset at `to` is replaced only with `overwrite` (its blob
+/// deleted later if no longer used), else `Conflict`.
+async fn move_row<E: Engine>(
+    tx: &mut E::Tx,
+    account: AccountId,
+    source: &Asset,
+    to: (&str, &str),
+    overwrite: bool,
+    now: Millis,
+) -> Result<Asset> {
+    if tx.fetch_optional::<(String,)>(key(E::LOCK_ASSET, account, to.0, to.1)).await?.is_some() {
+        if !overwrite {
+            return Err(Error::conflict(
+                Code::AssetExists,
+                format!("Asset '{}' already exists.", assetlib_core::rules::join(to.0, to.1)),
+            ));
+        }
+        if let Some((blob,)) = tx.fetch_optional::<(String,)>(key(DELETE_ASSET, account, to.0, to.1)).await?
+            && blob != source.blob.0
+        {
+            delete_blobs_later::<E>(tx, vec![blob], now).await?;
+        }
+    }
+    let stmt = Stmt::new(MOVE_ROW).bind(to.0).bind(to.1).bind(now).bind(source.id.0.as_str());
+    let row: AssetRow = tx.fetch_one(stmt).await?;
+    Ok(Asset::from(row))
 }

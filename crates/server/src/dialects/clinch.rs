@@ -68,6 +68,7 @@ impl From<Error> for ClinchError {
             ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

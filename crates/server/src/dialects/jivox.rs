@@ -56,6 +56,7 @@ impl From<Error> for JivoxError {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,9 +4,12 @@
 //! SPEC's stable class of the error (`invalid_parameter`, `not_found`, …); `type` names the
 //! precise entry of the core's catalogue (`urn:assetlib:problem:asset_not_found`).
 //!
-//! Routes so far: `me`, asset search, one asset (GET, PATCH), links, and collections. An
-//! account the key does not reach is 404 on every `/accounts/{a}/...` route, and so is another
-//! account's asset or collection.
+//! An account the key does not reach is 404 on every `/accounts/{a}/...` route, and so is
+//! another account's asset, collection, upload or key. The routes that move content are in
+//! [`files`], the folder routes in [`folders`].
+
+mod files;
+mod folders;
 
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
@@ -20,7 +23,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -31,9 +34,15 @@ use std::collections::BTreeMap;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(get_me))
-        .route("/api/v1/accounts/{a}/assets", get(search_assets))
-        .route("/api/v1/accounts/{a}/assets/{id}", get(get_asset).patch(patch_asset))
-        .route("/api/v1/accounts/{a}/assets/{id}/links", axum::routing::post(create_link))
+        .route("/api/v1/accounts/{a}/assets", get(search_assets).post(files::upload))
+        .route("/api/v1/accounts/{a}/assets/batch-delete", post(files::batch_delete))
+        .route("/api/v1/accounts/{a}/assets/{id}", get(get_asset).patch(patch_asset).delete(files::delete))
+        .route("/api/v1/accounts/{a}/assets/{id}/content", get(files::content))
+        .route("/api/v1/accounts/{a}/assets/{id}/copy", post(files::copy))
+        .route("/api/v1/accounts/{a}/assets/{id}/links", post(create_link))
+        .route("/api/v1/accounts/{a}/tree", get(folders::tree))
+        .route("/api/v1/accounts/{a}/folders", post(folders::create_folder).delete(folders::delete_folder))
+        .route("/api/v1/accounts/{a}/uploads/{id}", get(folders::upload_status))
         .route("/api/v1/accounts/{a}/collections", get(list_collections).post(create_collection))
         .route(
             "/api/v1/accounts/{a}/collections/{id}",
@@ -80,6 +89,14 @@ impl Problem {
         }
     }
 
+    /// Names `param` as the parameter at fault of a 400 or a 409 that names none.
+    fn param_if_invalid(mut self, param: &str) -> Self {
+        if matches!(self.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) && self.param.is_none() {
+            self.param = Some(param.to_owned());
+        }
+        self
+    }
+
     fn not_found() -> Self {
         Self {
             status: StatusCode::NOT_FOUND,
@@ -103,6 +120,7 @@ impl From<Error> for Problem {
             ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ErrorKind::TimedOut => (StatusCode::REQUEST_TIMEOUT, "timed_out"),
+            ErrorKind::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
             ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -217,35 +235,55 @@ fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> Value {
     })
 }
 
-/// An asset's ETag: it changes when anything a PATCH can set changes (or the content), not
-/// when the counters do.
-fn etag(asset: &Asset) -> String {
-    let a = &asset.attributes;
-    let fingerprint = json!([
-        asset.hash,
-        asset.path,
-        asset.name,
-        a.tags,
-        a.skus,
-        asset.metadata,
-        a.collection_ids,
-        a.batch_id,
-        a.approved_at,
-        asset.sensitive_at,
-        asset.archived_at,
-        a.expires_at,
-        a.license_expires_at,
-        a.favourites,
-    ]);
-    format!("\"{}\"", &blake3::hash(fingerprint.to_string().as_bytes()).to_hex()[..32])
-}
-
 fn with_etag(asset: &Asset, body: Value) -> Response {
     let mut response = axum::Json(body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&etag(asset)) {
+    if let Ok(v) = HeaderValue::from_str(&asset.etag()) {
         response.headers_mut().insert(header::ETAG, v);
     }
     response
+}
+
+/// The pairs of a query string, strictly decoded.
+fn query_params(raw: Option<&str>) -> NativeResult<Vec<(String, String)>> {
+    Ok(super::query_pairs(raw.unwrap_or("").as_bytes())?)
+}
+
+/// A `limit` parameter: 1 to [`MAX_LIMIT`].
+fn limit_param(v: &str) -> NativeResult<usize> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))
+}
+
+/// A boolean parameter: `true` or `false`.
+fn flag(name: &str, v: &str) -> NativeResult<bool> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Problem::invalid(name, format!("{name} must be true or false."))),
+    }
+}
+
+/// The native shape of an upload: `{id, status, totalItems, totalProcessed, message, errors}`.
+fn upload_json(q: &assetlib_core::model::QueueEntry) -> Value {
+    use assetlib_core::model::QueueStatus;
+    let status = match q.status {
+        QueueStatus::Queued => "queued",
+        QueueStatus::Processing => "processing",
+        QueueStatus::Completed => "completed",
+        QueueStatus::CompletedWithErrors => "completed_with_errors",
+        QueueStatus::Failed => "failed",
+    };
+    let errors: Vec<Value> = q.errors.iter().map(|e| json!({ "entry": e.item, "reason": e.error })).collect();
+    json!({
+        "id": q.id.0,
+        "status": status,
+        "totalItems": q.total_items,
+        "totalProcessed": q.total_processed,
+        "message": q.message,
+        "errors": errors,
+    })
 }
 
 /// Reads a JSON body (at most 1 MiB; more is 413, a stalled one 408) as `T`.
@@ -287,11 +325,6 @@ fn search_query(raw: Option<&str>, account: AccountId, who: &Principal) -> Nativ
     let mut q = AssetQuery::new(Scope::Accounts(vec![account]), DEFAULT_LIMIT);
     let mut sort = None;
     let mut cursor = None;
-    let flag = |name: &str, v: &str| match v {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Problem::invalid(name, format!("{name} must be true or false."))),
-    };
     let bounded = |name: &str, v: &str, max: usize| -> NativeResult<String> {
         if v.is_empty() || v.chars().count() > max {
             return Err(Problem::invalid(name, format!("{name} must be 1 to {max} characters.")));
@@ -326,13 +359,7 @@ fn search_query(raw: Option<&str>, account: AccountId, who: &Principal) -> Nativ
                 );
             }
             "sort" => sort = Some(Sort::parse(v).ok_or_else(|| Problem::invalid("sort", "Unknown sort."))?),
-            "limit" => {
-                q.limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))?;
-            }
+            "limit" => q.limit = limit_param(v)?,
             "cursor" => cursor = Some(v.to_owned()),
             other => match other.strip_prefix("meta.") {
                 Some(key) if !key.is_empty() && key.chars().count() <= 128 => {
@@ -362,23 +389,13 @@ async fn search_assets(
     Ok(axum::Json(json!({ "items": items, "nextCursor": page.next.map(|c| c.encode()) })).into_response())
 }
 
-/// The asset `{id}` of account `{a}`; another account's is not found.
-async fn asset_of(state: &AppState, who: &Principal, account: AccountId, id: &str) -> NativeResult<Asset> {
-    let id = AssetId(id.to_owned());
-    match state.lib.asset_by_id(who, &id).await {
-        Ok(asset) if asset.account == account => Ok(asset),
-        Ok(_) => Err(Error::not_found(Code::AssetNotFound, format!("Asset '{id}' does not exist.")).into()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 async fn get_asset(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
-    let asset = asset_of(&state, &who, account, &id).await?;
+    let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
     Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)))
 }
 
@@ -405,6 +422,8 @@ struct AssetPatchBody {
     #[serde(default, deserialize_with = "present")]
     license_expires_at: Option<Option<String>>,
     favorite: Option<bool>,
+    /// A new key: renames or moves the asset, which keeps its id.
+    key: Option<String>,
 }
 
 /// A member that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
@@ -445,13 +464,14 @@ async fn patch_asset(
 ) -> NativeResult<Response> {
     // A favourite is any member's to set; the core checks the rest against the role.
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
-    let asset = asset_of(&state, &who, account, &id).await?;
+    let mut asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
+    let if_match = if_match(&headers)?;
     let p: AssetPatchBody = read_json(&headers, body).await?;
     let (metadata, metadata_merge) = metadata_change(p.metadata)?;
     let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
         v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
     };
-    let patch = AssetPatch {
+    let mut patch = AssetPatch {
         tags: p.tags.map(Option::unwrap_or_default),
         skus: p.skus.map(Option::unwrap_or_default),
         metadata,
@@ -464,9 +484,47 @@ async fn patch_asset(
         expires_at: times("expiresAt", p.expires_at)?,
         license_expires_at: times("licenseExpiresAt", p.license_expires_at)?,
         favourite: p.favorite.map(|on| (who.user.clone(), on)),
+        if_match: None,
     };
+    // Checked before a rename, so that a bad member leaves the asset where it was.
+    assetlib_core::library::attributes::check_patch(&patch)?;
+    if let Some(key) = p.key.filter(|k| *k != asset.key()) {
+        // The rename comes first (its If-Match is checked against the asset as read), then the
+        // other members, against the renamed asset.
+        if if_match.as_ref().is_some_and(|tag| *tag != asset.etag()) {
+            return Err(assetlib_core::model::precondition_failed().into());
+        }
+        asset = state
+            .lib
+            .rename_asset(&who, account, &asset.id, &key)
+            .await
+            .map_err(|e| Problem::from(e).param_if_invalid("key"))?;
+    } else {
+        patch.if_match = if_match;
+    }
+    if patch == AssetPatch::default() {
+        return Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)));
+    }
     let changed = state.lib.update_asset(&who, account, &asset.id, patch).await?;
     Ok(with_etag(&changed, asset_json(&state, &changed, &who.user)))
+}
+
+/// The entity tag of `If-Match`: one strong tag, or `None` for none or `*` (the asset exists).
+fn if_match(headers: &HeaderMap) -> NativeResult<Option<String>> {
+    let mut values = headers.get_all(header::IF_MATCH).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    let bad = || Problem::invalid("If-Match", "If-Match takes one ETag of this asset, as its GET gave it.");
+    if values.next().is_some() {
+        return Err(bad());
+    }
+    let value = value.to_str().map_err(|_| bad())?.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    if value.len() < 2 || !value.starts_with('"') || !value.ends_with('"') || value[1..value.len() - 1].contains('"') {
+        return Err(bad());
+    }
+    Ok(Some(value.to_owned()))
 }
 
 #[derive(Deserialize)]
@@ -498,7 +556,7 @@ async fn create_link(
         Some("attachment") => Disposition::Attachment,
         Some(_) => return Err(Problem::invalid("disposition", "disposition is inline or attachment.")),
     };
-    let asset = asset_of(&state, &who, account, &id).await?;
+    let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
     let link = state.lib.signed_link(&who, account, &asset.id, &req.version, req.expires_in, disposition).await?;
     let url = match link.target {
         LinkTarget::Store(url) => url,
@@ -534,13 +592,7 @@ async fn list_collections(
     let mut after = None;
     for (name, v) in super::query_pairs(raw.as_deref().unwrap_or("").as_bytes())? {
         match name.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))?;
-            }
+            "limit" => limit = limit_param(&v)?,
             "cursor" => {
                 let id = URL_SAFE_NO_PAD
                     .decode(&v)

@@ -223,6 +223,8 @@ async fn read_only_key(app: &TestApp) -> String {
     let meta = assetlib_db::connect(&app.config.database_url()).await.expect("metadata store");
     let secret = format!("alk_readonly{}", assetlib_core::ids::random_hex32());
     let key = assetlib_core::model::NewApiKey {
+        id: assetlib_core::model::NewApiKey::generate_id(),
+        name: "read-only".into(),
         user: owner.user.clone(),
         hash: assetlib_core::auth::hash_api_key(&secret),
         account: Some(assetlib_core::AccountId(1)),

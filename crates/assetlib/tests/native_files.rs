@@ -384,3 +384,80 @@ async fn concurrent_metadata_merges_keep_each_other() {
     let (_, now) = api.get(&app.key, &one).await;
     assert_eq!(now["metadata"].as_object().unwrap().len(), 20, "{now}");
 }
+
+#[tokio::test]
+async fn owners_manage_keys() {
+    let app = TestApp::spawn().await;
+    let api = Api { app: &app };
+    let keys = "/api/v1/accounts/1/keys";
+    let (status, list) = api.get(&app.key, keys).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the first owner's key: {list}");
+    assert!(list["items"][0].get("key").is_none(), "a list never shows a secret");
+
+    // A new key: 201, its secret once; it works, restricted to the account.
+    let (status, made) = api.send(&app.key, Method::POST, keys, json!({ "name": "ci upload", "readOnly": true })).await;
+    assert_eq!(status, 201, "{made}");
+    let secret = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (made["name"].as_str(), made["readOnly"].as_bool(), &made["lastUsedAt"]),
+        (Some("ci upload"), Some(true), &json!(null))
+    );
+    let (status, me) = api.get(&secret, "/api/v1/me").await;
+    assert_eq!((status, &me["accounts"][0]["id"]), (200, &json!(1)), "{me}");
+    let got =
+        put_form(&app, &secret, reqwest::multipart::Form::new().part("file", file_part("r.png", common::png()))).await;
+    problem(&got, 403, "forbidden", None);
+    let (_, list) = api.get(&app.key, keys).await;
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&made["id"].as_str().unwrap()), "{list}");
+    assert!(list["items"].as_array().unwrap().iter().all(|k| k.get("key").is_none()));
+    // Its use is recorded (in the background).
+    let mut used = Value::Null;
+    for _ in 0..100 {
+        let (_, list) = api.get(&app.key, keys).await;
+        used = list["items"].as_array().unwrap().iter().find(|k| k["id"] == made["id"]).unwrap()["lastUsedAt"].clone();
+        if used.is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(used.is_string(), "lastUsedAt: {used}");
+    // Paging.
+    let (_, first) = api.get(&app.key, &format!("{keys}?limit=1")).await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let (_, rest) = api.get(&app.key, &format!("{keys}?limit=1&cursor={cursor}")).await;
+    assert_ne!(rest["items"][0]["id"], first["items"][0]["id"]);
+
+    // Refused: a bad name, an unknown field, a non-owner, another account.
+    problem(
+        &api.send(&app.key, Method::POST, keys, json!({ "name": "" })).await,
+        400,
+        "invalid_parameter",
+        Some("name"),
+    );
+    problem(
+        &api.send(&app.key, Method::POST, keys, json!({ "name": "x", "admin": true })).await,
+        400,
+        "invalid_body",
+        Some("admin"),
+    );
+    let editor = app.user(1, Role::Editor).await;
+    problem(&api.get(&editor, keys).await, 403, "forbidden", None);
+    problem(&api.send(&editor, Method::POST, keys, json!({ "name": "mine" })).await, 403, "forbidden", None);
+    problem(&api.get(&secret, keys).await, 403, "forbidden", None);
+    app.account(2).await;
+    let theirs = app.user(2, Role::Owner).await;
+    problem(&api.get(&theirs, keys).await, 404, "not_found", None);
+    let one = format!("{keys}/{}", made["id"].as_str().unwrap());
+    let got = api
+        .call(Some(&theirs), Method::DELETE, &format!("/api/v1/accounts/2/keys/{}", made["id"].as_str().unwrap()), None)
+        .await;
+    problem(&got.pipe(), 404, "not_found", None);
+    assert_eq!(api.get(&secret, "/api/v1/me").await.0, 200, "still works");
+
+    // Revoked: 204, and the key stops working at once.
+    assert_eq!(api.call(Some(&app.key), Method::DELETE, &one, None).await.0, 204);
+    problem(&api.get(&secret, "/api/v1/me").await, 401, "unauthenticated", None);
+    problem(&api.call(Some(&app.key), Method::DELETE, &one, None).await.pipe(), 404, "not_found", None);
+}

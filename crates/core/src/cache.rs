@@ -6,17 +6,17 @@
 //! Every write through this store bumps its account's generation, which makes that account's
 //! cached lookups stale at once; a time-to-live bounds how long a write made by another process
 //! (an admin command, another server) can go unseen. Keys and accounts are only ever created
-//! (nothing revokes a key or changes a role yet), so only found ones are kept: a key created a
-//! moment ago by the admin command works at once. Whatever comes to change or revoke them must
-//! invalidate here.
+//! (roles do not change yet), so only found ones are kept: a key created a moment ago by the
+//! admin command works at once. A key deleted through this store is dropped at once; one
+//! deleted through another server stops working here within the TTL (`lookup_cache_ms`).
 
 use crate::auth::Principal;
 use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob,
-    QueueEntry, Role, User,
+    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis,
+    NewApiKey, NewJob, QueueEntry, Role, User,
 };
 use crate::ports::{
     AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, SettingStore, TransferStore,
@@ -148,6 +148,23 @@ impl AccountStore for CachedMetaStore {
             self.principals.insert(key_hash.to_owned(), Found::now(principal.clone()));
         }
         Ok(found)
+    }
+
+    async fn list_api_keys(&self, account: AccountId, after: &str, limit: usize) -> Result<Vec<ApiKeyInfo>> {
+        self.inner.list_api_keys(account, after, limit).await
+    }
+
+    /// A deleted key stops working here at once; other servers drop it within the TTL.
+    async fn delete_api_key(&self, account: AccountId, id: &str) -> Result<Option<String>> {
+        let hash = self.inner.delete_api_key(account, id).await?;
+        if let Some(hash) = &hash {
+            self.principals.remove(hash.as_str());
+        }
+        Ok(hash)
+    }
+
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()> {
+        self.inner.touch_api_key(key_hash, at).await
     }
 }
 

@@ -59,6 +59,10 @@ pub struct User {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiKey {
+    /// The key's public id (`key_...`): what lists show and revocation names.
+    pub id: String,
+    /// What its owner calls it.
+    pub name: String,
     pub user: UserId,
     /// SHA-256 of the secret, hex. The secret itself is never stored.
     pub hash: String,
@@ -66,6 +70,26 @@ pub struct NewApiKey {
     pub account: Option<AccountId>,
     pub read_only: bool,
     pub created_at: Millis,
+}
+
+impl NewApiKey {
+    /// A new key id.
+    pub fn generate_id() -> String {
+        format!("key_{}", hex::encode(rand::random::<[u8; 12]>()))
+    }
+}
+
+/// An API key as its owner's account lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub user: UserId,
+    /// Only this account, when set.
+    pub account: Option<AccountId>,
+    pub read_only: bool,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
 }
 
 /// An asset as stored: one file at `path/name` in an account.

@@ -8,8 +8,8 @@ use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis, NewApiKey, NewJob,
-    QueueEntry, Role, User,
+    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis,
+    NewApiKey, NewJob, QueueEntry, Role, User,
 };
 use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
@@ -68,6 +68,14 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn create_api_key(&self, key: &NewApiKey) -> Result<()>;
     /// The principal behind a key hash, with its memberships; `None` for an unknown key.
     async fn principal_for_key(&self, key_hash: &str) -> Result<Option<Principal>>;
+    /// The keys that reach `account` (unrestricted or restricted to it) of its members, in id
+    /// order after `after`, at most `limit`.
+    async fn list_api_keys(&self, account: AccountId, after: &str, limit: usize) -> Result<Vec<ApiKeyInfo>>;
+    /// Deletes the key `id` if it is one [`AccountStore::list_api_keys`] lists for `account`;
+    /// its hash, or `None` if there was no such key.
+    async fn delete_api_key(&self, account: AccountId, id: &str) -> Result<Option<String>>;
+    /// Records that the key with this hash was used at `at`.
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()>;
 }
 
 /// Assets: reads by key, writes, copies and moves, marks and metadata, flat listings, and

@@ -4,8 +4,8 @@
 
 use assetlib_core::auth::Principal;
 use assetlib_core::model::{
-    Account, Asset, Attributes, Collection, ItemError, Job, JobKind, Metadata, NewApiKey, QueueEntry, QueueStatus,
-    Role, User,
+    Account, ApiKeyInfo, Asset, Attributes, Collection, ItemError, Job, JobKind, Metadata, NewApiKey, QueueEntry,
+    QueueStatus, Role, User,
 };
 use assetlib_core::{AccountId, AssetId, BlobKey, CollectionId, Error, JobId, QueueId, Result, UserId};
 use sqlx::FromRow;
@@ -53,17 +53,46 @@ impl MembershipRow {
 }
 
 #[derive(FromRow)]
+pub(crate) struct ApiKeyInfoRow {
+    id: Option<String>,
+    name: String,
+    user_id: String,
+    account_id: Option<i64>,
+    read_only: bool,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl From<ApiKeyInfoRow> for ApiKeyInfo {
+    fn from(r: ApiKeyInfoRow) -> Self {
+        ApiKeyInfo {
+            id: r.id.unwrap_or_default(),
+            name: r.name,
+            user: UserId(r.user_id),
+            account: r.account_id.map(AccountId),
+            read_only: r.read_only,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct ApiKeyRow {
     hash: String,
     user_id: String,
     account_id: Option<i64>,
     read_only: bool,
     created_at: i64,
+    id: Option<String>,
+    name: String,
 }
 
 impl From<ApiKeyRow> for NewApiKey {
     fn from(r: ApiKeyRow) -> Self {
         NewApiKey {
+            id: r.id.unwrap_or_else(NewApiKey::generate_id),
+            name: r.name,
             hash: r.hash,
             user: UserId(r.user_id),
             account: r.account_id.map(AccountId),

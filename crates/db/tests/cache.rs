@@ -72,6 +72,8 @@ async fn keys_and_accounts_through_the_cache() {
     assert!(cached.principal_for_key(&hash).await.unwrap().is_none());
     inner
         .create_api_key(&NewApiKey {
+            id: "key_1".into(),
+            name: "k".into(),
             user: user.id.clone(),
             hash: hash.clone(),
             account: None,
@@ -87,6 +89,9 @@ async fn keys_and_accounts_through_the_cache() {
     let again = cached.principal_for_key(&hash).await.unwrap().unwrap();
     assert_eq!((again.user, again.roles), (found.user, found.roles));
     assert!(cached.principal_for_key(&hash_api_key("other")).await.unwrap().is_none());
+    // A key deleted through the cache stops working at once, though its principal was cached.
+    assert_eq!(cached.delete_api_key(A, "key_1").await.unwrap(), Some(hash.clone()));
+    assert!(cached.principal_for_key(&hash).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -79,6 +79,8 @@ async fn account_store(store: &dyn MetaStore) {
     let user = User { id: UserId("usr_1".into()), name: "u".into(), admin: false, created_at: 1 };
     store.create_user(&user, &[(A, Role::Editor), (B, Role::Viewer)]).await.unwrap();
     let key = NewApiKey {
+        id: "key_1".into(),
+        name: "ci".into(),
         user: user.id.clone(),
         hash: hash_api_key("secret"),
         account: Some(B),
@@ -93,6 +95,38 @@ async fn account_store(store: &dyn MetaStore) {
     assert_eq!(p.key_account, Some(B));
     assert!(p.read_only && !p.admin);
     assert!(store.principal_for_key(&hash_api_key("other")).await.unwrap().is_none());
+
+    // Listing: the keys of the account's members that reach it, in id order, paged.
+    let other = NewApiKey {
+        id: "key_2".into(),
+        name: "any".into(),
+        account: None,
+        read_only: false,
+        hash: hash_api_key("secret-2"),
+        ..key.clone()
+    };
+    store.create_api_key(&other).await.unwrap();
+    let ids = |keys: Vec<assetlib_core::model::ApiKeyInfo>| keys.into_iter().map(|k| k.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_api_keys(B, "", 10).await.unwrap()), ["key_1", "key_2"]);
+    assert_eq!(ids(store.list_api_keys(A, "", 10).await.unwrap()), ["key_2"], "key_1 is restricted to B");
+    assert_eq!(ids(store.list_api_keys(B, "key_1", 10).await.unwrap()), ["key_2"]);
+    assert_eq!(ids(store.list_api_keys(B, "", 1).await.unwrap()), ["key_1"]);
+    assert!(store.list_api_keys(AccountId(9), "", 10).await.unwrap().is_empty());
+    let listed = store.list_api_keys(B, "", 1).await.unwrap().remove(0);
+    assert_eq!(
+        (listed.name.as_str(), listed.user.clone(), listed.account, listed.read_only),
+        ("ci", user.id.clone(), Some(B), true)
+    );
+    assert_eq!((listed.created_at, listed.last_used_at), (1, None));
+    store.touch_api_key(&hash_api_key("secret"), 42).await.unwrap();
+    assert_eq!(store.list_api_keys(B, "", 1).await.unwrap()[0].last_used_at, Some(42));
+    // Deleting: only through an account the key reaches; it then stops working.
+    assert_eq!(store.delete_api_key(A, "key_1").await.unwrap(), None, "key_1 does not reach A");
+    assert_eq!(store.delete_api_key(B, "key_9").await.unwrap(), None);
+    assert_eq!(store.delete_api_key(B, "key_1").await.unwrap(), Some(hash_api_key("secret")));
+    assert!(store.principal_for_key(&hash_api_key("secret")).await.unwrap().is_none());
+    assert_eq!(store.delete_api_key(B, "key_1").await.unwrap(), None, "already gone");
+    store.create_api_key(&key).await.unwrap();
 }
 
 async fn asset_store(store: &dyn MetaStore) {

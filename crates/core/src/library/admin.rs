@@ -39,6 +39,8 @@ impl Library {
         let (secret, hash) = new_api_key();
         self.meta
             .create_api_key(&NewApiKey {
+                id: NewApiKey::generate_id(),
+                name: "initial".into(),
                 user: user.id.clone(),
                 hash,
                 account: None,

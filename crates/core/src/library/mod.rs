@@ -10,6 +10,7 @@ pub mod collections;
 pub mod folders;
 pub mod ingest;
 pub mod jobs;
+pub mod keys;
 pub mod links;
 pub mod search;
 pub mod uploads;
@@ -90,6 +91,8 @@ pub struct Library {
     pub(crate) fetcher: Option<Arc<dyn UrlFetcher>>,
     /// Writes the uploads' cleanup guards, many to a transaction under load.
     guards: JobBatcher,
+    /// When this server last recorded each key's use (see [`Library::touch_key`]).
+    touched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl Library {
@@ -100,7 +103,7 @@ impl Library {
         config: LibraryConfig,
     ) -> Self {
         let guards = JobBatcher::new(meta.clone());
-        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None, guards }
+        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None, guards, touched: Default::default() }
     }
 
     /// Enables uploads from URLs, fetched by `fetcher`.
@@ -121,10 +124,11 @@ impl Library {
 
     /// The principal behind an API key secret.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
-        self.meta
-            .principal_for_key(&hash_api_key(secret))
-            .await?
-            .ok_or_else(|| Error::unauthenticated("Invalid API key."))
+        let hash = hash_api_key(secret);
+        let who =
+            self.meta.principal_for_key(&hash).await?.ok_or_else(|| Error::unauthenticated("Invalid API key."))?;
+        self.touch_key(&hash);
+        Ok(who)
     }
 
     /// Checks `access` to `account` and returns the account. A platform admin reaching an

@@ -2,10 +2,10 @@
 
 use super::Store;
 use crate::engine::Engine;
-use crate::rows::{AccountRow, KeyOwnerRow, MembershipRow};
+use crate::rows::{AccountRow, ApiKeyInfoRow, KeyOwnerRow, MembershipRow};
 use crate::sql::{Conn, Stmt};
 use assetlib_core::auth::Principal;
-use assetlib_core::model::{Account, NewApiKey, Role, User};
+use assetlib_core::model::{Account, ApiKeyInfo, Millis, NewApiKey, Role, User};
 use assetlib_core::ports::AccountStore;
 use assetlib_core::{AccountId, Code, Error, ErrorKind, Result, UserId};
 use async_trait::async_trait;
@@ -15,8 +15,16 @@ const GET_ACCOUNT: &str = "SELECT id, name, public, created_at FROM accounts WHE
 const COUNT_ACCOUNTS: &str = "SELECT COUNT(*) FROM accounts";
 const INSERT_USER: &str = "INSERT INTO users (id, name, admin, created_at) VALUES ($1, $2, $3, $4)";
 const INSERT_MEMBERSHIP: &str = "INSERT INTO memberships (user_id, account_id, role) VALUES ($1, $2, $3)";
-const INSERT_KEY: &str =
-    "INSERT INTO api_keys (hash, user_id, account_id, read_only, created_at) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_KEY: &str = "INSERT INTO api_keys (hash, user_id, account_id, read_only, created_at, id, name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The keys of `account`'s members that reach it.
+const ACCOUNT_KEYS: &str = "SELECT k.id, k.name, k.user_id, k.account_id, k.read_only, k.created_at, k.last_used_at
+     FROM api_keys k JOIN memberships m ON m.user_id = k.user_id AND m.account_id = $1
+     WHERE (k.account_id IS NULL OR k.account_id = $1) AND k.id > $2 ORDER BY k.id LIMIT $3";
+const DELETE_KEY: &str = "DELETE FROM api_keys WHERE id = $2 AND (account_id IS NULL OR account_id = $1)
+       AND user_id IN (SELECT user_id FROM memberships WHERE account_id = $1)
+     RETURNING hash";
+const TOUCH_KEY: &str = "UPDATE api_keys SET last_used_at = $1 WHERE hash = $2";
 const KEY_OWNER: &str = "SELECT k.user_id, k.account_id, k.read_only, u.name, u.admin
      FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = $1";
 const MEMBERSHIPS: &str = "SELECT user_id, account_id, role FROM memberships WHERE user_id = $1";
@@ -83,8 +91,27 @@ impl<E: Engine> AccountStore for Store<E> {
             .bind(key.user.0.as_str())
             .bind(key.account.map(|a| a.0))
             .bind(key.read_only)
-            .bind(key.created_at);
+            .bind(key.created_at)
+            .bind(key.id.as_str())
+            .bind(key.name.as_str());
         self.engine.write().await?.execute(stmt).await?;
+        Ok(())
+    }
+
+    async fn list_api_keys(&self, account: AccountId, after: &str, limit: usize) -> Result<Vec<ApiKeyInfo>> {
+        let stmt = Stmt::new(ACCOUNT_KEYS).bind(account.0).bind(after).bind(crate::sql::int(limit));
+        let rows: Vec<ApiKeyInfoRow> = self.engine.read().await?.fetch_all(stmt).await?;
+        Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
+    }
+
+    async fn delete_api_key(&self, account: AccountId, id: &str) -> Result<Option<String>> {
+        let stmt = Stmt::new(DELETE_KEY).bind(account.0).bind(id);
+        let row: Option<(String,)> = self.engine.write().await?.fetch_optional(stmt).await?;
+        Ok(row.map(|(hash,)| hash))
+    }
+
+    async fn touch_api_key(&self, key_hash: &str, at: Millis) -> Result<()> {
+        self.engine.write().await?.execute(Stmt::new(TOUCH_KEY).bind(at).bind(key_hash)).await?;
         Ok(())
     }
 

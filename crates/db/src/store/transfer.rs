@@ -20,8 +20,7 @@ const USERS_PAGE: &str = "SELECT id, name, admin, created_at FROM users WHERE id
 const MEMBERSHIPS_OF_USERS: &str =
     "SELECT user_id, account_id, role FROM memberships WHERE user_id >= $1 AND user_id <= $2
      ORDER BY user_id, account_id";
-const KEYS_PAGE: &str =
-    "SELECT hash, user_id, account_id, read_only, created_at FROM api_keys WHERE hash > $1 ORDER BY hash LIMIT $2";
+const KEYS_PAGE: &str = "SELECT hash, user_id, account_id, read_only, created_at, id, name FROM api_keys WHERE hash > $1 ORDER BY hash LIMIT $2";
 const FOLDERS_PAGE: &str =
     "SELECT account_id, path, explicit, created_at FROM folders WHERE (account_id, path) > ($1, $2)
      ORDER BY account_id, path LIMIT $3";
@@ -35,9 +34,9 @@ const IMPORT_USER: &str = "INSERT INTO users (id, name, admin, created_at) VALUE
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, admin = excluded.admin, created_at = excluded.created_at";
 const DELETE_MEMBERSHIPS: &str = "DELETE FROM memberships WHERE user_id = $1";
 const IMPORT_KEY: &str =
-    "INSERT INTO api_keys (hash, user_id, account_id, read_only, created_at) VALUES ($1, $2, $3, $4, $5)
+    "INSERT INTO api_keys (hash, user_id, account_id, read_only, created_at, id, name) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, account_id = excluded.account_id,
-       read_only = excluded.read_only, created_at = excluded.created_at";
+       read_only = excluded.read_only, created_at = excluded.created_at, id = excluded.id, name = excluded.name";
 const IMPORT_FOLDER: &str =
     "INSERT INTO folders (account_id, path, parent, name, explicit, created_at) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (account_id, path) DO UPDATE SET explicit = excluded.explicit, created_at = excluded.created_at";
@@ -94,7 +93,9 @@ async fn import_one(conn: &mut impl Conn, record: &Record) -> Result<()> {
                     .bind(k.user.0.as_str())
                     .bind(k.account.map(|a| a.0))
                     .bind(k.read_only)
-                    .bind(k.created_at),
+                    .bind(k.created_at)
+                    .bind(k.id.as_str())
+                    .bind(k.name.as_str()),
             )
             .await?;
         }

@@ -6,10 +6,11 @@
 //!
 //! An account the key does not reach is 404 on every `/accounts/{a}/...` route, and so is
 //! another account's asset, collection, upload or key. The routes that move content are in
-//! [`files`], the folder routes in [`folders`].
+//! [`files`], the folder routes in [`folders`], key management in [`keys`].
 
 mod files;
 mod folders;
+mod keys;
 
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
@@ -43,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/accounts/{a}/tree", get(folders::tree))
         .route("/api/v1/accounts/{a}/folders", post(folders::create_folder).delete(folders::delete_folder))
         .route("/api/v1/accounts/{a}/uploads/{id}", get(folders::upload_status))
+        .route("/api/v1/accounts/{a}/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/accounts/{a}/keys/{id}", axum::routing::delete(keys::delete))
         .route("/api/v1/accounts/{a}/collections", get(list_collections).post(create_collection))
         .route(
             "/api/v1/accounts/{a}/collections/{id}",

@@ -2,6 +2,7 @@
 //! job), content (the bytes of a version, with ranges and validators), copy, delete and
 //! batch delete.
 
+use super::schema;
 use super::{NativeResult, Problem, asset_json, caller, query_params, read_json, with_etag};
 use crate::AppState;
 use crate::multipart::{Multipart, Part, raw_stream};
@@ -14,7 +15,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 /// Whether the request body is `multipart/form-data`.
 fn is_multipart(headers: &HeaderMap) -> bool {
@@ -27,6 +27,15 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// `POST /accounts/{a}/assets`: multipart `file` and an optional `path` (the folder), or the
 /// file as the raw body with `?key=path/name.ext`. 201 with the new asset, 200 when it replaced
 /// one, 202 `{upload}` for a zip, which is expanded into the folder by a job.
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/assets", tag = "assets",
+    params(("a" = i64, Path, description = "The account id"), ("key" = Option<String>, Query, description = "`path/name.ext` of a raw-body upload")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The file as the raw body with `?key=`, or `multipart/form-data` with `file` and an optional `path` (the folder)"),
+    responses(
+        (status = 201, description = "The new asset", body = schema::Asset),
+        (status = 200, description = "The asset it replaced, changed", body = schema::Asset),
+        (status = 202, description = "A zip, expanded by a job", body = schema::UploadAccepted),
+        super::openapi::Problems))]
 pub(super) async fn upload(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -105,14 +114,22 @@ fn uploaded(state: &AppState, who: &assetlib_core::UserId, outcome: UploadOutcom
             Ok(response)
         }
         None => {
-            Ok((StatusCode::ACCEPTED, axum::Json(json!({ "upload": super::upload_json(&outcome.queue) })))
-                .into_response())
+            let upload = super::upload_view(&outcome.queue);
+            Ok((StatusCode::ACCEPTED, axum::Json(schema::UploadAccepted { upload })).into_response())
         }
     }
 }
 
 /// `GET|HEAD /accounts/{a}/assets/{id}/content?version=`: the bytes, with `Range`, `ETag`
 /// and 304 as public files answer, whatever the account's public flag or the asset's marks.
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/assets/{id}/content", tag = "assets",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id"), ("version" = Option<String>, Query, description = "`original` (default)"),
+        ("Range" = Option<String>, Header), ("If-None-Match" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "A range of them"),
+        (status = 304, description = "Not modified"),
+        super::openapi::Problems))]
 pub(super) async fn content(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -136,7 +153,7 @@ pub(super) async fn content(
     Ok(crate::files::serve(&state, &asset, &method, &headers, "private, no-cache", None).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CopyBody {
     destination_key: String,
@@ -145,6 +162,12 @@ struct CopyBody {
 }
 
 /// `POST /accounts/{a}/assets/{id}/copy`: 201 with the copy (200 if it replaced an asset).
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/{id}/copy", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
+    request_body = CopyBody,
+    responses(
+        (status = 201, description = "The copy (it shares the stored content)", body = schema::Asset),
+        (status = 200, description = "The copy, which replaced an asset", body = schema::Asset),
+        super::openapi::Problems))]
 pub(super) async fn copy(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -164,6 +187,8 @@ pub(super) async fn copy(
 }
 
 /// `DELETE /accounts/{a}/assets/{id}`: 204.
+#[utoipa::path(delete, path = "/api/v1/accounts/{a}/assets/{id}", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
+    responses((status = 204, description = "Deleted"), super::openapi::Problems))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -174,7 +199,7 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BatchDeleteBody {
     ids: Option<Vec<String>>,
@@ -183,6 +208,9 @@ struct BatchDeleteBody {
 
 /// `POST /accounts/{a}/assets/batch-delete`: `{ids}` or `{keys}` (at most 1000), each deleted
 /// on its own: `{deleted: [...], failed: [{id or key, code, detail}]}`.
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/batch-delete", tag = "assets", params(("a" = i64, Path, description = "The account id")),
+    request_body(content = BatchDeleteBody, description = "`ids` or `keys`, 1 to 1000"),
+    responses((status = 200, description = "What was deleted and what was not", body = schema::BatchDeleted), super::openapi::Problems))]
 pub(super) async fn batch_delete(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -210,16 +238,17 @@ pub(super) async fn batch_delete(
             state.lib.delete_asset(&who, account, &item).await
         };
         match result {
-            Ok(()) => deleted.push(Value::String(item)),
+            Ok(()) => deleted.push(item),
             // A store that is down fails the request, not the item.
             Err(e) if matches!(e.kind, assetlib_core::ErrorKind::Unavailable | assetlib_core::ErrorKind::Internal) => {
                 return Err(e.into());
             }
             Err(e) => {
                 let problem = Problem::from(e);
-                failed.push(json!({ field: item, "code": problem.code, "detail": problem.detail }));
+                let (id, key) = if field == "id" { (Some(item), None) } else { (None, Some(item)) };
+                failed.push(schema::BatchFailure { id, key, code: problem.code.to_owned(), detail: problem.detail });
             }
         }
     }
-    Ok(axum::Json(json!({ "deleted": deleted, "failed": failed })).into_response())
+    Ok(axum::Json(schema::BatchDeleted { deleted, failed }).into_response())
 }

@@ -1,7 +1,7 @@
 //! The native folder routes: one level of the tree, explicit folders and folder deletes, and
 //! the status of an upload.
 
-use super::{NativeResult, Problem, asset_json, caller, limit_param, query_params, read_json};
+use super::{NativeResult, Problem, asset_view, caller, limit_param, query_params, read_json, schema};
 use crate::AppState;
 use assetlib_core::auth::Access;
 use assetlib_core::model::Entry;
@@ -10,10 +10,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 /// `GET /accounts/{a}/tree?path=&cursor=&limit=`: one folder level, folders and assets
 /// together in name order. A folder that does not exist is 404.
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/tree", tag = "folders",
+    params(("a" = i64, Path, description = "The account id"), ("path" = Option<String>, Query, description = "The folder; the root if absent"),
+        ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "One folder level in name order", body = schema::Tree), super::openapi::Problems))]
 pub(super) async fn tree(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -34,28 +37,30 @@ pub(super) async fn tree(
         assetlib_core::Code::CursorInvalid => Problem::invalid("cursor", "Invalid cursor."),
         _ => Problem::from(e).param_if_invalid("path"),
     })?;
-    let entries: Vec<_> = listing
+    let entries = listing
         .entries
         .iter()
         .map(|e| match e {
-            Entry::Folder(name) => json!({
-                "type": "folder",
-                "name": name,
-                "path": assetlib_core::rules::join(&listing.folder, name),
-            }),
-            Entry::File(asset) => json!({ "type": "asset", "asset": asset_json(&state, asset, &who.user) }),
+            Entry::Folder(name) => schema::TreeEntry::Folder {
+                name: name.clone(),
+                path: assetlib_core::rules::join(&listing.folder, name),
+            },
+            Entry::File(asset) => schema::TreeEntry::Asset { asset: Box::new(asset_view(&state, asset, &who.user)) },
         })
         .collect();
-    Ok(axum::Json(json!({ "path": listing.folder, "entries": entries, "nextCursor": listing.next })).into_response())
+    Ok(axum::Json(schema::Tree { path: listing.folder, entries, next_cursor: listing.next }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FolderBody {
     path: String,
 }
 
 /// `POST /accounts/{a}/folders` `{path}`: 201 `{path}`; 409 if it exists.
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/folders", tag = "folders", params(("a" = i64, Path, description = "The account id")),
+    request_body = FolderBody,
+    responses((status = 201, description = "The new folder", body = schema::Folder), super::openapi::Problems))]
 pub(super) async fn create_folder(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -69,11 +74,14 @@ pub(super) async fn create_folder(
         .create_folder(&who, account, &req.path)
         .await
         .map_err(|e| Problem::from(e).param_if_invalid("path"))?;
-    Ok((StatusCode::CREATED, axum::Json(json!({ "path": path }))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(schema::Folder { path })).into_response())
 }
 
 /// `DELETE /accounts/{a}/folders?path=&recursive=`: 204; 409 if it holds anything and
 /// `recursive` is not `true`; 404 if it does not exist.
+#[utoipa::path(delete, path = "/api/v1/accounts/{a}/folders", tag = "folders",
+    params(("a" = i64, Path, description = "The account id"), ("path" = String, Query), ("recursive" = Option<bool>, Query, description = "With everything in it")),
+    responses((status = 204, description = "Deleted"), super::openapi::Problems))]
 pub(super) async fn delete_folder(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -99,6 +107,9 @@ pub(super) async fn delete_folder(
 }
 
 /// `GET /accounts/{a}/uploads/{queueId}`: the status of an upload; another account's is 404.
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/uploads/{id}", tag = "folders",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The upload id")),
+    responses((status = 200, description = "The upload", body = schema::Upload), super::openapi::Problems))]
 pub(super) async fn upload_status(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -116,5 +127,5 @@ pub(super) async fn upload_status(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(axum::Json(super::upload_json(&entry)).into_response())
+    Ok(axum::Json(super::upload_view(&entry)).into_response())
 }

@@ -1,7 +1,7 @@
 //! The native key routes, for an account's owners: list the keys of its members, create one
 //! for the caller (its secret shown once, in `key`), revoke one.
 
-use super::{NativeResult, Problem, caller, limit_param, query_params, read_json, rfc3339};
+use super::{NativeResult, Problem, caller, limit_param, query_params, read_json, rfc3339, schema};
 use crate::AppState;
 use assetlib_core::auth::Access;
 use assetlib_core::model::ApiKeyInfo;
@@ -12,20 +12,23 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-fn key_json(k: &ApiKeyInfo) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "userId": k.user,
-        "readOnly": k.read_only,
-        "createdAt": rfc3339(k.created_at),
-        "lastUsedAt": super::time_or_null(k.last_used_at),
-    })
+fn key_view(k: &ApiKeyInfo, secret: Option<String>) -> schema::Key {
+    schema::Key {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        user_id: k.user.0.clone(),
+        read_only: k.read_only,
+        created_at: rfc3339(k.created_at),
+        last_used_at: k.last_used_at.map(rfc3339),
+        key: secret,
+    }
 }
 
 /// `GET /accounts/{a}/keys?cursor=&limit=`: `{items, nextCursor}`.
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/keys", tag = "keys",
+    params(("a" = i64, Path, description = "The account id"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "The keys of the account's members", body = schema::KeyPage), super::openapi::Problems))]
 pub(super) async fn list(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -49,12 +52,12 @@ pub(super) async fn list(
         }
     }
     let page = state.lib.api_keys(&who, account, after.as_deref(), limit).await?;
-    let items: Vec<Value> = page.items.iter().map(key_json).collect();
-    let next = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.as_bytes()));
-    Ok(axum::Json(json!({ "items": items, "nextCursor": next })).into_response())
+    let items = page.items.iter().map(|k| key_view(k, None)).collect();
+    let next_cursor = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.as_bytes()));
+    Ok(axum::Json(schema::KeyPage { items, next_cursor }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct KeyBody {
     name: String,
@@ -63,6 +66,9 @@ struct KeyBody {
 }
 
 /// `POST /accounts/{a}/keys` `{name, readOnly}`: 201 with the key and, once, its secret.
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/keys", tag = "keys", params(("a" = i64, Path, description = "The account id")),
+    request_body = KeyBody,
+    responses((status = 201, description = "The new key, with its secret in `key` (shown once)", body = schema::Key), super::openapi::Problems))]
 pub(super) async fn create(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -72,12 +78,13 @@ pub(super) async fn create(
     let (who, account) = caller(&state, &headers, &a, Access::Manage).await?;
     let req: KeyBody = read_json(&headers, body).await?;
     let (info, secret) = state.lib.create_key(&who, account, &req.name, req.read_only).await?;
-    let mut body = key_json(&info);
-    body["key"] = Value::String(secret);
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(key_view(&info, Some(secret)))).into_response())
 }
 
 /// `DELETE /accounts/{a}/keys/{id}`: 204; the key stops working.
+#[utoipa::path(delete, path = "/api/v1/accounts/{a}/keys/{id}", tag = "keys",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The key id")),
+    responses((status = 204, description = "Revoked"), super::openapi::Problems))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,

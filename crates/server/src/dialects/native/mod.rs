@@ -11,6 +11,8 @@
 mod files;
 mod folders;
 mod keys;
+pub mod openapi;
+pub mod schema;
 
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
@@ -24,35 +26,46 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(get_me))
-        .route("/api/v1/accounts/{a}/assets", get(search_assets).post(files::upload))
-        .route("/api/v1/accounts/{a}/assets/batch-delete", post(files::batch_delete))
-        .route("/api/v1/accounts/{a}/assets/{id}", get(get_asset).patch(patch_asset).delete(files::delete))
-        .route("/api/v1/accounts/{a}/assets/{id}/content", get(files::content))
-        .route("/api/v1/accounts/{a}/assets/{id}/copy", post(files::copy))
-        .route("/api/v1/accounts/{a}/assets/{id}/links", post(create_link))
-        .route("/api/v1/accounts/{a}/tree", get(folders::tree))
-        .route("/api/v1/accounts/{a}/folders", post(folders::create_folder).delete(folders::delete_folder))
-        .route("/api/v1/accounts/{a}/uploads/{id}", get(folders::upload_status))
-        .route("/api/v1/accounts/{a}/keys", get(keys::list).post(keys::create))
-        .route("/api/v1/accounts/{a}/keys/{id}", axum::routing::delete(keys::delete))
-        .route("/api/v1/accounts/{a}/collections", get(list_collections).post(create_collection))
-        .route(
-            "/api/v1/accounts/{a}/collections/{id}",
-            get(get_collection).patch(patch_collection).delete(delete_collection),
-        )
+    let (router, api) = api_router().split_for_parts();
+    router
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", api))
         .route("/api/v1", axum::routing::any(unknown_route))
         .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
+}
+
+/// Every route of the native API with its OpenAPI description, from the same annotations.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(get_me))
+        .routes(routes!(search_assets, files::upload))
+        .routes(routes!(files::batch_delete))
+        .routes(routes!(get_asset, patch_asset, files::delete))
+        .routes(routes!(files::content))
+        .routes(routes!(files::copy))
+        .routes(routes!(create_link))
+        .routes(routes!(folders::tree))
+        .routes(routes!(folders::create_folder, folders::delete_folder))
+        .routes(routes!(folders::upload_status))
+        .routes(routes!(list_collections, create_collection))
+        .routes(routes!(get_collection, patch_collection, delete_collection))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::delete))
+}
+
+/// The OpenAPI document of the native API.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
 }
 
 const DEFAULT_LIMIT: usize = 100;
@@ -134,17 +147,16 @@ impl From<Error> for Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": format!("urn:assetlib:problem:{}", self.kind),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
-        if let Some(param) = self.param {
-            body["param"] = Value::String(param);
-        }
-        let mut response = (self.status, body.to_string()).into_response();
+        let body = schema::Problem {
+            kind: format!("urn:assetlib:problem:{}", self.kind),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.to_owned(),
+            param: self.param,
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut response = (self.status, text).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(secs) = self.retry_after {
@@ -195,10 +207,6 @@ fn rfc3339(millis: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn time_or_null(millis: Option<i64>) -> Value {
-    millis.map_or(Value::Null, |m| Value::String(rfc3339(m)))
-}
-
 fn parse_time(param: &str, raw: &str) -> NativeResult<i64> {
     chrono::DateTime::parse_from_rfc3339(raw)
         .map(|t| t.timestamp_millis())
@@ -206,36 +214,49 @@ fn parse_time(param: &str, raw: &str) -> NativeResult<i64> {
 }
 
 /// The native shape of an asset, for `who`.
-fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> Value {
+fn asset_view(state: &AppState, asset: &Asset, who: &UserId) -> schema::Asset {
     let a = &asset.attributes;
-    json!({
-        "id": asset.id,
-        "accountId": asset.account.0,
-        "key": asset.key(),
-        "path": asset.path,
-        "name": asset.name,
-        "size": asset.size,
-        "contentType": asset.content_type,
-        "hash": asset.hash,
-        "url": crate::files::public_url(&state.http.public_base_url, asset.account, &asset.key()),
-        "createdAt": rfc3339(asset.created_at),
-        "lastModified": rfc3339(asset.last_modified),
-        "createdBy": asset.created_by,
-        "tags": a.tags,
-        "skus": a.skus,
-        "metadata": asset.metadata,
-        "collectionIds": a.collection_ids,
-        "batchId": a.batch_id,
-        "approvedAt": time_or_null(a.approved_at),
-        "sensitiveAt": time_or_null(asset.sensitive_at),
-        "archivedAt": time_or_null(asset.archived_at),
-        "expiresAt": time_or_null(a.expires_at),
-        "licenseExpiresAt": time_or_null(a.license_expires_at),
-        "favorite": a.favourites.contains(who),
-        "views": asset.views,
-        "downloads": asset.downloads,
-        "versions": { "original": { "size": asset.size, "contentType": asset.content_type } },
-    })
+    let time = |t: Option<i64>| t.map(rfc3339);
+    let original =
+        schema::Version { size: asset.size, content_type: asset.content_type.clone(), width: None, height: None };
+    schema::Asset {
+        id: asset.id.0.clone(),
+        account_id: asset.account.0,
+        key: asset.key(),
+        path: asset.path.clone(),
+        name: asset.name.clone(),
+        size: asset.size,
+        content_type: asset.content_type.clone(),
+        hash: asset.hash.clone(),
+        url: crate::files::public_url(&state.http.public_base_url, asset.account, &asset.key()),
+        created_at: rfc3339(asset.created_at),
+        last_modified: rfc3339(asset.last_modified),
+        created_by: asset.created_by.as_ref().map(|u| u.0.clone()),
+        tags: a.tags.clone(),
+        skus: a.skus.clone(),
+        metadata: asset.metadata.clone(),
+        collection_ids: a.collection_ids.iter().map(|c| c.0.clone()).collect(),
+        batch_id: a.batch_id.clone(),
+        approved_at: time(a.approved_at),
+        sensitive_at: time(asset.sensitive_at),
+        archived_at: time(asset.archived_at),
+        expires_at: time(a.expires_at),
+        license_expires_at: time(a.license_expires_at),
+        favorite: a.favourites.contains(who),
+        views: asset.views,
+        downloads: asset.downloads,
+        versions: [("original".to_owned(), original)].into(),
+    }
+}
+
+/// [`asset_view`] as JSON.
+fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> Value {
+    to_json(&asset_view(state, asset, who))
+}
+
+/// A shape as JSON (the shapes have string keys only: this cannot fail).
+fn to_json(shape: &impl serde::Serialize) -> Value {
+    serde_json::to_value(shape).unwrap_or_default()
 }
 
 fn with_etag(asset: &Asset, body: Value) -> Response {
@@ -268,8 +289,8 @@ fn flag(name: &str, v: &str) -> NativeResult<bool> {
     }
 }
 
-/// The native shape of an upload: `{id, status, totalItems, totalProcessed, message, errors}`.
-fn upload_json(q: &assetlib_core::model::QueueEntry) -> Value {
+/// The native shape of an upload.
+fn upload_view(q: &assetlib_core::model::QueueEntry) -> schema::Upload {
     use assetlib_core::model::QueueStatus;
     let status = match q.status {
         QueueStatus::Queued => "queued",
@@ -278,15 +299,18 @@ fn upload_json(q: &assetlib_core::model::QueueEntry) -> Value {
         QueueStatus::CompletedWithErrors => "completed_with_errors",
         QueueStatus::Failed => "failed",
     };
-    let errors: Vec<Value> = q.errors.iter().map(|e| json!({ "entry": e.item, "reason": e.error })).collect();
-    json!({
-        "id": q.id.0,
-        "status": status,
-        "totalItems": q.total_items,
-        "totalProcessed": q.total_processed,
-        "message": q.message,
-        "errors": errors,
-    })
+    schema::Upload {
+        id: q.id.0.clone(),
+        status: status.to_owned(),
+        total_items: q.total_items,
+        total_processed: q.total_processed,
+        message: q.message.clone(),
+        errors: q
+            .errors
+            .iter()
+            .map(|e| schema::UploadError { entry: e.item.clone(), reason: e.error.clone() })
+            .collect(),
+    }
 }
 
 /// Reads a JSON body (at most 1 MiB; more is 413, a stalled one 408) as `T`.
@@ -305,20 +329,19 @@ fn json_body<T: DeserializeOwned>(body: &Bytes) -> NativeResult<T> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "identity",
+    responses((status = 200, description = "The caller and the accounts its key reaches", body = schema::Me), openapi::Problems))]
 async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> NativeResult<Response> {
     let who = principal(&state, &headers).await?;
     let mut accounts = vec![];
     for account in who.reachable().unwrap_or_default() {
         let role = who.roles.get(&account).map_or("owner", |r| r.as_str());
         if let Ok(a) = state.lib.authorize(&who, account, Access::Read).await {
-            accounts.push(json!({ "id": a.id.0, "name": a.name, "role": role }));
+            accounts.push(schema::MeAccount { id: a.id.0, name: a.name, role: role.to_owned() });
         }
     }
-    Ok(axum::Json(json!({
-        "user": { "id": who.user, "name": who.name, "admin": who.admin },
-        "accounts": accounts,
-    }))
-    .into_response())
+    let user = schema::MeUser { id: who.user.0.clone(), name: who.name.clone(), admin: who.admin };
+    Ok(axum::Json(schema::Me { user, accounts }).into_response())
 }
 
 /// Parses the search parameters of SPEC 5.4 into a query of `account`. Unknown parameters are
@@ -379,6 +402,29 @@ fn search_query(raw: Option<&str>, account: AccountId, who: &Principal) -> Nativ
     Ok(q)
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/assets", tag = "assets",
+    params(("a" = i64, Path, description = "The account id"),
+        ("q" = Option<String>, Query, description = "Prefix of a name or a tag, ignoring case"),
+        ("id" = Option<Vec<String>>, Query, description = "Asset ids (repeatable)"),
+        ("path" = Option<String>, Query, description = "A folder, exactly"),
+        ("pathPrefix" = Option<String>, Query, description = "A folder and the folders below it"),
+        ("tag" = Option<Vec<String>>, Query, description = "Tags (repeatable: all of them)"),
+        ("sku" = Option<String>, Query),
+        ("collectionId" = Option<String>, Query),
+        ("batchId" = Option<String>, Query),
+        ("approved" = Option<bool>, Query),
+        ("sensitive" = Option<bool>, Query, description = "Owners only"),
+        ("archived" = Option<bool>, Query, description = "Owners only; false unless given"),
+        ("licenseExpired" = Option<bool>, Query, description = "Owners only"),
+        ("favoriteBy" = Option<String>, Query, description = "`me` or a user id"),
+        ("createdMin" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("createdMax" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("contentType" = Option<String>, Query, description = "`type/subtype` or `type/*`"),
+        ("meta.KEY" = Option<String>, Query, description = "A metadata value of KEY, ignoring case"),
+        ("sort" = Option<String>, Query, description = "`-createdAt` (default), `createdAt`, `name`, `-name`, `size`, `-size`, `lastModified`, `-lastModified`"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the page before")),
+    responses((status = 200, description = "A page of assets", body = schema::AssetPage), openapi::Problems))]
 async fn search_assets(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -388,10 +434,12 @@ async fn search_assets(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let query = search_query(raw.as_deref(), account, &who)?;
     let page = state.lib.search_assets(&who, query).await?;
-    let items: Vec<Value> = page.assets.iter().map(|asset| asset_json(&state, asset, &who.user)).collect();
-    Ok(axum::Json(json!({ "items": items, "nextCursor": page.next.map(|c| c.encode()) })).into_response())
+    let items = page.assets.iter().map(|asset| asset_view(&state, asset, &who.user)).collect();
+    Ok(axum::Json(schema::AssetPage { items, next_cursor: page.next.map(|c| c.encode()) }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/assets/{id}", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
+    responses((status = 200, description = "The asset", body = schema::Asset, headers(("ETag" = String))), openapi::Problems))]
 async fn get_asset(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -404,7 +452,7 @@ async fn get_asset(
 
 /// The members of a merge patch of an asset. Each is absent (left as it is), `null` (cleared)
 /// or a value.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AssetPatchBody {
     #[serde(default, deserialize_with = "present")]
@@ -412,8 +460,10 @@ struct AssetPatchBody {
     #[serde(default, deserialize_with = "present")]
     skus: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Option<Map<String, Value>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
     collection_ids: Option<Option<Vec<CollectionId>>>,
     #[serde(default, deserialize_with = "present")]
     batch_id: Option<Option<String>>,
@@ -459,6 +509,10 @@ fn metadata_change(patch: Option<Option<Map<String, Value>>>) -> NativeResult<Me
     Ok((None, Some(merge)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/accounts/{a}/assets/{id}", tag = "assets",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id"), ("If-Match" = Option<String>, Header, description = "Apply only to this ETag")),
+    request_body(content = AssetPatchBody, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396)"),
+    responses((status = 200, description = "The asset as changed", body = schema::Asset, headers(("ETag" = String))), openapi::Problems))]
 async fn patch_asset(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -530,7 +584,7 @@ fn if_match(headers: &HeaderMap) -> NativeResult<Option<String>> {
     Ok(Some(value.to_owned()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct LinkBody {
     #[serde(default = "original")]
@@ -544,6 +598,9 @@ fn original() -> String {
     "original".into()
 }
 
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/{id}/links", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
+    request_body(content = LinkBody, description = "All members optional"),
+    responses((status = 201, description = "A signed link", body = schema::Link), openapi::Problems))]
 async fn create_link(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -565,25 +622,28 @@ async fn create_link(
         LinkTarget::Store(url) => url,
         LinkTarget::Server(token) => format!("{}/signed/{token}", state.http.public_base_url),
     };
-    let body = json!({ "url": url, "expiresAt": rfc3339(link.expires_at) });
+    let body = schema::Link { url, expires_at: rfc3339(link.expires_at) };
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-fn collection_json(c: &Collection, asset_count: u64) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "description": c.description,
-        "assetCount": asset_count,
-        "createdAt": rfc3339(c.created_at),
-    })
+fn collection_view(c: &Collection, asset_count: u64) -> schema::Collection {
+    schema::Collection {
+        id: c.id.0.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        asset_count,
+        created_at: rfc3339(c.created_at),
+    }
 }
 
 /// One collection with its size.
-async fn one_collection(state: &AppState, who: &Principal, c: &Collection) -> NativeResult<Value> {
-    Ok(collection_json(c, state.lib.collection_size(who, c.account, &c.id).await?))
+async fn one_collection(state: &AppState, who: &Principal, c: &Collection) -> NativeResult<schema::Collection> {
+    Ok(collection_view(c, state.lib.collection_size(who, c.account, &c.id).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/collections", tag = "collections",
+    params(("a" = i64, Path, description = "The account id"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "A page of collections", body = schema::CollectionPage), openapi::Problems))]
 async fn list_collections(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -608,18 +668,14 @@ async fn list_collections(
         }
     }
     let page = state.lib.collections(&who, account, after.as_ref(), limit).await?;
-    let items: Vec<Value> = page.items.iter().map(|(c, n)| collection_json(c, *n)).collect();
-    let next = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.0.as_bytes()));
-    Ok(axum::Json(json!({ "items": items, "nextCursor": next })).into_response())
+    let items = page.items.iter().map(|(c, n)| collection_view(c, *n)).collect();
+    let next_cursor = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.0.as_bytes()));
+    Ok(axum::Json(schema::CollectionPage { items, next_cursor }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CollectionBody {
-    name: Option<String>,
-    description: Option<String>,
-}
-
+#[utoipa::path(post, path = "/api/v1/accounts/{a}/collections", tag = "collections", params(("a" = i64, Path, description = "The account id")),
+    request_body = schema::CollectionBody,
+    responses((status = 201, description = "The new collection", body = schema::Collection), openapi::Problems))]
 async fn create_collection(
     State(state): State<AppState>,
     Path(a): Path<String>,
@@ -627,12 +683,15 @@ async fn create_collection(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
-    let req: CollectionBody = read_json(&headers, body).await?;
+    let req: schema::CollectionBody = read_json(&headers, body).await?;
     let name = req.name.ok_or_else(|| Problem::body("name is required.", Some("name".into())))?;
     let created = state.lib.create_collection(&who, account, &name, req.description.as_deref().unwrap_or("")).await?;
-    Ok((StatusCode::CREATED, axum::Json(collection_json(&created, 0))).into_response())
+    Ok((StatusCode::CREATED, axum::Json(collection_view(&created, 0))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{a}/collections/{id}", tag = "collections",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The collection id")),
+    responses((status = 200, description = "The collection", body = schema::Collection), openapi::Problems))]
 async fn get_collection(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -643,6 +702,10 @@ async fn get_collection(
     Ok(axum::Json(one_collection(&state, &who, &c).await?).into_response())
 }
 
+#[utoipa::path(patch, path = "/api/v1/accounts/{a}/collections/{id}", tag = "collections",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The collection id")),
+    request_body = schema::CollectionBody,
+    responses((status = 200, description = "The collection as changed", body = schema::Collection), openapi::Problems))]
 async fn patch_collection(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -650,7 +713,7 @@ async fn patch_collection(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
-    let req: CollectionBody = read_json(&headers, body).await?;
+    let req: schema::CollectionBody = read_json(&headers, body).await?;
     let c = state
         .lib
         .update_collection(&who, account, &CollectionId(id), req.name.as_deref(), req.description.as_deref())
@@ -658,6 +721,9 @@ async fn patch_collection(
     Ok(axum::Json(one_collection(&state, &who, &c).await?).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/accounts/{a}/collections/{id}", tag = "collections",
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The collection id")),
+    responses((status = 204, description = "Deleted; its assets stay"), openapi::Problems))]
 async fn delete_collection(
     State(state): State<AppState>,
     Path((a, id)): Path<(String, String)>,
@@ -686,9 +752,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let e = json_body::<CollectionBody>(&Bytes::from_static(br#"{"name": "x", "nmae": "y"}"#)).unwrap_err();
+        let e = json_body::<schema::CollectionBody>(&Bytes::from_static(br#"{"name": "x", "nmae": "y"}"#)).unwrap_err();
         assert_eq!((e.code, e.param.as_deref()), ("invalid_body", Some("nmae")));
-        let e = json_body::<CollectionBody>(&Bytes::from_static(b"{not json")).unwrap_err();
+        let e = json_body::<schema::CollectionBody>(&Bytes::from_static(b"{not json")).unwrap_err();
         assert_eq!((e.code, e.param), ("invalid_body", None));
     }
 }

@@ -14,7 +14,6 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 /// Whether the request body is `multipart/form-data`.
 fn is_multipart(headers: &HeaderMap) -> bool {
@@ -153,17 +152,9 @@ pub(super) async fn content(
     Ok(crate::files::serve(&state, &asset, &method, &headers, "private, no-cache", None).await)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CopyBody {
-    destination_key: String,
-    #[serde(default)]
-    overwrite: bool,
-}
-
 /// `POST /accounts/{a}/assets/{id}/copy`: 201 with the copy (200 if it replaced an asset).
 #[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/{id}/copy", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
-    request_body = CopyBody,
+    request_body = schema::CopyRequest,
     responses(
         (status = 201, description = "The copy (it shares the stored content)", body = schema::Asset),
         (status = 200, description = "The copy, which replaced an asset", body = schema::Asset),
@@ -175,7 +166,7 @@ pub(super) async fn copy(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
-    let req: CopyBody = read_json(&headers, body).await?;
+    let req: schema::CopyRequest = read_json(&headers, body).await?;
     let (copy, replaced) = state
         .lib
         .copy_asset_by_id(&who, account, &AssetId(id), &req.destination_key, req.overwrite)
@@ -199,17 +190,10 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct BatchDeleteBody {
-    ids: Option<Vec<String>>,
-    keys: Option<Vec<String>>,
-}
-
 /// `POST /accounts/{a}/assets/batch-delete`: `{ids}` or `{keys}` (at most 1000), each deleted
 /// on its own: `{deleted: [...], failed: [{id or key, code, detail}]}`.
 #[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/batch-delete", tag = "assets", params(("a" = i64, Path, description = "The account id")),
-    request_body(content = BatchDeleteBody, description = "`ids` or `keys`, 1 to 1000"),
+    request_body(content = schema::BatchDeleteRequest, description = "`ids` or `keys`, 1 to 1000"),
     responses((status = 200, description = "What was deleted and what was not", body = schema::BatchDeleted), super::openapi::Problems))]
 pub(super) async fn batch_delete(
     State(state): State<AppState>,
@@ -218,7 +202,7 @@ pub(super) async fn batch_delete(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
-    let req: BatchDeleteBody = read_json(&headers, body).await?;
+    let req: schema::BatchDeleteRequest = read_json(&headers, body).await?;
     let (field, items) = match (req.ids, req.keys) {
         (Some(ids), None) => ("id", ids),
         (None, Some(keys)) => ("key", keys),

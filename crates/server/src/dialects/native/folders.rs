@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 /// `GET /accounts/{a}/tree?path=&cursor=&limit=`: one folder level, folders and assets
 /// together in name order. A folder that does not exist is 404.
@@ -51,15 +50,9 @@ pub(super) async fn tree(
     Ok(axum::Json(schema::Tree { path: listing.folder, entries, next_cursor: listing.next }).into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct FolderBody {
-    path: String,
-}
-
 /// `POST /accounts/{a}/folders` `{path}`: 201 `{path}`; 409 if it exists.
 #[utoipa::path(post, path = "/api/v1/accounts/{a}/folders", tag = "folders", params(("a" = i64, Path, description = "The account id")),
-    request_body = FolderBody,
+    request_body = schema::FolderRequest,
     responses((status = 201, description = "The new folder", body = schema::Folder), super::openapi::Problems))]
 pub(super) async fn create_folder(
     State(state): State<AppState>,
@@ -68,7 +61,7 @@ pub(super) async fn create_folder(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Write).await?;
-    let req: FolderBody = read_json(&headers, body).await?;
+    let req: schema::FolderRequest = read_json(&headers, body).await?;
     let path = state
         .lib
         .create_folder(&who, account, &req.path)

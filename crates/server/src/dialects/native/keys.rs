@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 
 fn key_view(k: &ApiKeyInfo, secret: Option<String>) -> schema::Key {
     schema::Key {
@@ -57,17 +56,9 @@ pub(super) async fn list(
     Ok(axum::Json(schema::KeyPage { items, next_cursor }).into_response())
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct KeyBody {
-    name: String,
-    #[serde(default)]
-    read_only: bool,
-}
-
 /// `POST /accounts/{a}/keys` `{name, readOnly}`: 201 with the key and, once, its secret.
 #[utoipa::path(post, path = "/api/v1/accounts/{a}/keys", tag = "keys", params(("a" = i64, Path, description = "The account id")),
-    request_body = KeyBody,
+    request_body = schema::KeyRequest,
     responses((status = 201, description = "The new key, with its secret in `key` (shown once)", body = schema::Key), super::openapi::Problems))]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -76,7 +67,7 @@ pub(super) async fn create(
     body: Body,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Manage).await?;
-    let req: KeyBody = read_json(&headers, body).await?;
+    let req: schema::KeyRequest = read_json(&headers, body).await?;
     let (info, secret) = state.lib.create_key(&who, account, &req.name, req.read_only).await?;
     Ok((StatusCode::CREATED, axum::Json(key_view(&info, Some(secret)))).into_response())
 }

@@ -8,11 +8,12 @@
 //! another account's asset, collection, upload or key. The routes that move content are in
 //! [`files`], the folder routes in [`folders`], key management in [`keys`].
 
+use assetlib_api as schema;
+
 mod files;
 mod folders;
 mod keys;
 pub mod openapi;
-pub mod schema;
 
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
@@ -28,7 +29,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -450,40 +450,6 @@ async fn get_asset(
     Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)))
 }
 
-/// The members of a merge patch of an asset. Each is absent (left as it is), `null` (cleared)
-/// or a value.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AssetPatchBody {
-    #[serde(default, deserialize_with = "present")]
-    tags: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "present")]
-    skus: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Option<Map<String, Value>>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
-    collection_ids: Option<Option<Vec<CollectionId>>>,
-    #[serde(default, deserialize_with = "present")]
-    batch_id: Option<Option<String>>,
-    approved: Option<bool>,
-    sensitive: Option<bool>,
-    archived: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
-    expires_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    license_expires_at: Option<Option<String>>,
-    favorite: Option<bool>,
-    /// A new key: renames or moves the asset, which keeps its id.
-    key: Option<String>,
-}
-
-/// A member that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// RFC 7396 on the metadata map, as a patch the store applies under the row lock: `null`
 /// empties it (`Some(empty)` to replace with); in an object, `null` removes a key and a string
 /// sets it; anything else is refused.
@@ -511,7 +477,7 @@ fn metadata_change(patch: Option<Option<Map<String, Value>>>) -> NativeResult<Me
 
 #[utoipa::path(patch, path = "/api/v1/accounts/{a}/assets/{id}", tag = "assets",
     params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id"), ("If-Match" = Option<String>, Header, description = "Apply only to this ETag")),
-    request_body(content = AssetPatchBody, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396)"),
+    request_body(content = schema::AssetPatch, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396)"),
     responses((status = 200, description = "The asset as changed", body = schema::Asset, headers(("ETag" = String))), openapi::Problems))]
 async fn patch_asset(
     State(state): State<AppState>,
@@ -523,7 +489,7 @@ async fn patch_asset(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let mut asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
     let if_match = if_match(&headers)?;
-    let p: AssetPatchBody = read_json(&headers, body).await?;
+    let p: schema::AssetPatch = read_json(&headers, body).await?;
     let (metadata, metadata_merge) = metadata_change(p.metadata)?;
     let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
         v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
@@ -533,7 +499,7 @@ async fn patch_asset(
         skus: p.skus.map(Option::unwrap_or_default),
         metadata,
         metadata_merge,
-        collection_ids: p.collection_ids.map(Option::unwrap_or_default),
+        collection_ids: p.collection_ids.map(|ids| ids.unwrap_or_default().into_iter().map(CollectionId).collect()),
         batch_id: p.batch_id,
         approved: p.approved,
         sensitive: p.sensitive,
@@ -584,22 +550,8 @@ fn if_match(headers: &HeaderMap) -> NativeResult<Option<String>> {
     Ok(Some(value.to_owned()))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct LinkBody {
-    #[serde(default = "original")]
-    version: String,
-    expires_in: Option<u64>,
-    #[serde(default)]
-    disposition: Option<String>,
-}
-
-fn original() -> String {
-    "original".into()
-}
-
 #[utoipa::path(post, path = "/api/v1/accounts/{a}/assets/{id}/links", tag = "assets", params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id")),
-    request_body(content = LinkBody, description = "All members optional"),
+    request_body(content = schema::LinkRequest, description = "All members optional"),
     responses((status = 201, description = "A signed link", body = schema::Link), openapi::Problems))]
 async fn create_link(
     State(state): State<AppState>,
@@ -610,14 +562,16 @@ async fn create_link(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let bytes = super::read_small_body(&headers, body, crate::http::JSON_BODY_LIMIT).await?;
     // No body asks for the defaults.
-    let req: LinkBody = if bytes.is_empty() { json_body(&Bytes::from_static(b"{}"))? } else { json_body(&bytes)? };
+    let req: schema::LinkRequest =
+        if bytes.is_empty() { json_body(&Bytes::from_static(b"{}"))? } else { json_body(&bytes)? };
     let disposition = match req.disposition.as_deref() {
         None | Some("inline") => Disposition::Inline,
         Some("attachment") => Disposition::Attachment,
         Some(_) => return Err(Problem::invalid("disposition", "disposition is inline or attachment.")),
     };
     let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
-    let link = state.lib.signed_link(&who, account, &asset.id, &req.version, req.expires_in, disposition).await?;
+    let version = req.version.as_deref().unwrap_or("original");
+    let link = state.lib.signed_link(&who, account, &asset.id, version, req.expires_in, disposition).await?;
     let url = match link.target {
         LinkTarget::Store(url) => url,
         LinkTarget::Server(token) => format!("{}/signed/{token}", state.http.public_base_url),

@@ -116,3 +116,36 @@ async fn servers_starting_together_on_an_empty_store_all_start() {
         r.stop().await.unwrap();
     }
 }
+
+/// A key revoked through one server stops working there at once, and on the other once its
+/// cached lookup expires (`lookup_cache_ms`, 2 s in the tests' configuration).
+#[tokio::test]
+async fn a_key_revoked_through_one_stops_on_the_other_within_the_cache_time() {
+    let Some((a, b)) = pair("revoke").await else { return };
+    let owner = assetlib_client::Client::with_http(a.client.clone(), a.url(""), a.key.clone());
+    let request = assetlib_client::api::KeyRequest { name: "ci".into(), read_only: false };
+    let secret = owner.create_key(1, &request).await.unwrap().key.unwrap();
+    let on_a = assetlib_client::Client::with_http(a.client.clone(), a.url(""), secret.clone());
+    let on_b = assetlib_client::Client::with_http(b.client.clone(), b.url(""), secret);
+    on_a.me().await.unwrap();
+    on_b.me().await.unwrap(); // now in b's cache
+    let id = owner.keys(1, None, None).await.unwrap().items.into_iter().find(|k| k.name == "ci").unwrap().id;
+    owner.delete_key(1, &id).await.unwrap();
+    assert_eq!(on_a.me().await.unwrap_err().code(), Some("unauthenticated"), "at once on the server that revoked it");
+    let ttl = std::time::Duration::from_millis(a.config.lookup_cache_ms);
+    let started = std::time::Instant::now();
+    loop {
+        match on_b.me().await {
+            Err(e) => {
+                assert_eq!(e.code(), Some("unauthenticated"));
+                break;
+            }
+            Ok(_) => {
+                assert!(started.elapsed() <= ttl + std::time::Duration::from_millis(500), "still works after the TTL")
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}

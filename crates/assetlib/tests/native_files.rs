@@ -461,3 +461,45 @@ async fn owners_manage_keys() {
     problem(&api.get(&secret, "/api/v1/me").await, 401, "unauthenticated", None);
     problem(&api.call(Some(&app.key), Method::DELETE, &one, None).await.pipe(), 404, "not_found", None);
 }
+
+#[tokio::test]
+async fn views_and_downloads_are_counted() {
+    let app = TestApp::spawn().await;
+    let api = Api { app: &app };
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    let (_, a) = put_raw(&app, "c/data.txt", &bytes).await;
+    let one = format!("/api/v1/accounts/1/assets/{}", a["id"].as_str().unwrap());
+    let content = format!("{one}/content");
+    let (_, _, headers) = api.call(Some(&app.key), Method::GET, &one, None).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    api.get(&app.key, &one).await; // a second view
+    let get = |range: Option<&str>, if_none_match: Option<&str>| {
+        let mut req = app.client.get(app.url(&content)).bearer_auth(&app.key);
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        if let Some(t) = if_none_match {
+            req = req.header("if-none-match", t);
+        }
+        req.send()
+    };
+    assert_eq!(get(None, None).await.unwrap().status(), 200); // a download
+    assert_eq!(get(Some("bytes=0-99"), None).await.unwrap().status(), 206); // a download's start
+    assert_eq!(get(Some("bytes=100-199"), None).await.unwrap().status(), 206); // not counted
+    let content_tag = format!("\"{}\"", a["hash"].as_str().unwrap());
+    assert_eq!(get(None, Some(&content_tag)).await.unwrap().status(), 304); // not counted
+    let head = app.client.head(app.url(&content)).bearer_auth(&app.key).send().await.unwrap();
+    assert_eq!(head.status(), 200); // not counted
+    // Written in the background within a second or so; the ETag does not change with them.
+    let mut now = Value::Null;
+    for _ in 0..100 {
+        now = api.get(&app.key, &format!("/api/v1/accounts/1/assets?id={}", a["id"].as_str().unwrap())).await.1;
+        if now["items"][0]["downloads"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!((&now["items"][0]["views"], &now["items"][0]["downloads"]), (&json!(2), &json!(2)), "{now}");
+    let (_, _, headers) = api.call(Some(&app.key), Method::GET, &one, None).await;
+    assert_eq!(headers["etag"].to_str().unwrap(), etag);
+}

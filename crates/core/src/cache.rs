@@ -178,6 +178,11 @@ impl AssetStore for CachedMetaStore {
         self.inner.get_asset_by_id(id).await
     }
 
+    /// Counters change no lookup a public file needs: nothing is invalidated.
+    async fn add_asset_counts(&self, counts: &[(AssetId, u64, u64)]) -> Result<()> {
+        self.inner.add_asset_counts(counts).await
+    }
+
     async fn update_asset(
         &self,
         account: AccountId,

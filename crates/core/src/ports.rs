@@ -87,6 +87,9 @@ pub trait AssetStore: Send + Sync + 'static {
     async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>>;
     /// The asset with this id, in whatever account: the caller checks the account.
     async fn get_asset_by_id(&self, id: &AssetId) -> Result<Option<Asset>>;
+    /// Adds `(views, downloads)` to each asset's counters, in one transaction; an asset that
+    /// is gone is skipped.
+    async fn add_asset_counts(&self, counts: &[(AssetId, u64, u64)]) -> Result<()>;
     /// Applies `patch` to the asset `id` of `account` in one transaction (see
     /// [`AssetPatch::apply`], under the row lock, a metadata merge included); `None` if the
     /// account has no such asset. Every collection the patch names must be `account`'s (else

@@ -332,6 +332,16 @@ async fn asset_store(store: &dyn MetaStore) {
     assert_eq!((p.attributes.expires_at, p.attributes.license_expires_at), (None, Some(600)));
     assert!(p.attributes.favourites.is_empty());
     assert_eq!((p.attributes.tags.len(), p.metadata.clone()), (2, md(&[("team", "green")])));
+    // Counters add up, in one write for many assets; a missing asset is skipped; they change
+    // nothing else.
+    let before = store.get_asset_by_id(&src.id).await.unwrap().unwrap();
+    let counts = [(src.id.clone(), 2, 1), (id("gone"), 5, 5)];
+    store.add_asset_counts(&counts).await.unwrap();
+    store.add_asset_counts(&[(src.id.clone(), 1, 0)]).await.unwrap();
+    store.add_asset_counts(&[]).await.unwrap();
+    let counted = store.get_asset_by_id(&src.id).await.unwrap().unwrap();
+    assert_eq!((counted.views, counted.downloads), (before.views + 3, before.downloads + 1));
+    assert_eq!(assetlib_core::model::Asset { views: before.views, downloads: before.downloads, ..counted }, before);
     // A merge is applied to the row as stored: it keeps what it does not name.
     let merge = |pairs: &[(&str, Option<&str>)]| AssetPatch {
         metadata_merge: Some(pairs.iter().map(|(k, v)| (k.to_string(), v.map(str::to_owned))).collect()),

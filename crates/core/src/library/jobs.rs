@@ -29,7 +29,8 @@ impl Library {
         self.wake.notify_waiters();
     }
 
-    /// Runs `count` workers until `shutdown` turns true. A job in progress at shutdown is left
+    /// Runs `count` workers until `shutdown` turns true, and the tasks beside them (the writer
+    /// of view and download counts, the staging sweeper). A job in progress at shutdown is left
     /// to be claimed again (jobs are idempotent).
     pub fn spawn_workers(
         self: &Arc<Self>,
@@ -66,6 +67,7 @@ impl Library {
                 })
             })
             .collect();
+        handles.push(self.spawn_count_writer(shutdown.clone()));
         handles.push(self.spawn_staging_sweeper(shutdown));
         handles
     }

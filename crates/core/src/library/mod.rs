@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod attributes;
 pub mod collections;
+pub mod counters;
 pub mod folders;
 pub mod ingest;
 pub mod jobs;
@@ -93,6 +94,8 @@ pub struct Library {
     guards: JobBatcher,
     /// When this server last recorded each key's use (see [`Library::touch_key`]).
     touched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Views and downloads not yet written (see [`counters`]).
+    tallies: std::sync::Mutex<counters::Tallies>,
 }
 
 impl Library {
@@ -103,7 +106,17 @@ impl Library {
         config: LibraryConfig,
     ) -> Self {
         let guards = JobBatcher::new(meta.clone());
-        Self { meta, blobs, archives, config, wake: Notify::new(), fetcher: None, guards, touched: Default::default() }
+        Self {
+            meta,
+            blobs,
+            archives,
+            config,
+            wake: Notify::new(),
+            fetcher: None,
+            guards,
+            touched: Default::default(),
+            tallies: Default::default(),
+        }
     }
 
     /// Enables uploads from URLs, fetched by `fetcher`.

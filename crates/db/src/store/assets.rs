@@ -36,6 +36,7 @@ const SET_MARKS: &str = concat!(
      WHERE account_id = $4 AND path = $5 AND name = $6 RETURNING ",
     asset_columns!()
 );
+const ADD_COUNTS: &str = "UPDATE assets SET views = views + $1, downloads = downloads + $2 WHERE id = $3";
 const GET_BY_ID: &str = concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1");
 const SET_METADATA: &str = concat!(
     "UPDATE assets SET metadata = $1 WHERE account_id = $2 AND path = $3 AND name = $4 RETURNING ",
@@ -94,7 +95,12 @@ impl<E: Engine> Store<E> {
 #[async_trait]
 impl<E: Engine> AssetStore for Store<E> {
     async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
-        let rows: Vec<AssetRow> = self.engine.read().await?.fetch_all(super::search::statement(query, now)).await?;
+        let mut conn = self.engine.read().await?;
+        let plan = match super::search::narrowest(query) {
+            Some(counts) => super::search::plan_for(query, &conn.fetch_all::<(i64, i64)>(counts).await?),
+            None => super::search::Plan::Walk,
+        };
+        let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan)).await?;
         Ok(rows.into_iter().map(Asset::from).collect())
     }
 
@@ -102,6 +108,28 @@ impl<E: Engine> AssetStore for Store<E> {
         let row: Option<AssetRow> =
             self.engine.read().await?.fetch_optional(Stmt::new(GET_BY_ID).bind(id.0.as_str())).await?;
         Ok(row.map(Asset::from))
+    }
+
+    async fn add_asset_counts(&self, counts: &[(AssetId, u64, u64)]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        // In id order: the lock order of asset rows.
+        let mut sorted: Vec<&(AssetId, u64, u64)> = counts.iter().collect();
+        sorted.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+        let sorted = &sorted;
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    for (id, views, downloads) in sorted {
+                        let stmt = Stmt::new(ADD_COUNTS).bind(int(*views)).bind(int(*downloads)).bind(id.0.as_str());
+                        tx.execute(stmt).await?;
+                    }
+                    E::commit(tx).await
+                })
+            })
+            .await
     }
 
     async fn update_asset(

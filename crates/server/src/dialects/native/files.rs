@@ -149,7 +149,26 @@ pub(super) async fn content(
         }
     }
     let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
-    Ok(crate::files::serve(&state, &asset, &method, &headers, "private, no-cache", None).await)
+    let response = crate::files::serve(&state, &asset, &method, &headers, "private, no-cache", None).await;
+    if method == Method::GET && is_download(&response) {
+        state.lib.count_download(&asset.id);
+    }
+    Ok(response)
+}
+
+/// Whether an answer of the content route is a download: the whole file, or a range from its
+/// first byte (where a player's or a resumed download starts). Revalidations (304), refusals
+/// and later ranges are not, so that a video played in pieces counts once.
+fn is_download(response: &Response) -> bool {
+    match response.status() {
+        StatusCode::OK => true,
+        StatusCode::PARTIAL_CONTENT => response
+            .headers()
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("bytes 0-")),
+        _ => false,
+    }
 }
 
 /// `POST /accounts/{a}/assets/{id}/copy`: 201 with the copy (200 if it replaced an asset).

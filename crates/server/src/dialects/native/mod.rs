@@ -447,6 +447,7 @@ async fn get_asset(
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
+    state.lib.count_view(&asset.id);
     Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)))
 }
 

@@ -249,6 +249,19 @@ for name, text in JSONS.items():
 write("clinch_json", "invalid_utf8", b'{"key":"a\xff.txt","content":"aGVsbG8="}')
 
 
+# --- native: search query / If-Match / PATCH body, one per line -------------------------------
+NATIVES = {
+    "plain": 'tag=spring&q=he&sort=-name&limit=10\n"abc"\n{"tags":["a","b"]}',
+    "filters": 'pathPrefix=a/b&meta.team=Red&contentType=image/*&createdMin=2026-01-01T00:00:00Z&approved=true\n*\n{"metadata":{"a":null,"b":"c"}}',
+    "bad_param": 'nope=1&limit=0\nW/"x"\n{"tags":null,"skus":[""],"favorite":true}',
+    "cursor": 'cursor=AAAA&sort=size\n"a", "b"\n{"metadata":null,"expiresAt":"2030-01-01T00:00:00Z"}',
+    "bad_body": 'id=x&id=y\n"\n{"metadata":{"a":1},"key":"x.png"}',
+    "unknown_member": 'archived=false\n""\n{"tgas":["x"]}',
+}
+for name, text in NATIVES.items():
+    write("native", name, text)
+
+
 # --- dictionaries (AFL++ format) ------------------------------------------------------------
 def dictionary(target, tokens):
     DICT.mkdir(parents=True, exist_ok=True)
@@ -267,6 +280,7 @@ dictionary("zip", [b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b
 dictionary("multipart", ["--XyZ", "--XyZ--", "\r\n", "\r\n\r\n", "Content-Disposition: form-data; ", 'name="', 'filename="', "filename*=UTF-8''", "Content-Type: ", '"'])
 dictionary("range", ["Range: bytes=", "If-Range: ", "If-Match: ", "If-None-Match: ", "If-Modified-Since: ", "If-Unmodified-Since: ", '"abc"', "W/", "*", ",", "-", "\n", "Tue, 14 Nov 2023 22:13:20 GMT", "18446744073709551615"])
 dictionary("query", ["%", "%2F", "%ff", "%C3%A9", "+", "&", "=", "%00"])
+dictionary("native", ["tag=", "q=", "id=", "path=", "pathPrefix=", "sku=", "collectionId=", "batchId=", "approved=", "sensitive=", "archived=", "licenseExpired=", "favoriteBy=me", "createdMin=", "createdMax=", "contentType=", "meta.", "sort=", "limit=", "cursor=", "&", "\n", '"', "W/", "*", '"tags"', '"skus"', '"metadata"', '"collectionIds"', '"batchId"', '"approved"', '"expiresAt"', '"licenseExpiresAt"', '"favorite"', '"key"', "null", "true", "{", "}", "[", "]"])
 dictionary("clinch_json", ['"key"', '"content"', '"metadata"', '"overwrite"', '"sourceKey"', "true", "false", "null", "\\u", "\\ud83d", "{", "}", "[", "]", ":", ",", '"', "=="])
 
 if __name__ == "__main__":

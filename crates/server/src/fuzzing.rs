@@ -82,6 +82,16 @@ pub fn query(data: &[u8]) {
     }
 }
 
+/// The native API's parsers: the first line as a search query string, the second as an
+/// `If-Match` value, the rest as a PATCH body.
+pub fn native(data: &[u8]) {
+    let mut lines = data.splitn(3, |&b| b == b'\n');
+    let query = lines.next().unwrap_or_default();
+    let if_match = lines.next().unwrap_or_default();
+    let body = lines.next().unwrap_or_default();
+    crate::dialects::native::fuzz_parsers(query, if_match, body);
+}
+
 /// Clinch's JSON bodies: PutAssetJSON's streamed reader over any bytes, and the small bodies.
 pub fn clinch_json(data: &[u8]) {
     runtime().block_on(crate::dialects::clinch::fuzz_bodies(data.to_vec()));
@@ -103,6 +113,8 @@ mod tests {
             super::range_and_conditionals(input);
             super::query(input);
             super::clinch_json(input);
+            super::native(input);
         }
+        super::native(b"tag=a&meta.team=Red&sort=-name&limit=5&cursor=xyz\n\"abc\"\n{\"metadata\":{\"a\":null}}");
     }
 }

@@ -689,6 +689,45 @@ async fn delete_collection(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The native parsers over arbitrary bytes, for the fuzz target: a search query, an
+/// `If-Match` value and a PATCH body. Each either parses or is refused with a problem; a
+/// refused query parameter is named; a parsed patch passes or fails the core's checks.
+pub(crate) fn fuzz_parsers(query: &[u8], if_match_value: &[u8], body: &[u8]) {
+    let who = Principal {
+        user: UserId("usr_fuzz".into()),
+        name: "fuzz".into(),
+        admin: false,
+        roles: [(AccountId(1), assetlib_core::model::Role::Owner)].into(),
+        key_account: None,
+        read_only: false,
+    };
+    if let Ok(query) = std::str::from_utf8(query) {
+        match search_query(Some(query), AccountId(1), &who) {
+            Ok(q) => assert!((1..=MAX_LIMIT).contains(&q.limit), "limit {}", q.limit),
+            Err(p) => assert!(p.status == StatusCode::BAD_REQUEST, "{p:?}"),
+        }
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_bytes(if_match_value) {
+        headers.insert(header::IF_MATCH, v);
+        if let Ok(Some(tag)) = if_match(&headers) {
+            assert!(tag.len() >= 2 && tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+        }
+    }
+    if let Ok(p) = json_body::<schema::AssetPatch>(&Bytes::copy_from_slice(body))
+        && let Ok((metadata, metadata_merge)) = metadata_change(p.metadata)
+    {
+        let patch = AssetPatch {
+            tags: p.tags.map(Option::unwrap_or_default),
+            skus: p.skus.map(Option::unwrap_or_default),
+            metadata,
+            metadata_merge,
+            ..AssetPatch::default()
+        };
+        let _ = assetlib_core::library::attributes::check_patch(&patch);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,6 +239,17 @@ async fn a_stalled_body_is_abandoned_with_408_and_nothing_is_stored() {
     assert!(got.starts_with("HTTP/1.1 408"), "{got:?}");
     assert!(got.contains("{\"error\":\"The request body stopped arriving; nothing of it was kept.\"}"), "{got:?}");
     assert!(closed);
+    // A native raw-body upload, stalled half-way.
+    let mut s = connect(&server).await;
+    let head = format!(
+        "POST /api/v1/accounts/1/assets?key=slow.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Length: 100000\r\n\r\nhello"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let (got, closed) = read_to_close(&mut s, Duration::from_secs(10)).await;
+    assert!(got.starts_with("HTTP/1.1 408"), "{got:?}");
+    assert!(got.contains("\"code\":\"timed_out\""), "{got:?}");
+    assert!(closed);
     assert_no_assets(&server, &key).await;
     if local(&backend) {
         assert_nothing_stored(&server.data_dir);
@@ -393,6 +404,17 @@ async fn a_declared_body_over_the_limit_is_413_before_100_continue() {
             format!("X-ApiKey: {key}\r\n"),
             "{\"error\":\"The request body is larger than 1024 KB, the most a JSON body may hold.\"}",
         ),
+        (
+            "POST /api/v1/accounts/1/assets?key=a.png",
+            format!("Authorization: Bearer {key}\r\n"),
+            "\"code\":\"too_large\"}",
+        ),
+        (
+            "POST /api/v1/accounts/1/assets",
+            format!("Authorization: Bearer {key}\r\n{multipart}"),
+            "\"code\":\"too_large\"}",
+        ),
+        ("POST /api/v1/accounts/1/collections", format!("Authorization: Bearer {key}\r\n"), "\"code\":\"too_large\"}"),
     ];
     for (route, headers, body) in cases {
         let got = expect_continue(&server, route, &headers, over).await;
@@ -419,6 +441,14 @@ async fn credentials_account_and_role_come_before_the_body() {
         ("POST /v2/accounts/1/asset-library", format!("jvx_apikey: {viewer}\r\n"), 403),
         ("PUT /1/Assets/Asset?key=a.png", format!("X-ApiKey: {viewer}\r\n"), 403),
         ("POST /1/Assets/CopyAsset", format!("X-ApiKey: {viewer}\r\n{json}"), 403),
+        ("POST /api/v1/accounts/1/assets?key=a.png", format!("Authorization: Bearer {viewer}\r\n"), 403),
+        ("POST /api/v1/accounts/1/assets?key=a.png", String::new(), 401),
+        (
+            "POST /api/v1/accounts/2/assets?key=a.png",
+            format!("Authorization: Bearer {}\r\n", server.initial_key()),
+            404,
+        ),
+        ("POST /api/v1/accounts/1/keys", format!("Authorization: Bearer {viewer}\r\n{json}"), 403),
     ];
     for (route, headers, status) in cases {
         let got = expect_continue(&server, route, &headers, 14 << 20).await;

@@ -335,6 +335,14 @@ impl CollectionStore for CachedMetaStore {
         self.inner.update_collection(account, id, name, description, now).await
     }
 
+    async fn collections_of(&self, accounts: Option<&[AccountId]>, skip: u64, limit: usize) -> Result<Vec<Collection>> {
+        self.inner.collections_of(accounts, skip, limit).await
+    }
+
+    async fn collections_by_ids(&self, ids: &[CollectionId]) -> Result<Vec<Collection>> {
+        self.inner.collections_by_ids(ids).await
+    }
+
     async fn collection_sizes(
         &self,
         account: AccountId,

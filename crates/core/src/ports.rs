@@ -208,6 +208,11 @@ pub trait CollectionStore: Send + Sync + 'static {
     /// Deletes the collection and takes it out of every asset that was in it; `false` if there
     /// was none.
     async fn delete_collection(&self, account: AccountId, id: &CollectionId) -> Result<bool>;
+    /// The collections of `accounts` (`None`: every account) in id order, `skip` of them
+    /// skipped, at most `limit`.
+    async fn collections_of(&self, accounts: Option<&[AccountId]>, skip: u64, limit: usize) -> Result<Vec<Collection>>;
+    /// The collections with these ids, in whatever account (the caller checks), in id order.
+    async fn collections_by_ids(&self, ids: &[CollectionId]) -> Result<Vec<Collection>>;
     /// How many assets are in each of the collections `ids` of `account` (archived ones
     /// included), in one query; a collection that is empty or not `account`'s is absent.
     async fn collection_sizes(&self, account: AccountId, ids: &[CollectionId]) -> Result<HashMap<CollectionId, u64>>;

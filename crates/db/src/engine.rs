@@ -42,6 +42,11 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// `id` of the collection $2 of account $1, kept from change by others (and from
     /// [`Engine::COLLECTIONS_IN`]) until the transaction ends.
     const COLLECTION_FOR_DELETE: &'static str;
+    /// The collections (as `COLLECTIONS_PAGE` reads them) of the accounts in $1 (a list of
+    /// account ids, see [`Engine::int_list`]), in id order, $2 at most, after skipping $3.
+    const COLLECTIONS_OF: &'static str;
+    /// The collections whose ids are in $1 (a list parameter), in id order.
+    const COLLECTIONS_BY_IDS: &'static str;
     /// `collection_id, count` of the members of the collections of account $1 whose ids are in
     /// $2 (a list parameter); a collection without members has no row.
     const COLLECTION_SIZES: &'static str;
@@ -61,6 +66,8 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
 
     /// A list of ids as one list parameter ([`Engine::ASSET_BLOBS`] and the like).
     fn id_list(ids: Vec<String>) -> sea_query::Value;
+    /// A list of integers (account ids) as one list parameter.
+    fn int_list(ids: Vec<i64>) -> sea_query::Value;
 
     /// Makes every folder of `folders` (ancestors included, ascending) exist, and keeps each
     /// from removal until the transaction ends, while other writers may still add beside them.

@@ -199,6 +199,8 @@ impl Engine for PgEngine {
         "SELECT id FROM collections WHERE account_id = $1 AND id = ANY($2) ORDER BY id FOR KEY SHARE";
     const COLLECTION_FOR_DELETE: &'static str =
         "SELECT id FROM collections WHERE account_id = $1 AND id = $2 FOR UPDATE";
+    const COLLECTIONS_OF: &'static str = "SELECT id, account_id, name, description, created_at, last_modified, created_by FROM collections WHERE account_id = ANY($1) ORDER BY id LIMIT $2 OFFSET $3";
+    const COLLECTIONS_BY_IDS: &'static str = "SELECT id, account_id, name, description, created_at, last_modified, created_by FROM collections WHERE id = ANY($1) ORDER BY id";
     const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
          WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id = ANY($2))
          GROUP BY collection_id";
@@ -243,6 +245,10 @@ impl Engine for PgEngine {
     }
 
     fn id_list(ids: Vec<String>) -> sea_query::Value {
+        ids.into()
+    }
+
+    fn int_list(ids: Vec<i64>) -> sea_query::Value {
         ids.into()
     }
 

@@ -93,6 +93,10 @@ impl Engine for SqliteEngine {
     const COLLECTIONS_IN: &'static str =
         "SELECT id FROM collections WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2))";
     const COLLECTION_FOR_DELETE: &'static str = "SELECT id FROM collections WHERE account_id = $1 AND id = $2";
+    const COLLECTIONS_OF: &'static str =
+        "SELECT id, account_id, name, description, created_at, last_modified, created_by FROM collections
+         WHERE account_id IN (SELECT value FROM json_each($1)) ORDER BY id LIMIT $2 OFFSET $3";
+    const COLLECTIONS_BY_IDS: &'static str = "SELECT id, account_id, name, description, created_at, last_modified, created_by FROM collections WHERE id IN (SELECT value FROM json_each($1)) ORDER BY id";
     const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
          WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2)))
          GROUP BY collection_id";
@@ -123,6 +127,10 @@ impl Engine for SqliteEngine {
 
     /// A JSON array, which `json_each` reads.
     fn id_list(ids: Vec<String>) -> sea_query::Value {
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()).into()
+    }
+
+    fn int_list(ids: Vec<i64>) -> sea_query::Value {
         serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()).into()
     }
 

@@ -631,6 +631,16 @@ async fn collection_store(store: &dyn MetaStore) {
     assert_eq!(ids(store.list_collections(A, None, 10).await.unwrap()), ["col-1", "col-2", "col-k"]);
     assert_eq!(ids(store.list_collections(A, Some(&c1.id), 1).await.unwrap()), ["col-2"]);
     assert_eq!(ids(store.list_collections(B, None, 10).await.unwrap()), ["col-3"]);
+    // Across accounts, by skip; and by ids in any account.
+    assert_eq!(ids(store.collections_of(Some(&[A, B]), 0, 10).await.unwrap()), ["col-1", "col-2", "col-3", "col-k"]);
+    assert_eq!(ids(store.collections_of(Some(&[A, B]), 1, 2).await.unwrap()), ["col-2", "col-3"]);
+    assert_eq!(ids(store.collections_of(Some(&[B]), 0, 10).await.unwrap()), ["col-3"]);
+    assert!(store.collections_of(Some(&[]), 0, 10).await.unwrap().is_empty());
+    assert!(store.collections_of(Some(&[A]), 10, 10).await.unwrap().is_empty());
+    assert_eq!(ids(store.collections_of(None, 2, 2).await.unwrap()), ["col-3", "col-k"]);
+    let wanted = [other.id.clone(), c1.id.clone(), CollectionId("col-none".into())];
+    assert_eq!(ids(store.collections_by_ids(&wanted).await.unwrap()), ["col-1", "col-3"]);
+    assert!(store.collections_by_ids(&[]).await.unwrap().is_empty());
     let renamed = store.update_collection(A, &c1.id, Some("Uno"), None, 71).await.unwrap().unwrap();
     assert_eq!((renamed.name.as_str(), renamed.description.as_str(), renamed.last_modified), ("Uno", "about One", 71));
     let described = store.update_collection(A, &c1.id, None, Some(""), 72).await.unwrap().unwrap();

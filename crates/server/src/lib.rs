@@ -44,6 +44,7 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
         .merge(dialects::jivox::routes())
         .merge(dialects::clinch::routes())
         .merge(dialects::native::routes())
+        .merge(dialects::hivo::routes())
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))

@@ -118,6 +118,45 @@ impl Library {
             .ok_or_else(|| collection_not_found(id))
     }
 
+    /// The collections of the accounts the caller reaches (only `account`'s when given, which
+    /// must be reachable), in id order, `skip` of them skipped, at most the core's page size.
+    pub async fn collections_in_reach(
+        &self,
+        who: &Principal,
+        account: Option<AccountId>,
+        skip: u64,
+        limit: usize,
+    ) -> Result<Vec<Collection>> {
+        if skip > crate::search::MAX_SKIP {
+            let msg = format!("skip may be at most {}.", crate::search::MAX_SKIP);
+            return Err(Error::invalid(Code::QueryInvalid, msg).with_param("skip"));
+        }
+        let limit = page_size(limit).max(1);
+        let accounts = match account {
+            Some(account) => {
+                self.authorize(who, account, Access::Read).await?;
+                Some(vec![account])
+            }
+            None => who.reachable(),
+        };
+        self.meta.collections_of(accounts.as_deref(), skip, limit).await
+    }
+
+    /// The collection `id`, in whatever account the caller reaches; `NotFound` otherwise.
+    pub async fn collection_by_id(&self, who: &Principal, id: &CollectionId) -> Result<Collection> {
+        let found = self.meta.collections_by_ids(std::slice::from_ref(id)).await?.pop();
+        match found {
+            Some(c) if who.reaches(c.account) && self.authorize(who, c.account, Access::Read).await.is_ok() => Ok(c),
+            _ => Err(collection_not_found(id)),
+        }
+    }
+
+    /// The collections among `ids` that the caller reaches (to name an asset's collections).
+    pub async fn collections_named(&self, who: &Principal, ids: &[CollectionId]) -> Result<Vec<Collection>> {
+        let found = self.meta.collections_by_ids(ids).await?;
+        Ok(found.into_iter().filter(|c| who.reaches(c.account)).collect())
+    }
+
     /// How many assets the collection holds.
     pub async fn collection_size(&self, who: &Principal, account: AccountId, id: &CollectionId) -> Result<u64> {
         self.authorize(who, account, Access::Read).await?;

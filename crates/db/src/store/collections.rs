@@ -24,6 +24,8 @@ const UPDATE_COLLECTION: &str =
        last_modified = $3
      WHERE account_id = $4 AND id = $5
      RETURNING id, account_id, name, description, created_at, last_modified, created_by";
+const ALL_COLLECTIONS: &str = "SELECT id, account_id, name, description, created_at, last_modified, created_by
+     FROM collections ORDER BY id LIMIT $1 OFFSET $2";
 const DELETE_COLLECTION: &str = "DELETE FROM collections WHERE account_id = $1 AND id = $2";
 
 #[async_trait]
@@ -80,6 +82,27 @@ impl<E: Engine> CollectionStore for Store<E> {
             .bind(id.0.as_str());
         let row: Option<CollectionRow> = self.engine.write().await?.fetch_optional(stmt).await?;
         Ok(row.map(Collection::from))
+    }
+
+    async fn collections_of(&self, accounts: Option<&[AccountId]>, skip: u64, limit: usize) -> Result<Vec<Collection>> {
+        let stmt = match accounts {
+            Some(accounts) => Stmt::new(E::COLLECTIONS_OF)
+                .bind(E::int_list(accounts.iter().map(|a| a.0).collect()))
+                .bind(int(limit))
+                .bind(int(skip)),
+            None => Stmt::new(ALL_COLLECTIONS).bind(int(limit)).bind(int(skip)),
+        };
+        let rows: Vec<CollectionRow> = self.engine.read().await?.fetch_all(stmt).await?;
+        Ok(rows.into_iter().map(Collection::from).collect())
+    }
+
+    async fn collections_by_ids(&self, ids: &[CollectionId]) -> Result<Vec<Collection>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let stmt = Stmt::new(E::COLLECTIONS_BY_IDS).bind(E::id_list(ids.iter().map(|c| c.0.clone()).collect()));
+        let rows: Vec<CollectionRow> = self.engine.read().await?.fetch_all(stmt).await?;
+        Ok(rows.into_iter().map(Collection::from).collect())
     }
 
     async fn collection_sizes(&self, account: AccountId, ids: &[CollectionId]) -> Result<HashMap<CollectionId, u64>> {

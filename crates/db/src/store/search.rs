@@ -314,9 +314,17 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         }
     };
     let conditions = if b.conditions.is_empty() { "TRUE".to_owned() } else { b.conditions.join(" AND ") };
-    let sql = format!(
-        "SELECT {} FROM assets a WHERE {conditions} ORDER BY {column} {direction}, a.id {direction}{tail}",
-        asset_columns!()
-    );
+    let order = format!("ORDER BY {column} {direction}, a.id {direction}");
+    let sql = if matches!(q.paging, Paging::Skip(_)) {
+        // The skipped rows are counted off the ids alone (the sort indexes hold the id and
+        // `archived_at`, so an unfiltered search skips them in the index without reading a
+        // row); only the page's rows are read.
+        format!(
+            "SELECT {} FROM assets a WHERE a.id IN (SELECT a.id FROM assets a WHERE {conditions} {order}{tail}) {order}",
+            asset_columns!()
+        )
+    } else {
+        format!("SELECT {} FROM assets a WHERE {conditions} {order}{tail}", asset_columns!())
+    };
     Stmt::built(sql, b.args)
 }

@@ -2,6 +2,7 @@
 //! reading they share: strict query strings, one credential header, declared body sizes.
 
 pub mod clinch;
+pub mod hivo;
 pub mod jivox;
 pub mod native;
 

@@ -334,6 +334,11 @@ async fn one_asset_its_attributes_and_its_download() {
         let res = download(query).await.unwrap();
         assert_eq!(res.status(), 302, "{query}");
         let location = res.headers()["location"].to_str().unwrap().to_owned();
+        if app.backend.s3.is_some() {
+            assert!(location.contains("X-Amz-Signature="), "an S3 presigned URL: {location}");
+        } else {
+            assert!(location.starts_with(&app.url("/signed/")), "the server's own link: {location}");
+        }
         let file = app.client.get(&location).send().await.unwrap();
         assert_eq!(file.status(), 200, "{query}: {location}");
         let got = file.headers()["content-disposition"].to_str().unwrap().to_owned();

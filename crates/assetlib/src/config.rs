@@ -74,6 +74,11 @@ pub struct Config {
     /// it: unset, each server generates its own into `<data_dir>/signing-key`, and a second
     /// server whose key differs from the one the library has registered refuses to start.
     pub signing_secret: Option<Secret>,
+    /// Requests a second per API key over every authenticated route (0: unlimited). Public
+    /// files and signed links are never limited.
+    pub rate_limit_per_sec: u32,
+    /// Requests a key may make at once before `rate_limit_per_sec` applies (0: the same).
+    pub rate_limit_burst: u32,
     /// `tracing` filter, e.g. `info` or `assetlib=debug`; `RUST_LOG` wins when set.
     pub log: String,
 }
@@ -137,6 +142,8 @@ impl Default for Config {
             max_connections: http.max_connections,
             signed_url_ttl_secs: assetlib_core::signing::DEFAULT_LINK_SECS,
             signing_secret: None,
+            rate_limit_per_sec: 0,
+            rate_limit_burst: 0,
             log: "info".into(),
         }
     }

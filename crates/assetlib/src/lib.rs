@@ -45,6 +45,10 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         node: node_id(&config.data_dir)?,
         signing: signing_key(config)?,
         signed_link_ttl: Duration::from_secs(config.signed_url_ttl_secs),
+        rate_limit: assetlib_core::library::limits::RateLimit::from_config(
+            config.rate_limit_per_sec,
+            config.rate_limit_burst,
+        ),
     };
     let fetcher = assetlib_fetch::SafeFetcher::new(assetlib_fetch::FetchOptions {
         timeout: Duration::from_secs(config.fetch_timeout_secs),

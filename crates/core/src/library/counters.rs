@@ -75,6 +75,7 @@ impl Library {
                     _ = tokio::time::sleep(FLUSH_EVERY) => false,
                     _ = shutdown.changed() => true,
                 };
+                lib.forget_idle_buckets();
                 if let Err(e) = lib.flush_counts().await {
                     tracing::warn!(error = %e, "could not write view and download counts; they are kept for the next try");
                 }

@@ -12,6 +12,7 @@ pub mod folders;
 pub mod ingest;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod links;
 pub mod search;
 pub mod uploads;
@@ -64,6 +65,8 @@ pub struct LibraryConfig {
     pub signing: crate::signing::SigningKey,
     /// How long a signed link lives unless its maker asks otherwise.
     pub signed_link_ttl: Duration,
+    /// Requests per API key (SPEC 5.6); `None`: unlimited.
+    pub rate_limit: Option<limits::RateLimit>,
 }
 
 impl Default for LibraryConfig {
@@ -79,6 +82,7 @@ impl Default for LibraryConfig {
             node: crate::ids::random_hex32(),
             signing: crate::signing::SigningKey::generate(),
             signed_link_ttl: Duration::from_secs(crate::signing::DEFAULT_LINK_SECS),
+            rate_limit: None,
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct Library {
     touched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Views and downloads not yet written (see [`counters`]).
     tallies: std::sync::Mutex<counters::Tallies>,
+    /// Each API key's token bucket, when requests are limited (see [`limits`]).
+    limiter: Option<limits::KeyLimiter>,
 }
 
 impl Library {
@@ -106,6 +112,7 @@ impl Library {
         config: LibraryConfig,
     ) -> Self {
         let guards = JobBatcher::new(meta.clone());
+        let limiter = config.rate_limit.map(limits::key_limiter);
         Self {
             meta,
             blobs,
@@ -116,6 +123,7 @@ impl Library {
             guards,
             touched: Default::default(),
             tallies: Default::default(),
+            limiter,
         }
     }
 
@@ -140,6 +148,7 @@ impl Library {
         let hash = hash_api_key(secret);
         let who =
             self.meta.principal_for_key(&hash).await?.ok_or_else(|| Error::unauthenticated("Invalid API key."))?;
+        self.check_rate(&hash)?;
         self.touch_key(&hash);
         Ok(who)
     }

@@ -44,11 +44,11 @@ const BODY_TOO_LARGE: Code = Code::DeclaredTooLarge;
 
 /// A Clinch error: a status and `{"error": "..."}`.
 #[derive(Debug)]
-pub struct ClinchError(StatusCode, String);
+pub struct ClinchError(StatusCode, String, Option<u64>);
 
 impl ClinchError {
     fn bad_request(msg: impl Into<String>) -> Self {
-        Self(StatusCode::BAD_REQUEST, msg.into())
+        Self(StatusCode::BAD_REQUEST, msg.into(), None)
     }
 }
 
@@ -73,13 +73,15 @@ impl From<Error> for ClinchError {
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self(status, e.message)
+        Self(status, e.message, e.retry_after)
     }
 }
 
 impl IntoResponse for ClinchError {
     fn into_response(self) -> Response {
-        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
+        let mut response = (self.0, axum::Json(json!({ "error": self.1 }))).into_response();
+        super::set_retry_after(&mut response, self.2);
+        response
     }
 }
 
@@ -88,7 +90,11 @@ type Json = axum::Json<Value>;
 
 async fn principal(state: &AppState, headers: &HeaderMap) -> ClinchResult<Principal> {
     let Some(key) = super::credential(headers, "x-apikey")? else {
-        return Err(ClinchError(StatusCode::UNAUTHORIZED, "Missing API key: send it in the X-ApiKey header.".into()));
+        return Err(ClinchError(
+            StatusCode::UNAUTHORIZED,
+            "Missing API key: send it in the X-ApiKey header.".into(),
+            None,
+        ));
     };
     Ok(state.lib.authenticate(key).await?)
 }

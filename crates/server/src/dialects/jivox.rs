@@ -33,7 +33,7 @@ const MAX_LIMIT: usize = 1000;
 
 /// A Jivox error: a status and `{"msg": "..."}`.
 #[derive(Debug)]
-pub struct JivoxError(StatusCode, String);
+pub struct JivoxError(StatusCode, String, Option<u64>);
 
 #[derive(Serialize)]
 struct Msg<'a> {
@@ -42,7 +42,7 @@ struct Msg<'a> {
 
 impl JivoxError {
     fn bad_request(msg: impl Into<String>) -> Self {
-        Self(StatusCode::BAD_REQUEST, msg.into())
+        Self(StatusCode::BAD_REQUEST, msg.into(), None)
     }
 }
 
@@ -61,13 +61,15 @@ impl From<Error> for JivoxError {
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self(status, e.message)
+        Self(status, e.message, e.retry_after)
     }
 }
 
 impl IntoResponse for JivoxError {
     fn into_response(self) -> Response {
-        (self.0, axum::Json(Msg { msg: &self.1 })).into_response()
+        let mut response = (self.0, axum::Json(Msg { msg: &self.1 })).into_response();
+        super::set_retry_after(&mut response, self.2);
+        response
     }
 }
 
@@ -75,7 +77,11 @@ type JivoxResult<T> = Result<T, JivoxError>;
 
 async fn principal(state: &AppState, headers: &HeaderMap) -> JivoxResult<Principal> {
     let Some(key) = super::credential(headers, "jvx_apikey")? else {
-        return Err(JivoxError(StatusCode::UNAUTHORIZED, "Missing API key: send it in the jvx_apikey header.".into()));
+        return Err(JivoxError(
+            StatusCode::UNAUTHORIZED,
+            "Missing API key: send it in the jvx_apikey header.".into(),
+            None,
+        ));
     };
     Ok(state.lib.authenticate(key).await?)
 }

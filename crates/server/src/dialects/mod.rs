@@ -11,6 +11,13 @@ use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::http::{HeaderMap, header};
 use percent_encoding::percent_decode;
 
+/// Adds `Retry-After` (whole seconds) to an error answer that has one.
+pub(crate) fn set_retry_after(response: &mut axum::response::Response, secs: Option<u64>) {
+    if let Some(secs) = secs {
+        response.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    }
+}
+
 /// An account id from a path segment: a positive integer.
 pub(crate) fn parse_account_id(raw: &str) -> Option<AccountId> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(AccountId)

@@ -43,7 +43,7 @@ impl Library {
     /// `assets` files over `leaf_folders` campaign folders in `brands` brands.
     pub fn new(account: i64, assets: usize, leaf_folders: usize, brands: usize) -> anyhow::Result<Self> {
         anyhow::ensure!(leaf_folders > 0 && brands > 0 && brands <= leaf_folders, "bad folder counts");
-        anyhow::ensure!(assets >= 100 * leaf_folders / 2, "too few assets for the folders");
+        anyhow::ensure!(assets >= leaf_folders, "too few assets for the folders");
         let per_brand = leaf_folders.div_ceil(brands);
         // Uneven weights from 500 to 1500, fixed by the index (7919 is prime to 1001).
         let weights: Vec<usize> = (0..leaf_folders).map(|k| 500 + (k * 7919) % 1001).collect();
@@ -143,13 +143,14 @@ pub async fn load_sqlite(db_path: &std::path::Path, lib: &Library, owner: &str) 
     // MATERIALIZED: each row's random id is drawn once (a flattened subquery would draw it
     // once per use).
     let sql = format!(
-        "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
+        "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, name_folded)
          WITH RECURSIVE
            f(path, n) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)),
            g(path, i, n) AS (SELECT path, 1, n FROM f WHERE n > 0 UNION ALL SELECT path, i + 1, n FROM g WHERE i < n),
            r AS MATERIALIZED (SELECT lower(hex(randomblob(16))) AS id, path, i, ?3 - abs(random() % {SPREAD_MS}) AS t FROM g)
          SELECT id, ?2, path, printf('asset_%05d', i) || {ext}, 1000 + abs(random() % 2000000), {ctype},
-                lower(hex(randomblob(32))), 'assets/' || ?2 || '/' || substr(id, 1, 2) || '/' || id, t, t, ?4
+                lower(hex(randomblob(32))), 'assets/' || ?2 || '/' || substr(id, 1, 2) || '/' || id, t, t, ?4,
+                lower(printf('asset_%05d', i) || {ext})
          FROM r ORDER BY random()",
         ext = kind(0),
         ctype = kind(1),
@@ -200,8 +201,9 @@ pub async fn load_postgres(url: &str, lib: &Library, owner: &str) -> anyhow::Res
     // The ORDER BY keeps the subquery from being flattened, so each random value is drawn once.
     // Made of this module's constants only.
     let inserted = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by)
-         SELECT a.id, $3, a.path, a.name, a.size, a.ctype, a.hash, $8 || substr(a.id, 1, 2) || '/' || a.id, a.t, a.t, $4
+        "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, created_by, name_folded)
+         SELECT a.id, $3, a.path, a.name, a.size, a.ctype, a.hash, $8 || substr(a.id, 1, 2) || '/' || a.id, a.t, a.t, $4,
+                lower(a.name)
          FROM (
            SELECT replace(gen_random_uuid()::text, '-', '') AS id, f.path,
                   'asset_' || lpad(g::text, 5, '0') || ($6::text[])[g % {n} + 1] AS name,

@@ -1,6 +1,7 @@
 //! `assetlib-bench`: in one run, on this machine (`assetlib-bench scaleout` is another mode,
 //! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`; `assetlib-bench soak` a
-//! third, mixed load with crashes: see `soak.rs`),
+//! third, mixed load with crashes: see `soak.rs`; `assetlib-bench search` a fourth, the search
+//! route over a million assets with attributes: see `search.rs`),
 //!
 //! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
 //! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
@@ -20,6 +21,8 @@ mod report;
 mod s3client;
 mod scaleout;
 mod scaleout_report;
+mod search;
+mod search_library;
 mod soak;
 mod soak_report;
 
@@ -68,7 +71,7 @@ pub struct LoadArgs {
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
-    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes",
+    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes, or (`search`) times its search over a million assets",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -133,6 +136,9 @@ enum Mode {
     /// listings, public GETs, copies and deletes, the server killed with SIGKILL and restarted
     /// during the run, then every acknowledged write read back; see scripts/bench-soak.sh.
     Soak(soak::SoakArgs),
+    /// The native search route over one account of a million assets with tags, metadata,
+    /// collections and the rest, on SQLite and on PostgreSQL; see scripts/bench-search.sh.
+    Search(search::SearchArgs),
 }
 
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
@@ -225,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
     match args.mode {
         Some(Mode::Scaleout(scaleout_args)) => return scaleout::run(scaleout_args, program_command).await,
         Some(Mode::Soak(soak_args)) => return soak::run(soak_args, program_command).await,
+        Some(Mode::Search(search_args)) => return search::run(search_args, program_command).await,
         None => {}
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;

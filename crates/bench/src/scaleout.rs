@@ -288,14 +288,14 @@ fn phase(stats: Stats, meter: &GroupMeter, present: [bool; 3]) -> Phase {
 }
 
 /// The fresh database of the run; dropped by [`Database::drop_now`].
-struct Database {
+pub(crate) struct Database {
     admin_url: String,
-    name: String,
-    url: String,
+    pub(crate) name: String,
+    pub(crate) url: String,
 }
 
 impl Database {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
+    pub(crate) async fn create(admin_url: &str) -> anyhow::Result<Self> {
         let name = format!("assetlib_bench_{}_{}", chrono::Utc::now().format("%Y%m%d%H%M%S"), std::process::id());
         let mut url = reqwest::Url::parse(admin_url).context("the PostgreSQL URL does not parse")?;
         url.set_path(&format!("/{name}"));
@@ -309,7 +309,7 @@ impl Database {
         Ok(Self { admin_url: admin_url.to_owned(), name, url: url.to_string() })
     }
 
-    async fn drop_now(&self) -> anyhow::Result<()> {
+    pub(crate) async fn drop_now(&self) -> anyhow::Result<()> {
         let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;

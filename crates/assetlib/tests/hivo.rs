@@ -400,3 +400,43 @@ async fn collections_list_and_get() {
     h.error("/collections?skip=70000", 400, Some("skip")).await;
     h.error(&format!("/collections/{}", CollectionId("col_none".into())), 404, None).await;
 }
+
+#[tokio::test]
+async fn answer_shapes_are_pinned() {
+    let app = TestApp::spawn().await;
+    let ids = library(&app).await;
+    let h = Hivo::owner(&app).await;
+    let mut settings = insta::Settings::clone_current();
+    // Values that change from run to run are redacted; a null stays null.
+    let keep_null = |label: &'static str| {
+        insta::dynamic_redaction(move |value, _| if value.is_nil() { value } else { label.into() })
+    };
+    for field in [".meta.timestamp", ".**.createdAt", ".**.lastModified", ".**.approvedAt"] {
+        settings.add_redaction(field, keep_null("[time]"));
+    }
+    for field in [
+        ".**.id",
+        ".**.self",
+        ".**.first",
+        ".**.prev",
+        ".**.next",
+        ".**.me",
+        ".**.createdBy",
+        ".**.favs[]",
+        ".**.collectionIds[]",
+    ] {
+        settings.add_redaction(field, keep_null("[id]"));
+    }
+    let list = h.ok("/assets?limit=1").await;
+    let one = h.ok(&format!("/assets/{}", ids["hero"])).await;
+    let collection = h.ok(&format!("/collections/{}", ids["collection"])).await;
+    let user = h.ok("/users/me").await;
+    let (_, error, _) = h.get("/assets?limit=0").await;
+    settings.bind(|| {
+        insta::assert_json_snapshot!("hivo_assets", list);
+        insta::assert_json_snapshot!("hivo_asset", one);
+        insta::assert_json_snapshot!("hivo_collection", collection);
+        insta::assert_json_snapshot!("hivo_user", user);
+        insta::assert_json_snapshot!("hivo_error", error);
+    });
+}

@@ -262,6 +262,19 @@ for name, text in NATIVES.items():
     write("native", name, text)
 
 
+# --- hivo: the asset query of GET /api/rest/v1/assets -----------------------------------------
+HIVOS = {
+    "plain": "filter[search]=hero&limit=32&skip=0&sort=-createdAt",
+    "ids": "filter[id]=a,b,,c&filter[id]=d&includeThumbnails=true",
+    "folders": "filter[path]=a/b&filter[pathPrefix]=a&filter[metadata][Team]=red&filter[sku]=S-1",
+    "bounds": "limit=257&skip=65537&filter[createdMin]=-1&filter[createdMax]=99999999999999",
+    "owner": "filter[sensitive]=true&filter[archived]=1&filter[licenseExpired]=0&filter[clientId]=2",
+    "unknown": "filter[nope]=1&filter[metadata][]=x&page=2",
+}
+for name, text in HIVOS.items():
+    write("hivo", name, text)
+
+
 # --- dictionaries (AFL++ format) ------------------------------------------------------------
 def dictionary(target, tokens):
     DICT.mkdir(parents=True, exist_ok=True)
@@ -281,6 +294,7 @@ dictionary("multipart", ["--XyZ", "--XyZ--", "\r\n", "\r\n\r\n", "Content-Dispos
 dictionary("range", ["Range: bytes=", "If-Range: ", "If-Match: ", "If-None-Match: ", "If-Modified-Since: ", "If-Unmodified-Since: ", '"abc"', "W/", "*", ",", "-", "\n", "Tue, 14 Nov 2023 22:13:20 GMT", "18446744073709551615"])
 dictionary("query", ["%", "%2F", "%ff", "%C3%A9", "+", "&", "=", "%00"])
 dictionary("native", ["tag=", "q=", "id=", "path=", "pathPrefix=", "sku=", "collectionId=", "batchId=", "approved=", "sensitive=", "archived=", "licenseExpired=", "favoriteBy=me", "createdMin=", "createdMax=", "contentType=", "meta.", "sort=", "limit=", "cursor=", "&", "\n", '"', "W/", "*", '"tags"', '"skus"', '"metadata"', '"collectionIds"', '"batchId"', '"approved"', '"expiresAt"', '"licenseExpiresAt"', '"favorite"', '"key"', "null", "true", "{", "}", "[", "]"])
+dictionary("hivo", ["filter[", "]", "filter[search]=", "filter[id]=", "filter[path]=", "filter[pathPrefix]=", "filter[sensitive]=", "filter[archived]=", "filter[licenseExpired]=", "filter[approved]=", "filter[favoriteBy]=", "filter[collectionId]=", "filter[clientId]=", "filter[batchId]=", "filter[createdMin]=", "filter[createdMax]=", "filter[sku]=", "filter[metadata][", "sort=", "limit=", "skip=", "includeThumbnails=", "&", ",", "%5B", "%5D", "true", "false", "65536", "256"])
 dictionary("clinch_json", ['"key"', '"content"', '"metadata"', '"overwrite"', '"sourceKey"', "true", "false", "null", "\\u", "\\ud83d", "{", "}", "[", "]", ":", ",", '"', "=="])
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 CARGO_AFL_VERSION=0.18.2
-ALL_TARGETS=(rules cursor zip multipart range query clinch_json native)
+ALL_TARGETS=(rules cursor zip multipart range query clinch_json native hivo)
 CORE_TARGETS=" rules cursor zip "
 
 if [ "${1:-}" = lock ]; then

@@ -92,6 +92,13 @@ pub fn native(data: &[u8]) {
     crate::dialects::native::fuzz_parsers(query, if_match, body);
 }
 
+/// Hivo's asset query: any bytes as a query string.
+pub fn hivo(data: &[u8]) {
+    if let Ok(raw) = std::str::from_utf8(data) {
+        crate::dialects::hivo::fuzz_query(raw);
+    }
+}
+
 /// Clinch's JSON bodies: PutAssetJSON's streamed reader over any bytes, and the small bodies.
 pub fn clinch_json(data: &[u8]) {
     runtime().block_on(crate::dialects::clinch::fuzz_bodies(data.to_vec()));
@@ -114,7 +121,9 @@ mod tests {
             super::query(input);
             super::clinch_json(input);
             super::native(input);
+            super::hivo(input);
         }
+        super::hivo(b"filter[search]=a&filter[id]=x,y&filter[metadata][k]=v&limit=256&skip=65536&sort=createdAt");
         super::native(b"tag=a&meta.team=Red&sort=-name&limit=5&cursor=xyz\n\"abc\"\n{\"metadata\":{\"a\":null}}");
     }
 }

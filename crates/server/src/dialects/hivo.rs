@@ -267,6 +267,36 @@ fn asset_query(raw: Option<&str>, who: &Principal) -> HivoResult<(AssetQuery, Pa
     Ok((q, paged, thumbnails))
 }
 
+/// The Hivo parsers over an arbitrary query string, for the fuzz target: the asset query
+/// parses within its bounds or is a 400 naming a parameter, and the paging links of what it
+/// parsed are built.
+pub(crate) fn fuzz_query(raw: &str) {
+    let admin = Principal {
+        user: UserId("usr_fuzz".into()),
+        name: "fuzz".into(),
+        admin: true,
+        roles: HashMap::new(),
+        key_account: None,
+        read_only: false,
+    };
+    match asset_query(Some(raw), &admin) {
+        Ok((q, paged, _)) => {
+            assert!((1..=MAX_LIMIT).contains(&q.limit) && paged.limit == q.limit, "limit {}", q.limit);
+            assert!(paged.skip <= assetlib_core::search::MAX_SKIP);
+            assert!(q.ids.len() <= assetlib_core::search::MAX_IDS);
+            let links = page_links("http://h/api/rest/v1/assets", Some(raw), paged.skip, paged.limit, true);
+            let links = links.expect("a query that parsed links");
+            assert!(links["first"].as_str().is_some_and(|l| !l.contains("skip=")), "{links}");
+        }
+        // A 400 names its parameter, unless the query itself does not decode.
+        Err(e) => assert!(
+            e.status == StatusCode::BAD_REQUEST
+                && (e.parameter.is_some() || super::query_pairs(raw.as_bytes()).is_err()),
+            "{e:?}"
+        ),
+    }
+}
+
 /// The query string of `pairs` without `skip`, plus `skip=n` when `n` is given.
 fn with_skip(pairs: &[(String, String)], skip: Option<u64>) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());

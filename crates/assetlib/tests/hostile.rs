@@ -658,6 +658,33 @@ async fn a_credential_header_sent_twice_is_401_in_every_dialect() {
             assert!(got.ends_with(body), "{got}");
         }
     }
+    // The native API and Hivo: the same, in their shapes.
+    let user = server.initial_user();
+    let cases = [
+        (
+            "GET /api/v1/me",
+            format!("Authorization: Bearer {key}\r\nAuthorization: Bearer {key}\r\n"),
+            "\"code\":\"unauthenticated\"",
+        ),
+        (
+            "GET /api/rest/v1/assets",
+            format!("X-User-Id: {user}\r\nX-Api-Key: {key}\r\nX-Api-Key: {key}\r\n"),
+            "\"status\":\"401\"",
+        ),
+        (
+            "GET /api/rest/v1/assets",
+            format!("X-User-Id: {user}\r\nX-User-Id: {user}\r\nX-Api-Key: {key}\r\n"),
+            "\"status\":\"401\"",
+        ),
+    ];
+    for (route, headers, needle) in cases {
+        let mut s = connect(&server).await;
+        let request = format!("{route} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let (got, _) = read_to_close(&mut s, Duration::from_secs(5)).await;
+        assert_eq!(status_of(&got), 401, "{route}: {got}");
+        assert!(got.contains(needle), "{got}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

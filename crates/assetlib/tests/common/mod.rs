@@ -491,6 +491,13 @@ impl ServerProcess {
         v["apiKey"].as_str().expect("apiKey").to_owned()
     }
 
+    /// The first owner's user id.
+    pub fn initial_user(&self) -> String {
+        let raw = std::fs::read_to_string(self.data_dir.join("initial-credentials.json")).expect("credentials");
+        let v: Value = serde_json::from_str(&raw).expect("json");
+        v["userId"].as_str().expect("userId").to_owned()
+    }
+
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill");

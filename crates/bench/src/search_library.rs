@@ -108,7 +108,7 @@ pub fn tag_name(r: usize) -> String {
     if r <= TOP_TAGS.len() {
         return TOP_TAGS[r - 1].to_owned();
     }
-    let word = if r % 2 == 0 { ADJECTIVES[r / 2 % ADJECTIVES.len()] } else { NOUNS[r / 2 % NOUNS.len()] };
+    let word = if r.is_multiple_of(2) { ADJECTIVES[r / 2 % ADJECTIVES.len()] } else { NOUNS[r / 2 % NOUNS.len()] };
     format!("{word}-{r}")
 }
 

@@ -228,6 +228,24 @@ impl AssetStore for CachedMetaStore {
         r
     }
 
+    async fn delete_asset_by_id(&self, account: AccountId, id: &AssetId, now: Millis) -> Result<bool> {
+        let r = self.inner.delete_asset_by_id(account, id, now).await;
+        self.invalidate(account);
+        r
+    }
+
+    async fn move_asset_by_id(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        to: (&str, &str),
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        let r = self.inner.move_asset_by_id(account, id, to, now).await;
+        self.invalidate(account);
+        r
+    }
+
     async fn set_asset_marks(
         &self,
         account: AccountId,

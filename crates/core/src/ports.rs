@@ -117,6 +117,18 @@ pub trait AssetStore: Send + Sync + 'static {
     /// Deletes the asset at `path/name`, queues its blob for deletion and prunes implicit
     /// folders left empty. `false` if there was none.
     async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool>;
+    /// As [`AssetStore::delete_asset`], of the asset `id` of `account` wherever it is (a
+    /// concurrent move never makes it delete another asset); `false` if there is none.
+    async fn delete_asset_by_id(&self, account: AccountId, id: &AssetId, now: Millis) -> Result<bool>;
+    /// Moves the asset `id` of `account` to `to` (which must be free, else `Conflict`), as a
+    /// move of [`AssetStore::copy_asset`] does; `None` if there is no such asset.
+    async fn move_asset_by_id(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        to: (&str, &str),
+        now: Millis,
+    ) -> Result<Option<Asset>>;
     /// Sets or clears an asset's archived and sensitive marks (`None` leaves one as it is).
     /// Returns the asset as stored, `None` if there is none at `path/name`.
     async fn set_asset_marks(

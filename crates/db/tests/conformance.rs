@@ -247,6 +247,23 @@ async fn asset_store(store: &dyn MetaStore) {
     assert!(store.get_asset_by_id(&other[0].id).await.unwrap().is_none(), "the replaced asset is gone");
     let back = store.copy_asset(A, ("k", "other.png"), ("k", "moved.png"), false, true, &c4, None, 54);
     assert_eq!(back.await.unwrap().unwrap().id, moved.id);
+    // By id: a move finds the asset wherever it is, keeps its id, refuses a taken key.
+    let by_id = store.move_asset_by_id(A, &moved.id, ("k/by-id", "m.png"), 54).await.unwrap().unwrap();
+    assert_eq!((&by_id.id, by_id.path.as_str(), by_id.name.as_str()), (&moved.id, "k/by-id", "m.png"));
+    let taken = store.move_asset_by_id(A, &moved.id, ("k", "src.png"), 54).await.unwrap_err();
+    assert_eq!(taken.kind, ErrorKind::Conflict);
+    assert!(store.move_asset_by_id(B, &moved.id, ("k", "x.png"), 54).await.unwrap().is_none(), "another account's");
+    assert!(store.move_asset_by_id(A, &id("none"), ("k", "x.png"), 54).await.unwrap().is_none());
+    let back = store.move_asset_by_id(A, &moved.id, ("k", "moved.png"), 54).await.unwrap().unwrap();
+    assert_eq!(back.id, moved.id);
+    assert!(!store.folder_exists(A, "k/by-id").await.unwrap(), "the folder it left is pruned");
+    // By id: a delete takes exactly that asset, and only in its account.
+    let doomed = store.write_assets(&common::write(A, vec![common::file("k", "doomed.png", "blob-d2")], 54)).await;
+    let doomed = doomed.unwrap().remove(0);
+    assert!(!store.delete_asset_by_id(B, &doomed.id, 54).await.unwrap(), "another account's");
+    assert!(store.delete_asset_by_id(A, &doomed.id, 54).await.unwrap());
+    assert!(store.get_asset_by_id(&doomed.id).await.unwrap().is_none());
+    assert!(!store.delete_asset_by_id(A, &doomed.id, 54).await.unwrap(), "already gone");
     assert!(store.get_asset(A, "k/sub", "copy.png").await.unwrap().is_none());
     assert!(!store.folder_exists(A, "k/sub").await.unwrap());
     assert!(store.blob_referenced(&src.blob).await.unwrap());

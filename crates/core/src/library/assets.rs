@@ -131,20 +131,27 @@ impl Library {
     /// Renames or moves the asset `id` of `account` to the key `to`, which must be free. It
     /// keeps its id.
     pub async fn rename_asset(&self, who: &Principal, account: AccountId, id: &AssetId, to: &str) -> Result<Asset> {
+        self.authorize(who, account, Access::Write).await?;
         let source = self.asset_in(who, account, id).await?;
-        let moved = self.copy_or_move(who, account, &source.key(), to, false, true).await?.0;
-        if moved.id != source.id {
-            // Renamed by someone else between the two reads: the key named another asset.
-            return Err(Error::conflict(Code::Conflict, "The asset changed while it was being renamed; try again."));
+        let to = self.config.rules.key(to)?;
+        if (source.path.as_str(), source.name.as_str()) == (to.path.as_str(), to.name.as_str()) {
+            return Err(Error::invalid(Code::SameKey, "The source and destination keys are the same."));
         }
-        Ok(moved)
+        let moved = self.meta.move_asset_by_id(account, id, (&to.path, &to.name), now_millis()).await?;
+        self.wake.notify_one();
+        moved.ok_or_else(|| super::attributes::asset_id_not_found(id))
     }
 
-    /// Deletes the asset `id` of `account`.
+    /// Deletes the asset `id` of `account`, wherever it is (a concurrent rename never makes
+    /// this delete another asset).
     pub async fn delete_asset_by_id(&self, who: &Principal, account: AccountId, id: &AssetId) -> Result<()> {
         self.authorize(who, account, Access::Write).await?;
-        let asset = self.asset_in(who, account, id).await?;
-        self.delete_key(account, &asset.key()).await
+        self.asset_in(who, account, id).await?;
+        if !self.meta.delete_asset_by_id(account, id, now_millis()).await? {
+            return Err(super::attributes::asset_id_not_found(id));
+        }
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// The asset `id` if it is `account`'s and `who` may read it; `NotFound` otherwise.

@@ -24,6 +24,10 @@ pub(crate) const GET_ACCOUNT_AND_ASSET: &str = concat!(
     "FROM accounts acc LEFT JOIN assets s ON s.account_id = acc.id AND s.path = $2 AND s.name = $3 WHERE acc.id = $1"
 );
 const DELETE_ASSET: &str = "DELETE FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 RETURNING blob_key";
+const DELETE_ASSET_WITH_ID: &str =
+    "DELETE FROM assets WHERE account_id = $1 AND path = $2 AND name = $3 AND id = $4 RETURNING blob_key";
+/// Reads of an asset's key by id before acting on it; a move in between makes one more round.
+const BY_ID_ROUNDS: usize = 8;
 const MOVE_ROW: &str = concat!(
     "UPDATE assets SET path = $1, name = $2, name_folded = lower($2), last_modified = $3 WHERE id = $4 RETURNING ",
     asset_columns!()
@@ -192,25 +196,39 @@ impl<E: Engine> AssetStore for Store<E> {
     }
 
     async fn delete_asset(&self, account: AccountId, path: &str, name: &str, now: Millis) -> Result<bool> {
-        let folders = &chain(path);
-        self.engine
-            .retrying(|| {
-                Box::pin(async move {
-                    let mut tx = self.engine.begin().await?;
-                    if !E::lock_folders_for_removal(&mut tx, account, folders).await? {
-                        return Ok(false);
-                    }
-                    let Some((blob,)) = tx.fetch_optional::<(String,)>(key(DELETE_ASSET, account, path, name)).await?
-                    else {
-                        return Ok(false);
-                    };
-                    delete_blobs_later::<E>(&mut tx, vec![blob], now).await?;
-                    prune_folders(&mut *tx, account, path).await?;
-                    E::commit(tx).await?;
-                    Ok(true)
-                })
-            })
-            .await
+        self.delete_at(account, path, name, None, now).await
+    }
+
+    async fn delete_asset_by_id(&self, account: AccountId, id: &AssetId, now: Millis) -> Result<bool> {
+        for _ in 0..BY_ID_ROUNDS {
+            let Some(asset) = self.get_asset_by_id(id).await?.filter(|a| a.account == account) else {
+                return Ok(false);
+            };
+            if self.delete_at(account, &asset.path, &asset.name, Some(id), now).await? {
+                return Ok(true);
+            }
+            // Moved (or deleted) between the read and the delete: read it again.
+        }
+        Err(crate::errors::contention())
+    }
+
+    async fn move_asset_by_id(
+        &self,
+        account: AccountId,
+        id: &AssetId,
+        to: (&str, &str),
+        now: Millis,
+    ) -> Result<Option<Asset>> {
+        for _ in 0..BY_ID_ROUNDS {
+            let Some(asset) = self.get_asset_by_id(id).await?.filter(|a| a.account == account) else {
+                return Ok(None);
+            };
+            let from = (asset.path.as_str(), asset.name.as_str());
+            if let Some(moved) = self.copy_or_move(account, from, to, false, true, id, None, now, Some(id)).await? {
+                return Ok(Some(moved));
+            }
+        }
+        Err(crate::errors::contention())
     }
 
     async fn set_asset_marks(
@@ -238,48 +256,7 @@ impl<E: Engine> AssetStore for Store<E> {
         created_by: Option<&UserId>,
         now: Millis,
     ) -> Result<Option<Asset>> {
-        let folders = &chain(to.0);
-        let source_folders = &chain(from.0);
-        let source_sql = if remove_source { E::MOVE_SOURCE } else { E::COPY_SOURCE };
-        self.engine
-            .retrying(|| {
-                Box::pin(async move {
-                    let mut tx = self.engine.begin().await?;
-                    // Folder locks first, as every write takes them; then the source row: a
-                    // delete of the source waits for this commit (and its blob job then finds
-                    // the copy referencing the blob), or committed before (no source). A move
-                    // may prune the source's folders: it holds them alone (if one is missing,
-                    // so is the source). Out of path order with the destination's: PostgreSQL
-                    // detects the rare deadlock, and the transaction runs again. Returning
-                    // early rolls back (nothing is left behind, not even the folders made).
-                    if remove_source && !E::lock_folders_for_removal(&mut tx, account, source_folders).await? {
-                        return Ok(None);
-                    }
-                    E::hold_folders(&mut tx, account, folders, now).await?;
-                    let source: Option<AssetRow> = tx.fetch_optional(key(source_sql, account, from.0, from.1)).await?;
-                    let Some(source) = source.map(Asset::from) else { return Ok(None) };
-                    if remove_source {
-                        let moved = move_row::<E>(&mut tx, account, &source, to, overwrite, now).await?;
-                        prune_folders(&mut *tx, account, from.0).await?;
-                        E::commit(tx).await?;
-                        return Ok(Some(moved));
-                    }
-                    let write = copy_write(account, &source, to, overwrite, new_id, created_by, now);
-                    let copy = put_asset::<E>(&mut tx, &write, &write.files[0], new_id).await?;
-                    // The copy carries every attribute and mark of its source.
-                    let carried = Asset {
-                        attributes: source.attributes.clone(),
-                        archived_at: source.archived_at,
-                        sensitive_at: source.sensitive_at,
-                        metadata: source.metadata.clone(),
-                        ..copy
-                    };
-                    let copy = write_attributes(&mut *tx, &carried, Rows::Replace).await?;
-                    E::commit(tx).await?;
-                    Ok(Some(copy))
-                })
-            })
-            .await
+        self.copy_or_move(account, from, to, overwrite, remove_source, new_id, created_by, now, None).await
     }
 
     async fn set_asset_metadata(
@@ -354,6 +331,104 @@ impl<E: Engine> AssetStore for Store<E> {
         let rows: Vec<(String, String)> =
             self.engine.read().await?.fetch_all(Stmt::new(E::ASSET_BLOBS).bind(list)).await?;
         Ok(rows.into_iter().map(|(id, blob)| (AssetId(id), BlobKey(blob))).collect())
+    }
+}
+
+#[allow(private_bounds)]
+impl<E: Engine> Store<E> {
+    /// Deletes the asset at `path/name` (only if its id is `only`, when given).
+    async fn delete_at(
+        &self,
+        account: AccountId,
+        path: &str,
+        name: &str,
+        only: Option<&AssetId>,
+        now: Millis,
+    ) -> Result<bool> {
+        let folders = &chain(path);
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    if !E::lock_folders_for_removal(&mut tx, account, folders).await? {
+                        return Ok(false);
+                    }
+                    let delete = match only {
+                        Some(id) => key(DELETE_ASSET_WITH_ID, account, path, name).bind(id.0.as_str()),
+                        None => key(DELETE_ASSET, account, path, name),
+                    };
+                    let Some((blob,)) = tx.fetch_optional::<(String,)>(delete).await? else {
+                        return Ok(false);
+                    };
+                    delete_blobs_later::<E>(&mut tx, vec![blob], now).await?;
+                    prune_folders(&mut *tx, account, path).await?;
+                    E::commit(tx).await?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+
+    /// [`AssetStore::copy_asset`], of the source only if its id is `only`, when given (else
+    /// `None`, as for a missing source).
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_or_move(
+        &self,
+        account: AccountId,
+        from: (&str, &str),
+        to: (&str, &str),
+        overwrite: bool,
+        remove_source: bool,
+        new_id: &AssetId,
+        created_by: Option<&UserId>,
+        now: Millis,
+        only: Option<&AssetId>,
+    ) -> Result<Option<Asset>> {
+        let folders = &chain(to.0);
+        let source_folders = &chain(from.0);
+        let source_sql = if remove_source { E::MOVE_SOURCE } else { E::COPY_SOURCE };
+        self.engine
+            .retrying(|| {
+                Box::pin(async move {
+                    let mut tx = self.engine.begin().await?;
+                    // Folder locks first, as every write takes them; then the source row: a
+                    // delete of the source waits for this commit (and its blob job then finds
+                    // the copy referencing the blob), or committed before (no source). A move
+                    // may prune the source's folders: it holds them alone (if one is missing,
+                    // so is the source). Out of path order with the destination's: PostgreSQL
+                    // detects the rare deadlock, and the transaction runs again. Returning
+                    // early rolls back (nothing is left behind, not even the folders made).
+                    if remove_source && !E::lock_folders_for_removal(&mut tx, account, source_folders).await? {
+                        return Ok(None);
+                    }
+                    E::hold_folders(&mut tx, account, folders, now).await?;
+                    let source: Option<AssetRow> = tx.fetch_optional(key(source_sql, account, from.0, from.1)).await?;
+                    let Some(source) = source.map(Asset::from) else { return Ok(None) };
+                    if only.is_some_and(|id| *id != source.id) {
+                        return Ok(None);
+                    }
+                    if remove_source {
+                        let moved = move_row::<E>(&mut tx, account, &source, to, overwrite, now).await?;
+                        prune_folders(&mut *tx, account, from.0).await?;
+                        E::commit(tx).await?;
+                        return Ok(Some(moved));
+                    }
+                    let write = copy_write(account, &source, to, overwrite, new_id, created_by, now);
+                    let copy = put_asset::<E>(&mut tx, &write, &write.files[0], new_id).await?;
+                    // The copy carries every attribute and mark of its source.
+                    let carried = Asset {
+                        attributes: source.attributes.clone(),
+                        archived_at: source.archived_at,
+                        sensitive_at: source.sensitive_at,
+                        metadata: source.metadata.clone(),
+                        ..copy
+                    };
+                    let copy = write_attributes(&mut *tx, &carried, Rows::Replace).await?;
+                    E::commit(tx).await?;
+                    Ok(Some(copy))
+                })
+            })
+            .await
     }
 }
 

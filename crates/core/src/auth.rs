@@ -59,6 +59,13 @@ impl Principal {
     }
 
     /// Checks `access` to `account`; the error is `Forbidden` with a message for the caller.
+    /// Whether this principal may narrow a search to an account named by a filter rather than
+    /// by the route (Hivo's `filter[clientId]`): platform administrators only, `Forbidden` for
+    /// anyone else, whatever their role in that account.
+    pub fn check_account_filter(&self) -> Result<()> {
+        if self.admin { Ok(()) } else { Err(Error::forbidden("Filtering by client is for platform administrators.")) }
+    }
+
     pub fn check(&self, account: AccountId, access: Access) -> Result<()> {
         if !self.reaches(account) {
             return Err(Error::forbidden(format!("Access to account {account} is not allowed.")));

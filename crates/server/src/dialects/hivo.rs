@@ -10,7 +10,7 @@ use assetlib_core::library::links::LinkTarget;
 use assetlib_core::model::{Asset, Collection};
 use assetlib_core::search::{AssetQuery, Paging, Scope, Sort, SortField};
 use assetlib_core::signing::Disposition;
-use assetlib_core::{AccountId, AssetId, Code, CollectionId, Error, ErrorKind, UserId};
+use assetlib_core::{AccountId, AssetId, Code, CollectionId, Error, UserId};
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -75,19 +75,7 @@ impl HivoError {
 
 impl From<Error> for HivoError {
     fn from(e: Error) -> Self {
-        let status = match e.kind {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
-            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = super::status_of(e.kind);
         Self { status, detail: e.message, parameter: e.param, retry_after: e.retry_after }
     }
 }
@@ -245,9 +233,7 @@ fn asset_query(raw: Option<&str>, who: &Principal) -> HivoResult<(AssetQuery, Pa
             "filter[clientId]" => {
                 let account = super::parse_account_id(v)
                     .ok_or_else(|| HivoError::bad("filter[clientId]", "filter[clientId] must be a client id."))?;
-                if !who.admin {
-                    return Err(Error::forbidden("filter[clientId] is for platform administrators.").into());
-                }
+                who.check_account_filter()?;
                 q.scope = Scope::Accounts(vec![account]);
             }
             "filter[batchId]" => q.batch_id = Some(bounded("filter[batchId]", v, MAX_BATCH)?),
@@ -500,9 +486,7 @@ async fn list_collections(
             "filter[clientId]" => {
                 let a = super::parse_account_id(&v)
                     .ok_or_else(|| HivoError::bad("filter[clientId]", "filter[clientId] must be a client id."))?;
-                if !who.admin {
-                    return Err(Error::forbidden("filter[clientId] is for platform administrators.").into());
-                }
+                who.check_account_filter()?;
                 account = Some(a);
             }
             other => return Err(HivoError::bad(other, format!("Unknown parameter '{other}'."))),

@@ -8,7 +8,7 @@ use assetlib_core::library::ingest::too_large_error;
 use assetlib_core::library::uploads::Zips;
 use assetlib_core::model::{Entry, QueueEntry};
 use assetlib_core::size::human_size;
-use assetlib_core::{AccountId, Error, ErrorKind};
+use assetlib_core::{AccountId, Error};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -48,20 +48,7 @@ impl JivoxError {
 
 impl From<Error> for JivoxError {
     fn from(e: Error) -> Self {
-        let status = match e.kind {
-            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
-            ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self(status, e.message, e.retry_after)
+        Self(super::status_of(e.kind), e.message, e.retry_after)
     }
 }
 

@@ -11,6 +11,25 @@ use assetlib_core::{AccountId, Error, ErrorKind};
 use axum::http::{HeaderMap, header};
 use percent_encoding::percent_decode;
 
+/// The HTTP status of an error kind, as every dialect answers it unless its vendor says
+/// otherwise (Clinch answers some with 400).
+pub(crate) fn status_of(kind: ErrorKind) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match kind {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::TimedOut => StatusCode::REQUEST_TIMEOUT,
+        ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// Adds `Retry-After` (whole seconds) to an error answer that has one.
 pub(crate) fn set_retry_after(response: &mut axum::response::Response, secs: Option<u64>) {
     if let Some(secs) = secs {

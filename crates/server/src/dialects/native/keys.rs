@@ -1,7 +1,7 @@
 //! The native key routes, for an account's owners: list the keys of its members, create one
 //! for the caller (its secret shown once, in `key`), revoke one.
 
-use super::{NativeResult, Problem, caller, limit_param, query_params, read_json, rfc3339, schema};
+use super::{NativeResult, caller, read_json, rfc3339, schema};
 use crate::AppState;
 use assetlib_core::auth::Access;
 use assetlib_core::model::ApiKeyInfo;
@@ -9,8 +9,6 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn key_view(k: &ApiKeyInfo, secret: Option<String>) -> schema::Key {
     schema::Key {
@@ -35,24 +33,10 @@ pub(super) async fn list(
     headers: HeaderMap,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Manage).await?;
-    let (mut after, mut limit) = (None, super::DEFAULT_LIMIT);
-    for (name, value) in query_params(raw.as_deref())? {
-        match name.as_str() {
-            "limit" => limit = limit_param(&value)?,
-            "cursor" => {
-                let id = URL_SAFE_NO_PAD
-                    .decode(&value)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| Problem::invalid("cursor", "Invalid cursor."))?;
-                after = Some(id);
-            }
-            other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
-        }
-    }
+    let (after, limit) = super::id_page_params(raw.as_deref())?;
     let page = state.lib.api_keys(&who, account, after.as_deref(), limit).await?;
     let items = page.items.iter().map(|k| key_view(k, None)).collect();
-    let next_cursor = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.as_bytes()));
+    let next_cursor = page.next.as_deref().map(super::id_cursor);
     Ok(axum::Json(schema::KeyPage { items, next_cursor }).into_response())
 }
 

@@ -127,21 +127,28 @@ impl Problem {
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
-        let (status, code) = match e.kind {
-            ErrorKind::Invalid if e.code == Code::BodyInvalid => (StatusCode::BAD_REQUEST, "invalid_body"),
-            ErrorKind::Invalid => (StatusCode::BAD_REQUEST, "invalid_parameter"),
-            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-            ErrorKind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            ErrorKind::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            ErrorKind::TimedOut => (StatusCode::REQUEST_TIMEOUT, "timed_out"),
-            ErrorKind::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
-            ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let code = match e.kind {
+            ErrorKind::Invalid if e.code == Code::BodyInvalid => "invalid_body",
+            ErrorKind::Invalid => "invalid_parameter",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::TimedOut => "timed_out",
+            ErrorKind::PreconditionFailed => "precondition_failed",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
         };
-        Self { status, code, detail: e.message, kind: e.code.as_str(), param: e.param, retry_after: e.retry_after }
+        Self {
+            status: super::status_of(e.kind),
+            code,
+            detail: e.message,
+            kind: e.code.as_str(),
+            param: e.param,
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -219,16 +226,17 @@ fn asset_view(state: &AppState, asset: &Asset, who: &UserId) -> schema::Asset {
     let time = |t: Option<i64>| t.map(rfc3339);
     let original =
         schema::Version { size: asset.size, content_type: asset.content_type.clone(), width: None, height: None };
+    let key = asset.key();
     schema::Asset {
         id: asset.id.0.clone(),
         account_id: asset.account.0,
-        key: asset.key(),
+        url: crate::files::public_url(&state.http.public_base_url, asset.account, &key),
+        key,
         path: asset.path.clone(),
         name: asset.name.clone(),
         size: asset.size,
         content_type: asset.content_type.clone(),
         hash: asset.hash.clone(),
-        url: crate::files::public_url(&state.http.public_base_url, asset.account, &asset.key()),
         created_at: rfc3339(asset.created_at),
         last_modified: rfc3339(asset.last_modified),
         created_by: asset.created_by.as_ref().map(|u| u.0.clone()),
@@ -278,6 +286,32 @@ fn limit_param(v: &str) -> NativeResult<usize> {
         .ok()
         .filter(|n| (1..=MAX_LIMIT).contains(n))
         .ok_or_else(|| Problem::invalid("limit", format!("limit must be 1 to {MAX_LIMIT}.")))
+}
+
+/// The parameters of a list paged by the last item's id (collections, keys): `limit` and
+/// `cursor`, decoded; any other is refused.
+fn id_page_params(raw: Option<&str>) -> NativeResult<(Option<String>, usize)> {
+    let (mut after, mut limit) = (None, DEFAULT_LIMIT);
+    for (name, v) in query_params(raw)? {
+        match name.as_str() {
+            "limit" => limit = limit_param(&v)?,
+            "cursor" => {
+                let id = URL_SAFE_NO_PAD
+                    .decode(&v)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| Problem::invalid("cursor", "Invalid cursor."))?;
+                after = Some(id);
+            }
+            other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
+        }
+    }
+    Ok((after, limit))
+}
+
+/// The cursor of a list paged by id: where the next page starts.
+fn id_cursor(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 
 /// A boolean parameter: `true` or `false`.
@@ -491,28 +525,11 @@ async fn patch_asset(
     let mut asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
     let if_match = if_match(&headers)?;
     let p: schema::AssetPatch = read_json(&headers, body).await?;
-    let (metadata, metadata_merge) = metadata_change(p.metadata)?;
-    let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
-        v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
-    };
-    let mut patch = AssetPatch {
-        tags: p.tags.map(Option::unwrap_or_default),
-        skus: p.skus.map(Option::unwrap_or_default),
-        metadata,
-        metadata_merge,
-        collection_ids: p.collection_ids.map(|ids| ids.unwrap_or_default().into_iter().map(CollectionId).collect()),
-        batch_id: p.batch_id,
-        approved: p.approved,
-        sensitive: p.sensitive,
-        archived: p.archived,
-        expires_at: times("expiresAt", p.expires_at)?,
-        license_expires_at: times("licenseExpiresAt", p.license_expires_at)?,
-        favourite: p.favorite.map(|on| (who.user.clone(), on)),
-        if_match: None,
-    };
+    let key = p.key.clone();
+    let mut patch = core_patch(p, &who.user)?;
     // Checked before a rename, so that a bad member leaves the asset where it was.
     assetlib_core::library::attributes::check_patch(&patch)?;
-    if let Some(key) = p.key.filter(|k| *k != asset.key()) {
+    if let Some(key) = key.filter(|k| *k != asset.key()) {
         // The rename comes first (its If-Match is checked against the asset as read), then the
         // other members, against the renamed asset.
         if if_match.as_ref().is_some_and(|tag| *tag != asset.etag()) {
@@ -531,6 +548,30 @@ async fn patch_asset(
     }
     let changed = state.lib.update_asset(&who, account, &asset.id, patch).await?;
     Ok(with_etag(&changed, asset_json(&state, &changed, &who.user)))
+}
+
+/// A merge patch as the core's patch (all but `key`, which is a move); `who` sets the
+/// favourite.
+fn core_patch(p: schema::AssetPatch, who: &UserId) -> NativeResult<AssetPatch> {
+    let (metadata, metadata_merge) = metadata_change(p.metadata)?;
+    let times = |param: &str, v: Option<Option<String>>| -> NativeResult<Option<Option<i64>>> {
+        v.map(|t| t.map(|t| parse_time(param, &t)).transpose()).transpose()
+    };
+    Ok(AssetPatch {
+        tags: p.tags.map(Option::unwrap_or_default),
+        skus: p.skus.map(Option::unwrap_or_default),
+        metadata,
+        metadata_merge,
+        collection_ids: p.collection_ids.map(|ids| ids.unwrap_or_default().into_iter().map(CollectionId).collect()),
+        batch_id: p.batch_id,
+        approved: p.approved,
+        sensitive: p.sensitive,
+        archived: p.archived,
+        expires_at: times("expiresAt", p.expires_at)?,
+        license_expires_at: times("licenseExpiresAt", p.license_expires_at)?,
+        favourite: p.favorite.map(|on| (who.clone(), on)),
+        if_match: None,
+    })
 }
 
 /// The entity tag of `If-Match`: one strong tag, or `None` for none or `*` (the asset exists).
@@ -606,25 +647,11 @@ async fn list_collections(
     headers: HeaderMap,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
-    let mut limit = DEFAULT_LIMIT;
-    let mut after = None;
-    for (name, v) in super::query_pairs(raw.as_deref().unwrap_or("").as_bytes())? {
-        match name.as_str() {
-            "limit" => limit = limit_param(&v)?,
-            "cursor" => {
-                let id = URL_SAFE_NO_PAD
-                    .decode(&v)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| Problem::invalid("cursor", "Invalid cursor."))?;
-                after = Some(CollectionId(id));
-            }
-            other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
-        }
-    }
+    let (after, limit) = id_page_params(raw.as_deref())?;
+    let after = after.map(CollectionId);
     let page = state.lib.collections(&who, account, after.as_ref(), limit).await?;
     let items = page.items.iter().map(|(c, n)| collection_view(c, *n)).collect();
-    let next_cursor = page.next.map(|id| URL_SAFE_NO_PAD.encode(id.0.as_bytes()));
+    let next_cursor = page.next.map(|id| id_cursor(&id.0));
     Ok(axum::Json(schema::CollectionPage { items, next_cursor }).into_response())
 }
 
@@ -715,15 +742,8 @@ pub(crate) fn fuzz_parsers(query: &[u8], if_match_value: &[u8], body: &[u8]) {
         }
     }
     if let Ok(p) = json_body::<schema::AssetPatch>(&Bytes::copy_from_slice(body))
-        && let Ok((metadata, metadata_merge)) = metadata_change(p.metadata)
+        && let Ok(patch) = core_patch(p, &who.user)
     {
-        let patch = AssetPatch {
-            tags: p.tags.map(Option::unwrap_or_default),
-            skus: p.skus.map(Option::unwrap_or_default),
-            metadata,
-            metadata_merge,
-            ..AssetPatch::default()
-        };
         let _ = assetlib_core::library::attributes::check_patch(&patch);
     }
 }

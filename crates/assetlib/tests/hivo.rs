@@ -166,10 +166,16 @@ async fn every_filter_finds_what_it_names() {
     assert!(h.ids("?filter[metadata][team]=red").await.is_empty(), "the key exactly");
     assert_eq!(h.ids("?filter[sensitive]=false").await, [story.as_str(), hero.as_str()]);
     assert_eq!(h.ids("?filter[licenseExpired]=false").await, [story.as_str(), hero.as_str()]);
-    let now = chrono::Utc::now().timestamp();
-    assert_eq!(h.ids(&format!("?filter[createdMin]={}", now - 3600)).await.len(), 2);
-    assert!(h.ids(&format!("?filter[createdMax]={}", now - 3600)).await.is_empty());
-    assert_eq!(h.ids(&format!("?filter[createdMin]={now}&filter[createdMax]={now}")).await.len(), 2);
+    // The bounds are inclusive seconds: take them from the assets themselves, so that a second
+    // turning between the uploads and this point changes nothing.
+    let listed = h.ok("/assets").await;
+    let created: Vec<i64> =
+        listed["data"].as_array().unwrap().iter().map(|a| a["attributes"]["createdAt"].as_i64().unwrap()).collect();
+    let (first, last) = (*created.iter().min().unwrap(), *created.iter().max().unwrap());
+    assert_eq!(h.ids(&format!("?filter[createdMin]={}", first - 3600)).await.len(), 2);
+    assert!(h.ids(&format!("?filter[createdMax]={}", first - 3600)).await.is_empty());
+    assert_eq!(h.ids(&format!("?filter[createdMin]={first}&filter[createdMax]={last}")).await.len(), 2);
+    assert!(h.ids(&format!("?filter[createdMin]={}", last + 1)).await.is_empty());
     // Combined.
     assert_eq!(h.ids("?filter[pathPrefix]=brand&filter[search]=st&filter[approved]=false").await, [story.as_str()]);
 }

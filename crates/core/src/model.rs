@@ -395,6 +395,37 @@ pub struct QueueEntry {
     pub updated_at: Millis,
 }
 
+/// What a [`crate::ports::Renderer`] made of one file: the original's size in pixels when it is
+/// an image, and each rendition's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Width and height of the original, for an image (after EXIF orientation); `None` for a
+    /// video or a document.
+    pub original: Option<(u32, u32)>,
+    pub versions: Vec<RenderedVersion>,
+}
+
+/// One rendition's encoded bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedVersion {
+    /// [`THUMBNAIL`] or [`WEB`].
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// `jpg`, `png` or `webp`.
+    pub extension: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The version every asset has: its content as uploaded.
+pub const ORIGINAL: &str = "original";
+/// A rendition that fits 256x256 (SPEC section 6).
+pub const THUMBNAIL: &str = "thumbnail";
+/// A rendition that fits 1600x1600, never upscaled.
+pub const WEB: &str = "web";
+
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: JobKind,

@@ -379,6 +379,19 @@ pub trait ArchiveOpener: Send + Sync + 'static {
     fn open(&self, file: std::fs::File) -> Result<Box<dyn Archive>>;
 }
 
+/// Makes an asset's renditions (SPEC section 6) from its content in a local file. Blocking and
+/// CPU-bound: the core runs it on a blocking thread. An implementation bounds its own memory
+/// and time (a pixel limit, a time limit for what it runs beside it) and never reads another
+/// file or reaches the network, whatever the content claims.
+pub trait Renderer: Send + Sync + 'static {
+    /// Whether a file with this extension (lower case, no dot) can have renditions at all on
+    /// this machine (a video needs ffmpeg, a PDF poppler). Others get no job.
+    fn renderable(&self, extension: &str) -> bool;
+    /// The renditions of the content in `file`. An error is a file that cannot be rendered:
+    /// the asset stays valid without renditions and the reason is logged.
+    fn render(&self, file: &std::path::Path, extension: &str) -> Result<crate::model::Rendered>;
+}
+
 /// Fetches a URL's content for an upload. Implementations refuse unsafe targets.
 #[async_trait]
 pub trait UrlFetcher: Send + Sync + 'static {

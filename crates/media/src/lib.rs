@@ -1,9 +1,12 @@
-//! Media work as pure functions over files and readers. For now: reading zip archives for the
-//! core's expansion job (renditions and probing come later).
+//! Media work as pure functions over files and readers: renditions (`render`) and reading zip
+//! archives for the core's expansion job.
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod render;
+
+pub use render::{MediaRenderer, RenderConfig};
 
 use assetlib_core::Code;
 use assetlib_core::ports::{Archive, ArchiveEntry, ArchiveOpener};

@@ -275,6 +275,39 @@ for name, text in HIVOS.items():
     write("hivo", name, text)
 
 
+# --- render: images behind a selector byte (0 png, 1 jpg, 2 gif, 3 svg) --------------------
+def png(w, h, color_type, rows, depth=8, palette=b""):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 0)
+    raw = b"".join(b"\0" + r for r in rows)
+    plte = chunk(b"PLTE", palette) if palette else b""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + plte + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# A 16x12 JPEG made by ffmpeg (testsrc, baseline, 4:2:0).
+TINY_JPEG = base64.b64decode("/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgKCgsKCw0NDQ0NDRAPEBAQEBAQEBAQEBASEhIVFRUSEhIQEBISFBQVFRcXFxUVFRUXFxkZGR4eHBwjIyQrKzP/xAByAAADAQAAAAAAAAAAAAAAAAACBgQHAQEBAQEAAAAAAAAAAAAAAAAGBQMHEAACAQMEAwEBAQAAAAAAAAABAgMEESEiEgAFBjEyQWETEQACAgIBAwQCAwEAAAAAAAABAgMEBRESAEEGUTETIYEiYZFCMv/AABEIAAwAEAMBEgACEgADEgD/2gAMAwEAAhEDEQA/AEZIEj8Zp5FvumMpfONFTtWw9Yz/AHJ5ZTdy56RFNJQFYflTCSuqWxuN9s/WLas8beMVoknM4UGRxoufcLphxX0B4gkdz7+w6MeN4trV+feRykSxGMqkVkqn7K5O14n0/jratfmuVszWkEfDHx0Y65CDmBZmMsxLnbHmyoCAQuo1+t7Jr5TEwWsNJkEeWlLPx+ZKZWCKXhP8acwELNxB/Xkx0fbrT+x7Cfr/ACChMRFpqmCB1a5UpM0MRNgRqUOSh/D7uLjgt00VX5CI5airIKtKp/0G6J4xEytGSh2kE4IyLC3rnNPGJHVSgYhXGmHY6Lkf0e/SbBZcXq0kZx2Lr8I9h69b45N/Jx/65nsT+eoFKnWsT+QWJIlaWq2NaCT/AFGZI3jfRHZlOmU7UkA62B1hjLcmKmuwqEsg2aMDmyDK0qvUtT7lIK82RoVCEjSqW+t/fX//2Q==")
+
+
+def with_exif_orientation(jpeg, value):
+    tiff = b"MM\0\x2a\0\0\0\x08" + struct.pack(">HHHIHHI", 1, 0x0112, 3, 1, value, 0, 0)
+    app1 = b"Exif\0\0" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
+
+
+write("render", "png_rgb", b"\0" + png(4, 3, 2, [bytes(range(i, i + 12)) for i in range(3)]))
+write("render", "png_rgba", b"\0" + png(3, 2, 6, [bytes([255, 0, 0, 128] * 3), bytes([0, 0, 255, 255] * 3)]))
+write("render", "png_gray16", b"\0" + png(2, 2, 0, [b"\x12\x34\xff\xff", b"\x00\x00\x80\x00"], depth=16))
+write("render", "png_palette", b"\0" + png(2, 1, 3, [b"\x00\x01"], palette=b"\xff\x00\x00\x00\x00\xff"))
+write("render", "png_big_declared", b"\0" + png(5000, 5000, 2, [b""]))
+write("render", "jpeg", b"\1" + TINY_JPEG)
+write("render", "jpeg_rotated", b"\1" + with_exif_orientation(TINY_JPEG, 6))
+write("render", "gif", b"\2GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+write("render", "svg_shapes", b"\3" + b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="20" height="20" fill="red"/><circle cx="30" cy="10" r="5" opacity=".5"/></svg>')
+write("render", "svg_viewbox", b"\3" + b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 3 2" width="3000" height="2000"><path d="M0 0L3 2" stroke="blue"/></svg>')
+write("render", "svg_external", b"\3" + b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="9" height="9"><image xlink:href="/etc/passwd" width="9" height="9"/><text>&x;</text><use href="#a"/><g id="a"><use href="#a"/></g></svg>')
+
+
 # --- dictionaries (AFL++ format) ------------------------------------------------------------
 def dictionary(target, tokens):
     DICT.mkdir(parents=True, exist_ok=True)
@@ -295,6 +328,7 @@ dictionary("range", ["Range: bytes=", "If-Range: ", "If-Match: ", "If-None-Match
 dictionary("query", ["%", "%2F", "%ff", "%C3%A9", "+", "&", "=", "%00"])
 dictionary("native", ["tag=", "q=", "id=", "path=", "pathPrefix=", "sku=", "collectionId=", "batchId=", "approved=", "sensitive=", "archived=", "licenseExpired=", "favoriteBy=me", "createdMin=", "createdMax=", "contentType=", "meta.", "sort=", "limit=", "cursor=", "&", "\n", '"', "W/", "*", '"tags"', '"skus"', '"metadata"', '"collectionIds"', '"batchId"', '"approved"', '"expiresAt"', '"licenseExpiresAt"', '"favorite"', '"key"', "null", "true", "{", "}", "[", "]"])
 dictionary("hivo", ["filter[", "]", "filter[search]=", "filter[id]=", "filter[path]=", "filter[pathPrefix]=", "filter[sensitive]=", "filter[archived]=", "filter[licenseExpired]=", "filter[approved]=", "filter[favoriteBy]=", "filter[collectionId]=", "filter[clientId]=", "filter[batchId]=", "filter[createdMin]=", "filter[createdMax]=", "filter[sku]=", "filter[metadata][", "sort=", "limit=", "skip=", "includeThumbnails=", "&", ",", "%5B", "%5D", "true", "false", "65536", "256"])
+dictionary("render", [b"\x89PNG\r\n\x1a\n", b"IHDR", b"IDAT", b"IEND", b"PLTE", b"tRNS", b"iCCP", b"eXIf", b"\xff\xd8", b"\xff\xc0", b"\xff\xc2", b"\xff\xc4", b"\xff\xda", b"\xff\xdb", b"\xff\xdd", b"\xff\xe1", b"\xff\xe2", b"\xff\xee", b"\xff\xd9", b"Exif\0\0", b"ICC_PROFILE\0", b"Adobe", b"GIF89a", b"NETSCAPE2.0", b"!\xf9\x04", b"<svg ", b"</svg>", b"viewBox=", b"width=", b"<use href=", b"<image href=", b"<!ENTITY", b"<filter>", b"<linearGradient>", b"transform=", b"\xff\xff"])
 dictionary("clinch_json", ['"key"', '"content"', '"metadata"', '"overwrite"', '"sourceKey"', "true", "false", "null", "\\u", "\\ud83d", "{", "}", "[", "]", ":", ",", '"', "=="])
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 CARGO_AFL_VERSION=0.18.2
-ALL_TARGETS=(rules cursor zip multipart range query clinch_json native hivo)
-CORE_TARGETS=" rules cursor zip "
+ALL_TARGETS=(rules cursor zip render multipart range query clinch_json native hivo)
+CORE_TARGETS=" rules cursor zip render "
 
 if [ "${1:-}" = lock ]; then
     # fuzz/ is a workspace of its own with its own lock file; starting it from the main one

@@ -1,16 +1,59 @@
-//! Entry point for the zip fuzz target (`fuzz/`): any bytes as an archive, judged by the
-//! expansion's limits and then read as the expansion reads it. It panics only if an archive the
-//! limits let through writes more than they allow, or if reading misbehaves.
+//! Entry points for the fuzz targets (`fuzz/`).
+//!
+//! `zip`: any bytes as an archive, judged by the expansion's limits and then read as the
+//! expansion reads it. It panics only if an archive the limits let through writes more than they
+//! allow, or if reading misbehaves.
+//!
+//! `render`: any bytes as an image (the first byte picks the extension: png, jpg, gif or svg; the
+//! raster decoders sniff the content anyway), rendered under a 1-megapixel limit without the
+//! renderer's guard against panics. It panics if a decoder does, or if a rendition does not fit
+//! its box or has no pixels.
 
 use crate::ZipOpener;
+use crate::render::{MediaRenderer, RenderConfig, THUMBNAIL_SIZE, WEB_SIZE};
 use assetlib_core::library::ZipLimits;
 use assetlib_core::library::zip::check_archive;
+use assetlib_core::model::{THUMBNAIL, WEB};
 use assetlib_core::ports::ArchiveOpener;
 use std::io::Write;
 
 /// Small limits, so that the fuzzer reaches them with small inputs.
 pub fn limits() -> ZipLimits {
     ZipLimits { max_entries: 64, max_total_size: 1 << 20, max_ratio: 200, ratio_min_size: 64 << 10 }
+}
+
+/// The pixel limit of the `render` target: small, so that large declared sizes are reached.
+pub const RENDER_MAX_PIXELS: u64 = 1 << 20;
+
+pub fn render(data: &[u8]) {
+    let Some((&selector, content)) = data.split_first() else { return };
+    let extension = ["png", "jpg", "gif", "svg"][usize::from(selector % 4)];
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let path = dir.path().join(format!("in.{extension}"));
+    if std::fs::write(&path, content).is_err() {
+        return;
+    }
+    let renderer = MediaRenderer::new(RenderConfig { max_pixels: RENDER_MAX_PIXELS, ..RenderConfig::default() });
+    let Ok(rendered) = renderer.render_file(&path, extension) else { return };
+    let (w, h) = rendered.original.expect("an image has an original size");
+    assert!(w > 0 && h > 0, "an original of {w}x{h}");
+    assert_eq!(rendered.versions.len(), 2);
+    for v in &rendered.versions {
+        let side = match v.name.as_str() {
+            WEB => WEB_SIZE,
+            THUMBNAIL => THUMBNAIL_SIZE,
+            other => panic!("a version named {other}"),
+        };
+        assert!(
+            v.width > 0 && v.height > 0 && v.width <= side && v.height <= side,
+            "{} is {}x{}",
+            v.name,
+            v.width,
+            v.height
+        );
+        assert!(v.width <= w.max(1) && v.height <= h.max(1), "{} upscaled {w}x{h} to {}x{}", v.name, v.width, v.height);
+        assert!(!v.bytes.is_empty());
+    }
 }
 
 pub fn zip(data: &[u8]) {
@@ -36,4 +79,37 @@ pub fn zip(data: &[u8]) {
     }
     assert!(written <= limits.max_total_size, "wrote {written} bytes past the total limit");
     assert!(written <= (data.len() as u64).max(1) * limits.max_ratio, "wrote {written} bytes from {}", data.len());
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every render seed runs through the target, and the well-formed ones really render (so the
+    /// fuzzer starts past the decoders' headers).
+    #[test]
+    fn the_render_seeds_run_and_the_good_ones_render() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/render");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            super::render(&data);
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let (&selector, content) = data.split_first().unwrap();
+            let extension = ["png", "jpg", "gif", "svg"][usize::from(selector % 4)];
+            let file = tempfile::Builder::new().suffix(&format!(".{extension}")).tempfile().unwrap();
+            std::fs::write(file.path(), content).unwrap();
+            let renderer = super::MediaRenderer::new(super::RenderConfig {
+                max_pixels: super::RENDER_MAX_PIXELS,
+                ..super::RenderConfig::default()
+            });
+            let result = renderer.render_file(file.path(), extension);
+            // Over the pixel limit; an external entity the parser refuses to expand.
+            let refused = ["png_big_declared", "svg_external"].contains(&name.as_str());
+            assert_eq!(result.is_ok(), !refused, "{name}: {:?}", result.err());
+            seen += 1;
+        }
+        assert!(seen >= 10, "only {seen} seeds");
+        super::render(b"");
+        super::render(b"\x01\xff\xd8\xff");
+    }
 }

@@ -99,7 +99,9 @@ impl MediaRenderer {
         &self.config
     }
 
-    fn render_file(&self, file: &Path, extension: &str) -> Result<Rendered> {
+    /// [`Renderer::render`] without its guard against a decoder's panic (the fuzz target wants
+    /// to see one).
+    pub(crate) fn render_file(&self, file: &Path, extension: &str) -> Result<Rendered> {
         if extension == "svg" {
             let data = std::fs::read(file).map_err(Error::internal)?;
             return render_svg(&data);

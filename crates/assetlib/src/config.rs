@@ -35,8 +35,25 @@ pub struct Config {
     pub zip_max_total_size: u64,
     pub zip_max_ratio: u64,
     pub zip_ratio_min_size: u64,
-    /// Background job workers in this process.
+    /// Job workers in this process for zip expansions (the `ingest` queue).
     pub workers: usize,
+    /// Job workers in this process for renditions (the `render` queue); 0 leaves rendering to
+    /// other servers of the same store.
+    pub render_workers: usize,
+    /// Job workers in this process for blob deletions (the `cleanup` queue).
+    pub cleanup_workers: usize,
+    /// Attempts a job gets before it is parked as failed (`assetlib jobs failed` lists them).
+    pub job_attempts: u32,
+    /// Milliseconds before a failed job's first retry; each later retry waits twice as long.
+    pub job_backoff_ms: u64,
+    /// Whether this server makes renditions (SPEC section 6) of what is uploaded to it.
+    pub renditions: bool,
+    /// The most pixels an image may declare to be rendered; larger ones get no renditions.
+    pub render_max_pixels: u64,
+    /// Seconds a video or PDF renderer (ffmpeg, pdftoppm) may run for one file.
+    pub render_timeout_secs: u64,
+    /// Megabytes of memory a video or PDF renderer may use for one file.
+    pub render_memory_mb: u64,
     /// Milliseconds a public file lookup may be answered from memory. Writes through this
     /// server are seen at once; this bounds how long a write made elsewhere (an admin command,
     /// another server on the same store) may go unseen. 0 turns the cache off.
@@ -128,6 +145,14 @@ impl Default for Config {
             zip_max_ratio: zip.max_ratio,
             zip_ratio_min_size: zip.ratio_min_size,
             workers: 2,
+            job_attempts: 5,
+            job_backoff_ms: 1000,
+            render_workers: 2,
+            cleanup_workers: 1,
+            renditions: true,
+            render_max_pixels: 100_000_000,
+            render_timeout_secs: 60,
+            render_memory_mb: 1024,
             lookup_cache_ms: 2000,
             blob_cache_mb: 256,
             blob_cache_max_kb: 1024,

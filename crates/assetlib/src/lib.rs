@@ -17,6 +17,15 @@ use tokio::task::JoinHandle;
 
 /// Opens (creating and migrating if need be) the stores `config` names.
 pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
+    open_library_with(config, None).await
+}
+
+/// [`open_library`] with `renderer` making renditions instead of the configured one (tests give
+/// one that fails or waits on purpose).
+pub async fn open_library_with(
+    config: &Config,
+    renderer: Option<Arc<dyn assetlib_core::ports::Renderer>>,
+) -> anyhow::Result<Arc<Library>> {
     let mut meta = assetlib_db::connect_with(&config.database_url(), config.database_max_connections)
         .await
         .context("opening the metadata store")?;
@@ -42,6 +51,8 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         orphan_sweep: (config.orphan_sweep_secs > 0).then(|| Duration::from_secs(config.orphan_sweep_secs)),
         tmp_dir: config.data_dir.join("tmp"),
         job_lease: Duration::from_secs(60),
+        job_attempts: config.job_attempts,
+        job_backoff: Duration::from_millis(config.job_backoff_ms),
         node: node_id(&config.data_dir)?,
         signing: signing_key(config)?,
         signed_link_ttl: Duration::from_secs(config.signed_url_ttl_secs),
@@ -55,8 +66,20 @@ pub async fn open_library(config: &Config) -> anyhow::Result<Arc<Library>> {
         max_redirects: assetlib_fetch::FetchOptions::DEFAULT_MAX_REDIRECTS,
         allow_hosts: config.fetch_allow_hosts.clone(),
     })?;
-    let lib = Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config);
-    Ok(Arc::new(lib.with_fetcher(Arc::new(fetcher))))
+    let mut lib =
+        Library::new(meta, blobs, Arc::new(assetlib_media::ZipOpener), lib_config).with_fetcher(Arc::new(fetcher));
+    if let Some(renderer) = renderer {
+        lib = lib.with_renderer(renderer);
+    } else if config.renditions {
+        let render = assetlib_media::RenderConfig {
+            max_pixels: config.render_max_pixels,
+            timeout: Duration::from_secs(config.render_timeout_secs),
+            memory_limit: config.render_memory_mb.saturating_mul(1 << 20),
+            ..assetlib_media::RenderConfig::detect()
+        };
+        lib = lib.with_renderer(Arc::new(assetlib_media::MediaRenderer::new(render)));
+    }
+    Ok(Arc::new(lib))
 }
 
 /// The stores `config` names, as they are (no cache), for `assetlib migrate`.
@@ -192,7 +215,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         tracing::info!(released, "resuming jobs interrupted by the last stop");
     }
     let (shutdown, rx) = watch::channel(false);
-    let workers = lib.spawn_workers(config.workers, rx.clone());
+    let job_workers = assetlib_core::library::jobs::JobWorkers {
+        ingest: config.workers,
+        render: config.render_workers,
+        cleanup: config.cleanup_workers,
+    };
+    let workers = lib.spawn_workers(job_workers, rx.clone());
     let http = HttpConfig {
         public_base_url: config
             .public_base_url

@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Background jobs that failed for good.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Copy this library (the stores --data-dir, --database-url and --blob-store name) into
     /// other stores, e.g. from the embedded default to PostgreSQL + S3. Progress goes to stderr,
     /// a summary as JSON to stdout. Run again to resume an interrupted copy.
@@ -65,6 +70,19 @@ enum AccountCommand {
         #[arg(long)]
         private: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// List the jobs parked as failed after their last attempt, oldest first, one JSON object
+    /// per line: {id, queue, kind, attempts, error, createdAt}.
+    Failed {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Queue a failed job again (its attempts start over); a running server picks it up.
+    Retry { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +139,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let role = Role::parse(&role).context("role must be viewer, editor or owner")?;
             let creds = lib.create_user(&name, admin, AccountId(account), role).await?;
             println!("{}", serde_json::to_string(&creds)?);
+            Ok(())
+        }
+        Command::Jobs { command: JobsCommand::Failed { limit } } => {
+            init_tracing("warn");
+            let lib = assetlib::open_library(&config).await?;
+            for job in lib.failed_jobs(None, limit).await? {
+                let line = serde_json::json!({
+                    "id": job.id,
+                    "queue": job.queue,
+                    "kind": job.kind,
+                    "attempts": job.attempts,
+                    "error": job.error,
+                    "createdAt": job.created_at,
+                });
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Jobs { command: JobsCommand::Retry { id } } => {
+            init_tracing("warn");
+            let lib = assetlib::open_library(&config).await?;
+            if !lib.retry_failed_job(assetlib_core::JobId(id)).await? {
+                anyhow::bail!("no failed job {id}");
+            }
+            println!("{}", serde_json::json!({ "queued": id }));
             Ok(())
         }
         Command::Migrate { to_database_url, to_blob_store, concurrency, page_size } => {

@@ -77,7 +77,7 @@ impl<'a> Hivo<'a> {
 
 /// Three assets in account 1 with attributes, and the id of each by name.
 async fn library(app: &TestApp) -> std::collections::HashMap<&'static str, String> {
-    app.put(Some("brand/spring"), "Hero.png", common::png()).await;
+    app.put(Some("brand/spring"), "Hero.png", common::real_png()).await;
     app.put(Some("brand/spring/social"), "story.png", common::png()).await;
     app.put(Some("brandx"), "other.png", common::png()).await;
     let owner = app.owner().await;
@@ -100,6 +100,8 @@ async fn library(app: &TestApp) -> std::collections::HashMap<&'static str, Strin
     lib.update_asset(&owner, AccountId(1), &hero, patch).await.unwrap();
     let archive = AssetPatch { archived: Some(true), ..AssetPatch::default() };
     lib.update_asset(&owner, AccountId(1), &other, archive).await.unwrap();
+    // Their renditions made, so that every answer shows them.
+    app.settle_jobs().await;
     [("hero", hero.0), ("story", story.0), ("other", other.0), ("collection", col.id.0)].into()
 }
 
@@ -302,10 +304,19 @@ async fn one_asset_its_attributes_and_its_download() {
     assert_eq!(a["favs"], json!([h.user]));
     assert_eq!((a["clientId"].as_str(), a["createdBy"].as_str()), (Some("1"), Some(h.user.as_str())));
     assert_eq!(a["taskIds"], json!([]));
+    // The single GET gives every image version's width and height; its renditions are
+    // JPEGs no larger than the original.
+    let v = &a["versions"];
     assert_eq!(
-        a["versions"],
-        json!({ "original": { "size": common::png().len(), "type": "image/png", "extension": "png" } })
+        v["original"],
+        json!({ "size": common::real_png().len(), "type": "image/png", "extension": "png", "width": 8, "height": 4 })
     );
+    for version in ["thumbnail", "web"] {
+        assert_eq!(v[version]["type"], "image/jpeg", "{v}");
+        assert_eq!(v[version]["extension"], "jpg");
+        assert_eq!((v[version]["width"].as_u64(), v[version]["height"].as_u64()), (Some(8), Some(4)));
+        assert!(v[version]["size"].as_u64().unwrap() > 0);
+    }
     // A get counts a view (written within a second or so).
     let mut views = 0;
     for _ in 0..100 {
@@ -349,9 +360,11 @@ async fn one_asset_its_attributes_and_its_download() {
         assert_eq!(file.status(), 200, "{query}: {location}");
         let got = file.headers()["content-disposition"].to_str().unwrap().to_owned();
         assert!(got.starts_with(disposition), "{query}: {got}");
-        assert_eq!(file.bytes().await.unwrap(), common::png());
+        assert_eq!(file.bytes().await.unwrap(), common::real_png());
     }
     let res = download("?version=thumbnail").await.unwrap();
+    assert_eq!(res.status(), 302, "the asset has a thumbnail");
+    let res = download("?version=poster").await.unwrap();
     assert_eq!(res.status(), 404);
     let res = download("?attachment=maybe").await.unwrap();
     assert_eq!(res.status(), 400);

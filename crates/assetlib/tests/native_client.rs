@@ -125,7 +125,7 @@ async fn the_client_speaks_every_route() {
 async fn answer_shapes_are_pinned() {
     let app = TestApp::spawn().await;
     let c = client(&app, &app.key);
-    let Uploaded::Created(asset) = c.upload(1, "shapes/a.png", common::png()).await.unwrap() else { panic!() };
+    let Uploaded::Created(asset) = c.upload(1, "shapes/a.png", common::real_png()).await.unwrap() else { panic!() };
     let col = c.create_collection(1, &CollectionBody { name: Some("C".into()), description: None }).await.unwrap();
     let patch = AssetPatch {
         tags: Some(Some(vec!["t".into()])),
@@ -139,6 +139,8 @@ async fn answer_shapes_are_pinned() {
         ..AssetPatch::default()
     };
     c.patch_asset(1, &asset.id, &patch, None).await.unwrap();
+    // Its renditions made, so that `versions` shows them.
+    app.settle_jobs().await;
     let raw = |path: String| {
         let app = &app;
         async move {

@@ -95,6 +95,10 @@ impl BlobStore for CachedBlobStore {
         written
     }
 
+    async fn get_for_job(&self, key: &BlobKey) -> Result<Content> {
+        self.inner.get(key, None).await
+    }
+
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content> {
         if let Some(bytes) = self.blobs.get(key) {
             return Ok(Content::Whole(cut(&bytes, range)));
@@ -215,6 +219,19 @@ mod tests {
         assert_eq!(read(&store, &key("a"), Some(backwards)).await.unwrap(), &b""[..]);
         assert_eq!(inner.gets.load(Ordering::SeqCst), 1, "every read after the first came from memory");
         assert_eq!(store.weight(), 10);
+    }
+
+    #[tokio::test]
+    async fn reads_for_jobs_pass_the_cache_by() {
+        let inner = Arc::new(Counting::default());
+        let store = CachedBlobStore::new(inner.clone(), 1 << 20, 1 << 10);
+        store.put(&key("j"), body(b"0123")).await.unwrap();
+        for _ in 0..2 {
+            let Content::Whole(bytes) = store.get_for_job(&key("j")).await.unwrap() else { panic!("whole") };
+            assert_eq!(bytes, &b"0123"[..]);
+        }
+        assert_eq!(inner.gets.load(Ordering::SeqCst), 2, "both reached the store");
+        assert_eq!(store.weight(), 0, "and neither was cached");
     }
 
     #[tokio::test]

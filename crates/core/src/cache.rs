@@ -15,12 +15,12 @@ use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis,
-    NewApiKey, NewJob, QueueEntry, Role, User,
+    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FailedJob, FolderDelete, Job, JobFence,
+    JobQueue, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Renditions, Role, User,
 };
 use crate::ports::{
-    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, SettingStore, TransferStore,
-    UploadQueueStore,
+    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, RenditionStore, SettingStore,
+    TransferStore, UploadQueueStore,
 };
 use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
@@ -443,24 +443,32 @@ impl JobStore for CachedMetaStore {
         self.inner.enqueue_jobs(jobs).await
     }
 
-    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
-        self.inner.claim_job(worker, now, lease_until).await
+    async fn claim_job(&self, queue: JobQueue, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
+        self.inner.claim_job(queue, worker, now, lease_until).await
     }
 
-    async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()> {
-        self.inner.extend_job(id, worker, lease_until).await
+    async fn extend_job(&self, fence: JobFence, lease_until: Millis) -> Result<bool> {
+        self.inner.extend_job(fence, lease_until).await
     }
 
-    async fn finish_job(&self, id: JobId) -> Result<()> {
-        self.inner.finish_job(id).await
+    async fn finish_job(&self, fence: JobFence) -> Result<bool> {
+        self.inner.finish_job(fence).await
     }
 
-    async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()> {
-        self.inner.retry_job(id, run_at, error).await
+    async fn retry_job(&self, fence: JobFence, run_at: Millis, error: &str) -> Result<bool> {
+        self.inner.retry_job(fence, run_at, error).await
     }
 
-    async fn fail_job(&self, id: JobId, error: &str) -> Result<()> {
-        self.inner.fail_job(id, error).await
+    async fn fail_job(&self, fence: JobFence, error: &str) -> Result<bool> {
+        self.inner.fail_job(fence, error).await
+    }
+
+    async fn failed_jobs(&self, after: Option<JobId>, limit: usize) -> Result<Vec<FailedJob>> {
+        self.inner.failed_jobs(after, limit).await
+    }
+
+    async fn retry_failed_job(&self, id: JobId, now: Millis) -> Result<bool> {
+        self.inner.retry_failed_job(id, now).await
     }
 
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
@@ -469,6 +477,25 @@ impl JobStore for CachedMetaStore {
 
     async fn unfinished_jobs(&self) -> Result<u64> {
         self.inner.unfinished_jobs().await
+    }
+}
+
+#[async_trait]
+impl RenditionStore for CachedMetaStore {
+    async fn put_renditions(&self, fence: JobFence, source: &BlobKey, renditions: &Renditions) -> Result<bool> {
+        self.inner.put_renditions(fence, source, renditions).await
+    }
+
+    async fn renditions_of(&self, sources: &[BlobKey]) -> Result<HashMap<BlobKey, Renditions>> {
+        self.inner.renditions_of(sources).await
+    }
+
+    async fn delete_renditions(&self, source: &BlobKey) -> Result<Vec<BlobKey>> {
+        self.inner.delete_renditions(source).await
+    }
+
+    async fn rendition_referenced(&self, blob: &BlobKey) -> Result<bool> {
+        self.inner.rendition_referenced(blob).await
     }
 }
 

@@ -49,6 +49,7 @@ pub struct Summary {
     pub folders: u64,
     pub collections: u64,
     pub assets: u64,
+    pub renditions: u64,
     pub upload_queues: u64,
     pub blobs_copied: u64,
     pub bytes_copied: u64,
@@ -90,7 +91,7 @@ pub async fn migrate(
         return Err(Error::conflict(
             Code::MigrateSourceBusy,
             format!(
-                "The source library has {unfinished} unfinished job(s) (zip expansions); start its server until \
+                "The source library has {unfinished} unfinished job(s) (zip expansions, renditions); start its server until \
                  they finish, stop it, and run migrate again."
             ),
         ));
@@ -111,6 +112,10 @@ pub async fn migrate(
             let page = match table {
                 Table::Assets => {
                     copy_contents(from, to, &page, options, &mut progress).await?;
+                    page
+                }
+                Table::Renditions => {
+                    copy_renditions(from, to, &page, options, &mut progress).await?;
                     page
                 }
                 // A queue entry's zip is only referenced while it waits to be expanded, and the
@@ -147,6 +152,7 @@ fn summary_count(summary: &mut Summary, table: Table) -> &mut u64 {
         Table::Folders => &mut summary.folders,
         Table::Collections => &mut summary.collections,
         Table::Assets => &mut summary.assets,
+        Table::Renditions => &mut summary.renditions,
         Table::Queues => &mut summary.upload_queues,
     }
 }
@@ -199,6 +205,37 @@ async fn copy_contents(
     progress.blobs_skipped += done.len() as u64;
     let mut copies =
         futures::stream::iter(todo).map(|asset| copy_one(from, to, asset)).buffer_unordered(options.concurrency.max(1));
+    while let Some(bytes) = copies.try_next().await? {
+        progress.blobs_copied += 1;
+        progress.bytes_copied += bytes;
+    }
+    Ok(())
+}
+
+/// Copies the blobs of a page of renditions (the `original` rows name the asset's own blob,
+/// copied with the assets). A rendition is made again from its source, not verified against
+/// a hash: it is compared by size.
+async fn copy_renditions(
+    from: &Stores,
+    to: &Stores,
+    page: &[Record],
+    options: &Options,
+    progress: &mut Progress,
+) -> Result<()> {
+    let todo = page.iter().filter_map(|r| match r {
+        Record::Rendition(r) if r.version != crate::model::ORIGINAL => Some(r),
+        _ => None,
+    });
+    let mut copies = futures::stream::iter(todo)
+        .map(|r| async move {
+            let source = from.blobs.get(&r.blob, None).await?;
+            let written = to.blobs.put(&r.blob, source.into_stream()).await?;
+            if written != r.size {
+                return Err(Error::internal(format!("rendition {} copied as {written} bytes, not {}", r.blob, r.size)));
+            }
+            Ok(written)
+        })
+        .buffer_unordered(options.concurrency.max(1));
     while let Some(bytes) = copies.try_next().await? {
         progress.blobs_copied += 1;
         progress.bytes_copied += bytes;

@@ -419,6 +419,48 @@ pub struct RenderedVersion {
     pub height: u32,
 }
 
+/// What is recorded of one content blob's renditions ([`crate::ports::RenditionStore`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renditions {
+    /// The original's width and height, for an image.
+    pub original: Option<(u32, u32)>,
+    /// In the order made (`thumbnail`, then `web`).
+    pub versions: Vec<Rendition>,
+}
+
+impl Renditions {
+    pub fn get(&self, version: &str) -> Option<&Rendition> {
+        self.versions.iter().find(|r| r.version == version)
+    }
+}
+
+/// One stored rendition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendition {
+    pub version: String,
+    pub blob: BlobKey,
+    pub size: u64,
+    pub content_type: String,
+    pub extension: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Rendition {
+    /// The file name a download of this rendition of `name` suggests: `photo.png`'s thumbnail
+    /// is `photo-thumbnail.jpg`.
+    pub fn file_name(&self, name: &str) -> String {
+        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+        format!("{stem}-{}.{}", self.version, self.extension)
+    }
+
+    /// Where a rendition of `source` is stored: derived from the source and the version, so a
+    /// job run again overwrites rather than leaks.
+    pub fn blob_for(source: &BlobKey, version: &str, extension: &str) -> BlobKey {
+        BlobKey(format!("renditions/{}/{version}.{extension}", source.0))
+    }
+}
+
 /// The version every asset has: its content as uploaded.
 pub const ORIGINAL: &str = "original";
 /// A rendition that fits 256x256 (SPEC section 6).
@@ -436,7 +478,64 @@ pub struct NewJob {
 pub struct Job {
     pub id: JobId,
     pub kind: JobKind,
+    /// Attempts so far, this one included (an operator's retry of a failed job starts again
+    /// from none).
     pub attempts: u32,
+    /// Claims so far, this one included, never reset: the claim's fencing token.
+    pub claim: u32,
+}
+
+impl Job {
+    /// What proves this claim still holds the job: a worker whose lease ran out, and whose job
+    /// another worker claimed since, can neither finish it nor commit its result.
+    pub fn fence(&self) -> JobFence {
+        JobFence { id: self.id, claim: self.claim }
+    }
+}
+
+/// One claim of one job ([`Job::fence`]). Each claim counts one more, so a stale worker's
+/// count is lower than the job's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobFence {
+    pub id: JobId,
+    pub claim: u32,
+}
+
+/// The queues jobs wait in. Each has its own workers, so that a burst of one kind of work
+/// (renditions after a large zip) never delays another (the zip's expansion, cleanups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobQueue {
+    /// Zip expansions: work a client waits on.
+    Ingest,
+    /// Renditions.
+    Render,
+    /// Blob deletions.
+    Cleanup,
+}
+
+impl JobQueue {
+    pub const ALL: [JobQueue; 3] = [JobQueue::Ingest, JobQueue::Render, JobQueue::Cleanup];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobQueue::Ingest => "ingest",
+            JobQueue::Render => "render",
+            JobQueue::Cleanup => "cleanup",
+        }
+    }
+}
+
+/// A job given up after its last attempt, kept with its reason until an operator retries or
+/// drops it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedJob {
+    pub id: i64,
+    pub queue: JobQueue,
+    pub kind: JobKind,
+    pub attempts: u32,
+    pub error: String,
+    pub created_at: Millis,
 }
 
 /// What a queued job does. Data, beside [`NewJob`] and [`Job`]; the worker loop that runs them
@@ -448,9 +547,30 @@ pub enum JobKind {
     DeleteBlob { blob: BlobKey },
     /// Expands the zip behind an upload queue entry into `folder`.
     ExpandZip { queue: QueueId, folder: String, created_by: Option<UserId> },
+    /// Makes the renditions of one content blob (SPEC section 6); `extension` is the file's,
+    /// lower case, which tells the renderer what the bytes should be.
+    Render { blob: BlobKey, extension: String },
 }
 
 impl JobKind {
+    pub fn queue(&self) -> JobQueue {
+        match self {
+            JobKind::DeleteBlob { .. } => JobQueue::Cleanup,
+            JobKind::ExpandZip { .. } => JobQueue::Ingest,
+            JobKind::Render { .. } => JobQueue::Render,
+        }
+    }
+
+    /// The work a job does, named: while one job with this key is queued or running, enqueueing
+    /// another with the same key adds nothing.
+    pub fn dedup_key(&self) -> String {
+        match self {
+            JobKind::DeleteBlob { blob } => format!("delete_blob:{blob}"),
+            JobKind::ExpandZip { queue, .. } => format!("expand_zip:{queue}"),
+            JobKind::Render { blob, .. } => format!("render:{blob}"),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

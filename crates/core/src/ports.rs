@@ -8,8 +8,8 @@ use crate::cursor::Cursor;
 use crate::error::Result;
 use crate::ids::{AccountId, AssetId, BlobKey, CollectionId, JobId, QueueId, UserId};
 use crate::model::{
-    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FolderDelete, Job, Metadata, Millis,
-    NewApiKey, NewJob, QueueEntry, Role, User,
+    Account, ApiKeyInfo, Asset, AssetPatch, AssetWrite, Collection, Entry, FailedJob, FolderDelete, Job, JobFence,
+    JobQueue, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Renditions, Role, User,
 };
 use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
@@ -39,7 +39,15 @@ impl Content {
 /// The metadata store, as one object: every narrow port below. The core holds one
 /// `Arc<dyn MetaStore>`; an engine implements the narrow traits and gets this one for free.
 pub trait MetaStore:
-    AccountStore + AssetStore + CollectionStore + FolderStore + UploadQueueStore + JobStore + TransferStore + SettingStore
+    AccountStore
+    + AssetStore
+    + CollectionStore
+    + FolderStore
+    + UploadQueueStore
+    + JobStore
+    + RenditionStore
+    + TransferStore
+    + SettingStore
 {
 }
 
@@ -50,6 +58,7 @@ impl<T> MetaStore for T where
         + FolderStore
         + UploadQueueStore
         + JobStore
+        + RenditionStore
         + TransferStore
         + SettingStore
 {
@@ -273,20 +282,48 @@ pub trait JobStore: Send + Sync + 'static {
         let ids = self.enqueue_jobs(std::slice::from_ref(job)).await?;
         ids.into_iter().next().ok_or_else(|| crate::Error::internal("a job insert returned no id"))
     }
-    /// Enqueues `jobs` in one transaction; their ids come back in the order of `jobs`.
+    /// Enqueues `jobs` in one transaction; their ids come back in the order of `jobs`. A job
+    /// whose [`JobKind::dedup_key`] is already queued or running is not added again: its id is
+    /// the one already there.
     async fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobId>>;
-    /// Claims the next due job (or one whose lease ran out) for `worker` until `lease_until`.
-    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>>;
-    async fn extend_job(&self, id: JobId, worker: &str, lease_until: Millis) -> Result<()>;
-    async fn finish_job(&self, id: JobId) -> Result<()>;
-    async fn retry_job(&self, id: JobId, run_at: Millis, error: &str) -> Result<()>;
-    async fn fail_job(&self, id: JobId, error: &str) -> Result<()>;
+    /// Claims the next due job of `queue` (or one whose lease ran out) for `worker` until
+    /// `lease_until`.
+    async fn claim_job(&self, queue: JobQueue, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>>;
+    /// Each of these acts only while `fence` is the job's latest claim and it runs; `false`
+    /// when it is not (the lease ran out and another worker claimed the job): nothing changed.
+    async fn extend_job(&self, fence: JobFence, lease_until: Millis) -> Result<bool>;
+    async fn finish_job(&self, fence: JobFence) -> Result<bool>;
+    async fn retry_job(&self, fence: JobFence, run_at: Millis, error: &str) -> Result<bool>;
+    /// Parks the job as failed with its reason ([`JobStore::failed_jobs`]).
+    async fn fail_job(&self, fence: JobFence, error: &str) -> Result<bool>;
+    /// Failed jobs, oldest first, after `after` (an id), at most `limit`.
+    async fn failed_jobs(&self, after: Option<JobId>, limit: usize) -> Result<Vec<FailedJob>>;
+    /// Queues a failed job again, due at `now`, with its attempts reset. `false` if no failed
+    /// job has this id (or the same work is already queued again).
+    async fn retry_failed_job(&self, id: JobId, now: Millis) -> Result<bool>;
     /// Returns to the queue, at a server's start, the jobs an earlier run of that server left
     /// running (their worker names start with `{node}/`) and jobs whose lease has run out. A
     /// store that only one server process may use (SQLite) returns every running job.
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64>;
     /// Jobs queued or running, other than blob deletions.
     async fn unfinished_jobs(&self) -> Result<u64>;
+}
+
+/// The renditions of content blobs (SPEC section 6). They belong to the content, not to an
+/// asset: copies, which share the blob, share them.
+#[async_trait]
+pub trait RenditionStore: Send + Sync + 'static {
+    /// Records what rendering `source` made, replacing what was recorded, in one transaction
+    /// that also checks `fence` (the render job's claim) and that an asset still uses `source`.
+    /// `false`: one of them no longer holds and nothing was written (the caller removes the
+    /// blobs it stored for it).
+    async fn put_renditions(&self, fence: JobFence, source: &BlobKey, renditions: &Renditions) -> Result<bool>;
+    /// What is recorded for each of `sources` that has anything.
+    async fn renditions_of(&self, sources: &[BlobKey]) -> Result<HashMap<BlobKey, Renditions>>;
+    /// Forgets `source`'s renditions and returns the blobs they were stored in.
+    async fn delete_renditions(&self, source: &BlobKey) -> Result<Vec<BlobKey>>;
+    /// Whether a recorded rendition is stored in `blob`.
+    async fn rendition_referenced(&self, blob: &BlobKey) -> Result<bool>;
 }
 
 /// Whole-library export and import, for `assetlib migrate` (see [`crate::migrate`]).
@@ -317,6 +354,12 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64>;
     /// The content of `key`, or of `range` of it. `NotFound` if absent.
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content>;
+    /// The whole content of `key` for background work (a zip's expansion, a rendition): read
+    /// past any cache in front of the store, so that it neither fills the cache with what no
+    /// client asked for nor evicts what they did.
+    async fn get_for_job(&self, key: &BlobKey) -> Result<Content> {
+        self.get(key, None).await
+    }
     /// Deletes `key`; deleting what is absent succeeds.
     async fn delete(&self, key: &BlobKey) -> Result<()>;
     async fn exists(&self, key: &BlobKey) -> Result<bool>;

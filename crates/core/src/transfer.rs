@@ -2,7 +2,7 @@
 //! records `assetlib migrate` copies (see [`crate::migrate`]) and the [`crate::ports::MetaStore`]
 //! methods that read and write them.
 
-use crate::ids::AccountId;
+use crate::ids::{AccountId, BlobKey};
 use crate::model::{Account, Asset, Collection, Millis, NewApiKey, QueueEntry, Role, User};
 
 /// The tables a migration copies, in the order it copies them.
@@ -14,18 +14,20 @@ pub enum Table {
     Folders,
     Collections,
     Assets,
+    Renditions,
     Queues,
 }
 
 impl Table {
-    /// Collections before assets, which name them.
-    pub const ALL: [Table; 7] = [
+    /// Collections before assets, which name them; renditions after the assets that use them.
+    pub const ALL: [Table; 8] = [
         Table::Accounts,
         Table::Users,
         Table::ApiKeys,
         Table::Folders,
         Table::Collections,
         Table::Assets,
+        Table::Renditions,
         Table::Queues,
     ];
 
@@ -37,6 +39,7 @@ impl Table {
             Table::Folders => "folders",
             Table::Collections => "collections",
             Table::Assets => "assets",
+            Table::Renditions => "renditions",
             Table::Queues => "upload queues",
         }
     }
@@ -51,6 +54,21 @@ pub struct FolderRecord {
     pub created_at: Millis,
 }
 
+/// One recorded rendition of a content blob, or (`version` `original`, `blob` the source) the
+/// original's size in pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenditionRecord {
+    pub source: BlobKey,
+    pub version: String,
+    pub blob: BlobKey,
+    pub size: u64,
+    pub content_type: String,
+    pub extension: String,
+    pub width: u32,
+    pub height: u32,
+    pub created_at: Millis,
+}
+
 /// One row of a [`Table`], as [`TransferStore::export`](crate::ports::TransferStore::export) gives it
 /// and [`TransferStore::import`](crate::ports::TransferStore::import) takes it.
 #[allow(clippy::large_enum_variant)] // pages of a few hundred, short-lived; most records are assets
@@ -62,5 +80,6 @@ pub enum Record {
     Folder(FolderRecord),
     Collection(Collection),
     Asset(Asset),
+    Rendition(RenditionRecord),
     Queue(QueueEntry),
 }

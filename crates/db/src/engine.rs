@@ -4,7 +4,7 @@
 //! upload, and job claiming. Everything else is written once in [`crate::store`].
 
 use crate::sql::Conn;
-use assetlib_core::model::{Asset, AssetWrite, Job, Millis, NewJob};
+use assetlib_core::model::{Asset, AssetWrite, Job, JobQueue, Millis, NewJob};
 use assetlib_core::{AccountId, JobId, Result};
 use std::future::Future;
 use std::ops::DerefMut;
@@ -51,6 +51,13 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// $2 (a list parameter); a collection without members has no row.
     const COLLECTION_SIZES: &'static str;
 
+    /// The recorded renditions (as [`crate::rows::RenditionRow`] reads them) of the source
+    /// blobs in $1 (a list parameter).
+    const RENDITIONS_OF: &'static str;
+    /// One asset that uses the blob $1, kept from deletion until the transaction ends (a
+    /// rendition is recorded only while its content is in use).
+    const ASSET_USING_BLOB: &'static str;
+
     /// A connection for reads.
     fn read(&self) -> impl Future<Output = Result<Self::Pooled>> + Send;
     /// A connection for a write of one statement.
@@ -84,7 +91,9 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
         account: AccountId,
         folders: &[String],
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Enqueues `jobs` (all created at `now`); their ids in the order of `jobs`.
+    /// Enqueues `jobs` (all created at `now`); their ids in the order of `jobs`. Work already
+    /// queued (by [`assetlib_core::model::JobKind::dedup_key`]) is not queued again: its id is
+    /// returned, and it is due at the sooner of the two times.
     fn insert_jobs(
         conn: &mut Self::Conn,
         jobs: &[NewJob],
@@ -95,9 +104,10 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// engine can; `None`, with nothing written, when `write` is not one or the engine has no
     /// such path.
     fn write_new_asset(&self, write: &AssetWrite) -> impl Future<Output = Result<Option<Asset>>> + Send;
-    /// Claims the next due job, or one whose lease ran out.
+    /// Claims the next due job of `queue`, or one whose lease ran out.
     fn claim_job(
         &self,
+        queue: JobQueue,
         worker: &str,
         now: Millis,
         lease_until: Millis,

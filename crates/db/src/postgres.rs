@@ -37,7 +37,7 @@ use crate::shared::{job_kind_name, name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
 use crate::store::{Store, bind_new_asset, chain};
 use assetlib_core::Code;
-use assetlib_core::model::{Asset, AssetWrite, Job, Millis, NewJob, now_millis};
+use assetlib_core::model::{Asset, AssetWrite, Job, JobQueue, Millis, NewJob, now_millis};
 use assetlib_core::{AccountId, Error, JobId, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -102,33 +102,45 @@ const LOCK_FOLDERS_EXCLUSIVE: &str =
 const INSERT_FOLDERS: &str = "INSERT INTO folders (account_id, path, parent, name, explicit, created_at)
      SELECT $1, f.path, f.parent, f.name, FALSE, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS f(path, parent, name)
      ON CONFLICT (account_id, path) DO NOTHING";
-/// Inserts jobs given as parallel arrays (kind, payload, run_at), in one statement.
-const INSERT_JOBS: &str = "INSERT INTO jobs (kind, payload, run_at, created_at)
-     SELECT j.kind, j.payload, j.run_at, $4 FROM unnest($1::text[], $2::text[], $3::int8[]) AS j(kind, payload, run_at)
-     RETURNING id, kind, payload, run_at";
-/// The next due job, or one whose lease ran out, whichever comes first by (`run_at`, `id`).
-/// Each kind is the head of one `jobs_due` range, so a claim costs the same with a backlog
-/// of thousands; a row another worker is claiming right now is skipped, not waited for (the
-/// head of the kind not chosen is locked only until the statement ends).
+/// Inserts jobs given as parallel arrays (kind, payload, run_at, queue, dedup key), in one
+/// statement; the same work already queued is kept instead (due at the sooner of the two
+/// times) and its id returned. The arrays hold each dedup key once.
+const INSERT_JOBS: &str = "INSERT INTO jobs (kind, payload, run_at, created_at, queue, dedup_key)
+     SELECT j.kind, j.payload, j.run_at, $4, j.queue, j.dedup_key
+     FROM unnest($1::text[], $2::text[], $3::int8[], $5::text[], $6::text[]) AS j(kind, payload, run_at, queue, dedup_key)
+     ON CONFLICT (dedup_key) WHERE status = 'queued' DO UPDATE SET run_at = LEAST(jobs.run_at, EXCLUDED.run_at)
+     RETURNING id, dedup_key";
+/// The next due job of a queue, or one whose lease ran out, whichever comes first by
+/// (`run_at`, `id`). Each is the head of one `jobs_due` range, so a claim costs the same with
+/// a backlog of thousands; a row another worker is claiming right now is skipped, not waited
+/// for (the head not chosen is locked only until the statement ends).
 const CLAIM_JOB: &str = "WITH queued AS (
-         SELECT id, run_at FROM jobs WHERE status = 'queued' AND run_at <= $3
+         SELECT id, run_at FROM jobs WHERE queue = $4 AND status = 'queued' AND run_at <= $3
          ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
      expired AS (
-         SELECT id, run_at FROM jobs WHERE status = 'running' AND locked_until < $3
+         SELECT id, run_at FROM jobs WHERE queue = $4 AND status = 'running' AND locked_until < $3
          ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED),
      next AS (
          SELECT id, run_at FROM queued UNION ALL SELECT id, run_at FROM expired ORDER BY run_at, id LIMIT 1)
-     UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+     UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1,
+            claims = claims + 1
      WHERE id = (SELECT id FROM next)
-     RETURNING id, payload, attempts";
+     RETURNING id, payload, attempts, claims";
 
 /// Many servers share this store, so a running job may belong to a live one: only jobs whose
 /// lease has run out (by this machine's clock) go back to the queue, and those an earlier run
 /// of this server left. `claim_job` would take the others over anyway; releasing them at
 /// start-up just makes them due at once under their original `run_at`, as SQLite's release
 /// does. Node names are hex: nothing in them is special to LIKE.
-const RELEASE_ABANDONED: &str = "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL
-     WHERE status = 'running' AND (locked_until < $1 OR locked_by LIKE $2)";
+const RELEASE_ABANDONED: &str = "WITH twins AS (
+         DELETE FROM jobs WHERE status = 'running' AND (locked_until < $1 OR locked_by LIKE $2)
+           AND dedup_key IN (SELECT dedup_key FROM jobs WHERE status = 'queued' AND dedup_key IS NOT NULL)
+         RETURNING id),
+     released AS (
+         UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL
+         WHERE status = 'running' AND (locked_until < $1 OR locked_by LIKE $2) AND id NOT IN (SELECT id FROM twins)
+         RETURNING id)
+     SELECT (SELECT COUNT(*) FROM twins) + (SELECT COUNT(*) FROM released)";
 
 impl PgStore {
     /// Connects to the database a `postgres://` URL names and applies pending migrations.
@@ -204,6 +216,10 @@ impl Engine for PgEngine {
     const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
          WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id = ANY($2))
          GROUP BY collection_id";
+    const RENDITIONS_OF: &'static str =
+        "SELECT source_blob, version, blob_key, size, content_type, extension, width, height
+         FROM renditions WHERE source_blob = ANY($1) ORDER BY source_blob, created_at, version";
+    const ASSET_USING_BLOB: &'static str = "SELECT id FROM assets WHERE blob_key = $1 LIMIT 1 FOR KEY SHARE";
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.pool.acquire().await.map_err(db)
@@ -292,22 +308,31 @@ impl Engine for PgEngine {
         if jobs.is_empty() {
             return Ok(vec![]);
         }
-        let kinds: Vec<String> = jobs.iter().map(|j| job_kind_name(&j.kind).to_owned()).collect();
-        let payloads: Vec<String> = jobs.iter().map(|j| j.kind.to_json()).collect();
-        let run_ats: Vec<i64> = jobs.iter().map(|j| j.run_at).collect();
-        let stmt = Stmt::new(INSERT_JOBS).bind(kinds).bind(payloads.clone()).bind(run_ats).bind(now);
-        let rows: Vec<(i64, String, String, i64)> = conn.fetch_all(stmt).await?;
-        // RETURNING promises no order: each job takes an id of a row equal to it (equal jobs
-        // are interchangeable).
-        let mut ids: HashMap<(String, String, Millis), Vec<i64>> = HashMap::new();
-        for (id, kind, payload, run_at) in rows {
-            ids.entry((kind, payload, run_at)).or_default().push(id);
+        // One row per dedup key (a batch may name the same work twice), due at its soonest.
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut unique: Vec<(NewJob, String)> = vec![];
+        for job in jobs {
+            let key = job.kind.dedup_key();
+            match first.get(&key) {
+                Some(&i) => unique[i].0.run_at = unique[i].0.run_at.min(job.run_at),
+                None => {
+                    first.insert(key.clone(), unique.len());
+                    unique.push((job.clone(), key));
+                }
+            }
         }
+        let kinds: Vec<String> = unique.iter().map(|(j, _)| job_kind_name(&j.kind).to_owned()).collect();
+        let payloads: Vec<String> = unique.iter().map(|(j, _)| j.kind.to_json()).collect();
+        let run_ats: Vec<i64> = unique.iter().map(|(j, _)| j.run_at).collect();
+        let queues: Vec<String> = unique.iter().map(|(j, _)| j.kind.queue().as_str().to_owned()).collect();
+        let keys: Vec<String> = unique.into_iter().map(|(_, k)| k).collect();
+        let stmt = Stmt::new(INSERT_JOBS).bind(kinds).bind(payloads).bind(run_ats).bind(now).bind(queues).bind(keys);
+        let rows: Vec<(i64, String)> = conn.fetch_all(stmt).await?;
+        let ids: HashMap<String, i64> = rows.into_iter().map(|(id, key)| (key, id)).collect();
         jobs.iter()
-            .zip(payloads)
-            .map(|(job, payload)| {
-                ids.get_mut(&(job_kind_name(&job.kind).to_owned(), payload, job.run_at))
-                    .and_then(Vec::pop)
+            .map(|job| {
+                ids.get(&job.kind.dedup_key())
+                    .copied()
                     .map(JobId)
                     .ok_or_else(|| Error::internal("a job insert returned fewer rows than jobs"))
             })
@@ -345,15 +370,16 @@ impl Engine for PgEngine {
         }
     }
 
-    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
-        let stmt = Stmt::new(CLAIM_JOB).bind(worker).bind(lease_until).bind(now);
+    async fn claim_job(&self, queue: JobQueue, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
+        let stmt = Stmt::new(CLAIM_JOB).bind(worker).bind(lease_until).bind(now).bind(queue.as_str());
         let row: Option<JobRow> = self.write().await?.fetch_optional(stmt).await?;
         row.map(Job::try_from).transpose()
     }
 
     async fn release_abandoned_jobs(&self, node: &str) -> Result<u64> {
         let stmt = Stmt::new(RELEASE_ABANDONED).bind(now_millis()).bind(format!("{node}/%"));
-        self.write().await?.execute(stmt).await
+        let (n,): (i64,) = self.write().await?.fetch_one(stmt).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 
@@ -409,7 +435,7 @@ mod tests {
         // (0008, which also holds the id) serve it alike.
         let by_path: &[&str] = &["assets_key", "assets_path"];
         let cases: [(&str, &[Arg], &[&str]); 14] = [
-            (CLAIM_JOB, &[Text("w"), Int(2), Int(1)], &["jobs_due"]),
+            (CLAIM_JOB, &[Text("w"), Int(2), Int(1), Text("cleanup")], &["jobs_due"]),
             (FOLDERS_PAGE, &page, &["folders_children"]),
             (FILES_AFTER_FILE, &page, &["assets_key"]),
             (FILES_AFTER_FOLDER, &page, &["assets_key"]),

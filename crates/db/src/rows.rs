@@ -4,8 +4,8 @@
 
 use assetlib_core::auth::Principal;
 use assetlib_core::model::{
-    Account, ApiKeyInfo, Asset, Attributes, Collection, ItemError, Job, JobKind, Metadata, NewApiKey, QueueEntry,
-    QueueStatus, Role, User,
+    Account, ApiKeyInfo, Asset, Attributes, Collection, FailedJob, ItemError, Job, JobKind, JobQueue, Metadata,
+    NewApiKey, ORIGINAL, QueueEntry, QueueStatus, Rendition, Renditions, Role, User,
 };
 use assetlib_core::{AccountId, AssetId, BlobKey, CollectionId, Error, JobId, QueueId, Result, UserId};
 use sqlx::FromRow;
@@ -262,6 +262,7 @@ pub(crate) struct JobRow {
     id: i64,
     payload: String,
     attempts: i32,
+    claims: i32,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -272,8 +273,76 @@ impl TryFrom<JobRow> for Job {
             id: JobId(r.id),
             kind: JobKind::from_json(&r.payload)?,
             attempts: u32::try_from(r.attempts).unwrap_or(0),
+            claim: u32::try_from(r.claims).unwrap_or(0),
         })
     }
+}
+
+/// A failed job ([`assetlib_core::ports::JobStore::failed_jobs`]).
+#[derive(FromRow)]
+pub(crate) struct FailedJobRow {
+    id: i64,
+    queue: String,
+    payload: String,
+    attempts: i32,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<FailedJobRow> for FailedJob {
+    type Error = Error;
+
+    fn try_from(r: FailedJobRow) -> Result<Self> {
+        let queue = JobQueue::ALL
+            .into_iter()
+            .find(|q| q.as_str() == r.queue)
+            .ok_or_else(|| Error::internal(format!("bad job queue {}", r.queue)))?;
+        Ok(FailedJob {
+            id: r.id,
+            queue,
+            kind: JobKind::from_json(&r.payload)?,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            error: r.last_error.unwrap_or_default(),
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// One recorded rendition ([`assetlib_core::ports::RenditionStore`]); `original` rows carry
+/// only the original's size in pixels.
+#[derive(FromRow)]
+pub(crate) struct RenditionRow {
+    pub(crate) source_blob: String,
+    pub(crate) version: String,
+    blob_key: String,
+    size: i64,
+    content_type: String,
+    extension: String,
+    width: i32,
+    height: i32,
+}
+
+/// Groups rendition rows by their source blob.
+pub(crate) fn renditions_from(rows: Vec<RenditionRow>) -> HashMap<BlobKey, Renditions> {
+    let mut out: HashMap<BlobKey, Renditions> = HashMap::new();
+    for r in rows {
+        let entry = out.entry(BlobKey(r.source_blob)).or_default();
+        let (width, height) = (u32::try_from(r.width).unwrap_or(0), u32::try_from(r.height).unwrap_or(0));
+        if r.version == ORIGINAL {
+            entry.original = Some((width, height));
+        } else {
+            entry.versions.push(Rendition {
+                version: r.version,
+                blob: BlobKey(r.blob_key),
+                size: u64::try_from(r.size).unwrap_or(0),
+                content_type: r.content_type,
+                extension: r.extension,
+                width,
+                height,
+            });
+        }
+    }
+    out
 }
 
 /// An asset's `metadata` column (a JSON object of strings); a value that is not one reads as

@@ -30,6 +30,7 @@ pub(crate) fn job_kind_name(kind: &JobKind) -> &'static str {
     match kind {
         JobKind::DeleteBlob { .. } => "delete_blob",
         JobKind::ExpandZip { .. } => "expand_zip",
+        JobKind::Render { .. } => "render",
     }
 }
 

@@ -12,7 +12,7 @@ use crate::shared::{job_kind_name, name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns};
 use crate::store::Store;
 use assetlib_core::Code;
-use assetlib_core::model::{Asset, AssetWrite, Job, Millis, NewJob};
+use assetlib_core::model::{Asset, AssetWrite, Job, JobQueue, Millis, NewJob};
 use assetlib_core::{AccountId, Error, JobId, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -31,14 +31,23 @@ pub struct SqliteEngine {
     read: SqlitePool,
 }
 
-const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+/// One job; the same work already queued is not queued twice: that row is kept (due at the
+/// sooner of the two times) and its id returned.
+const INSERT_JOB: &str =
+    "INSERT INTO jobs (kind, payload, run_at, created_at, queue, dedup_key) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (dedup_key) WHERE status = 'queued' DO UPDATE SET run_at = min(run_at, excluded.run_at)
+     RETURNING id";
 const INSERT_FOLDER: &str = "INSERT INTO folders (account_id, path, parent, name, explicit, created_at)
      VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (account_id, path) DO NOTHING";
-const CLAIM_JOB: &str = "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+const CLAIM_JOB: &str = "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1,
+            claims = claims + 1
      WHERE id = (SELECT id FROM jobs
-                 WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)
+                 WHERE queue = $4 AND ((status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3))
                  ORDER BY run_at, id LIMIT 1)
-     RETURNING id, payload, attempts";
+     RETURNING id, payload, attempts, claims";
+/// A running job whose work is queued again meanwhile ends here: the queued one does it.
+const DROP_RUNNING_TWINS: &str = "DELETE FROM jobs WHERE status = 'running'
+       AND dedup_key IN (SELECT dedup_key FROM jobs WHERE status = 'queued' AND dedup_key IS NOT NULL)";
 const RELEASE_RUNNING: &str =
     "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL WHERE status = 'running'";
 
@@ -100,6 +109,9 @@ impl Engine for SqliteEngine {
     const COLLECTION_SIZES: &'static str = "SELECT collection_id, COUNT(*) FROM asset_collections
          WHERE collection_id IN (SELECT id FROM collections WHERE account_id = $1 AND id IN (SELECT value FROM json_each($2)))
          GROUP BY collection_id";
+    const RENDITIONS_OF: &'static str = "SELECT source_blob, version, blob_key, size, content_type, extension, width, height
+         FROM renditions WHERE source_blob IN (SELECT value FROM json_each($1)) ORDER BY source_blob, created_at, version";
+    const ASSET_USING_BLOB: &'static str = "SELECT id FROM assets WHERE blob_key = $1 LIMIT 1";
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.read.acquire().await.map_err(db)
@@ -174,7 +186,9 @@ impl Engine for SqliteEngine {
                 .bind(job_kind_name(&job.kind))
                 .bind(job.kind.to_json())
                 .bind(job.run_at)
-                .bind(now);
+                .bind(now)
+                .bind(job.kind.queue().as_str())
+                .bind(job.kind.dedup_key());
             let (id,): (i64,) = conn.fetch_one(stmt).await?;
             ids.push(JobId(id));
         }
@@ -185,15 +199,19 @@ impl Engine for SqliteEngine {
         Ok(None)
     }
 
-    async fn claim_job(&self, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
-        let stmt = Stmt::new(CLAIM_JOB).bind(worker).bind(lease_until).bind(now);
+    async fn claim_job(&self, queue: JobQueue, worker: &str, now: Millis, lease_until: Millis) -> Result<Option<Job>> {
+        let stmt = Stmt::new(CLAIM_JOB).bind(worker).bind(lease_until).bind(now).bind(queue.as_str());
         let row: Option<crate::rows::JobRow> = self.write().await?.fetch_optional(stmt).await?;
         row.map(Job::try_from).transpose()
     }
 
     /// One process per SQLite store: whatever is running was left by an earlier run.
     async fn release_abandoned_jobs(&self, _node: &str) -> Result<u64> {
-        self.write().await?.execute(Stmt::new(RELEASE_RUNNING)).await
+        let mut tx = self.begin().await?;
+        let dropped = tx.execute(Stmt::new(DROP_RUNNING_TWINS)).await?;
+        let released = tx.execute(Stmt::new(RELEASE_RUNNING)).await?;
+        Self::commit(tx).await?;
+        Ok(dropped + released)
     }
 }
 

@@ -4,8 +4,8 @@
 
 use assetlib_core::cursor::Cursor;
 use assetlib_core::enqueue::JobBatcher;
-use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, Entry, NewJob};
+use assetlib_core::model::{JobKind, JobQueue};
 use assetlib_core::ports::MetaStore;
 use assetlib_core::{AccountId, BlobKey};
 use std::collections::{BTreeMap, HashSet};
@@ -22,11 +22,13 @@ async fn with_account(store: &Arc<dyn MetaStore>) {
 /// Claims and finishes every due job; returns the blobs of the DeleteBlob jobs.
 async fn drain_deleted_blobs(store: &dyn MetaStore) -> Vec<String> {
     let mut out = vec![];
-    while let Some(job) = store.claim_job("drain", i64::MAX / 2, i64::MAX / 2).await.unwrap() {
-        if let JobKind::DeleteBlob { blob } = job.kind {
-            out.push(blob.0);
+    for queue in JobQueue::ALL {
+        while let Some(job) = store.claim_job(queue, "drain", i64::MAX / 2, i64::MAX / 2).await.unwrap() {
+            assert!(store.finish_job(job.fence()).await.unwrap());
+            if let JobKind::DeleteBlob { blob } = job.kind {
+                out.push(blob.0);
+            }
         }
-        store.finish_job(job.id).await.unwrap();
     }
     out
 }
@@ -152,7 +154,9 @@ async fn concurrent_workers_claim_each_job_once(store: Arc<dyn MetaStore>) {
             let store = store.clone();
             tokio::spawn(async move {
                 let mut claimed = vec![];
-                while let Some(job) = store.claim_job(&format!("w{w}"), 1_000, 1_000_000).await.unwrap() {
+                while let Some(job) =
+                    store.claim_job(JobQueue::Cleanup, &format!("w{w}"), 1_000, 1_000_000).await.unwrap()
+                {
                     claimed.push(job.id.0);
                     tokio::task::yield_now().await;
                 }
@@ -207,8 +211,8 @@ async fn batched_enqueues_each_get_their_own_job(store: Arc<dyn MetaStore>) {
         assert!(enqueued.insert(id.0, kind).is_none(), "ids are distinct");
     }
     let mut claimed = BTreeMap::new();
-    while let Some(job) = store.claim_job("w", 1_000, 1_000_000).await.unwrap() {
-        store.finish_job(job.id).await.unwrap();
+    while let Some(job) = store.claim_job(JobQueue::Cleanup, "w", 1_000, 1_000_000).await.unwrap() {
+        assert!(store.finish_job(job.fence()).await.unwrap());
         claimed.insert(job.id.0, job.kind);
     }
     assert_eq!(claimed, enqueued);

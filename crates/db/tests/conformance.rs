@@ -5,11 +5,11 @@
 
 use assetlib_core::auth::hash_api_key;
 use assetlib_core::cursor::Cursor;
-use assetlib_core::model::JobKind;
 use assetlib_core::model::{
     Account, AssetPatch, Attributes, Collection, Entry, FolderDelete, Metadata, NewApiKey, NewJob, QueueEntry,
     QueueStatus, Role, User,
 };
+use assetlib_core::model::{JobKind, JobQueue};
 use assetlib_core::ports::MetaStore;
 use assetlib_core::search::{AssetQuery, ContentTypeFilter, Paging, Scope, SearchCursor, Sort};
 use assetlib_core::transfer::{Record, Table};
@@ -44,12 +44,14 @@ fn names(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(|e| if e.is_folder() { format!("{}/", e.name()) } else { e.name().to_owned() }).collect()
 }
 
-/// Claims every due job and returns their kinds (finishing them).
+/// Claims every due job of every queue and returns their kinds (finishing them).
 async fn drain_jobs(store: &dyn MetaStore, now: i64) -> Vec<JobKind> {
     let mut out = vec![];
-    while let Some(job) = store.claim_job("drain", now, now + 60_000).await.unwrap() {
-        out.push(job.kind);
-        store.finish_job(job.id).await.unwrap();
+    for queue in JobQueue::ALL {
+        while let Some(job) = store.claim_job(queue, "drain", now, now + 60_000).await.unwrap() {
+            out.push(job.kind.clone());
+            assert!(store.finish_job(job.fence()).await.unwrap());
+        }
     }
     out
 }
@@ -63,6 +65,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     setting_store(&*store).await;
     upload_queue_store(&*store).await;
     job_store(&*store).await;
+    rendition_store(&*store).await;
 }
 
 async fn account_store(store: &dyn MetaStore) {
@@ -776,33 +779,59 @@ async fn upload_queue_store(store: &dyn MetaStore) {
 }
 
 async fn job_store(store: &dyn MetaStore) {
+    use JobQueue::{Cleanup, Ingest, Render};
     drain_jobs(store, i64::MAX / 2).await;
     let job = |blob: &str, run_at| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at };
     let later = store.enqueue_job(&job("later", 1_000)).await.unwrap();
     let soon = store.enqueue_job(&job("soon", 100)).await.unwrap();
-    assert!(store.claim_job("w1", 50, 60).await.unwrap().is_none(), "nothing due yet");
-    let first = store.claim_job("w1", 500, 600).await.unwrap().unwrap();
-    assert_eq!((first.id, first.attempts), (soon, 1));
-    assert!(store.claim_job("w2", 500, 600).await.unwrap().is_none(), "a leased job is not claimed twice");
-    store.extend_job(first.id, "w1", 900).await.unwrap();
-    assert!(store.claim_job("w2", 800, 900).await.unwrap().is_none(), "the lease was extended");
-    // The lease runs out: another worker takes the job over.
-    let again = store.claim_job("w2", 950, 2_000).await.unwrap().unwrap();
-    assert_eq!((again.id, again.attempts), (soon, 2));
-    store.retry_job(again.id, 3_000, "transient").await.unwrap();
-    let next = store.claim_job("w2", 1_500, 2_500).await.unwrap().unwrap();
+    assert!(store.claim_job(Cleanup, "w1", 50, 60).await.unwrap().is_none(), "nothing due yet");
+    assert!(store.claim_job(Ingest, "w1", 500, 600).await.unwrap().is_none(), "another queue's jobs are not taken");
+    let first = store.claim_job(Cleanup, "w1", 500, 600).await.unwrap().unwrap();
+    assert_eq!((first.id, first.attempts, first.claim), (soon, 1, 1));
+    assert!(store.claim_job(Cleanup, "w2", 500, 600).await.unwrap().is_none(), "a leased job is not claimed twice");
+    assert!(store.extend_job(first.fence(), 900).await.unwrap());
+    assert!(store.claim_job(Cleanup, "w2", 800, 900).await.unwrap().is_none(), "the lease was extended");
+    // The lease runs out: another worker takes the job over, and the first one's claim is
+    // fenced off: it can neither extend, finish, retry nor fail the job any more.
+    let again = store.claim_job(Cleanup, "w2", 950, 2_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts, again.claim), (soon, 2, 2));
+    assert!(!store.extend_job(first.fence(), 5_000).await.unwrap());
+    assert!(!store.finish_job(first.fence()).await.unwrap());
+    assert!(!store.retry_job(first.fence(), 3_000, "stale").await.unwrap());
+    assert!(!store.fail_job(first.fence(), "stale").await.unwrap());
+    assert!(store.retry_job(again.fence(), 3_000, "transient").await.unwrap());
+    assert!(!store.finish_job(again.fence()).await.unwrap(), "a claim ends with its retry");
+    let next = store.claim_job(Cleanup, "w2", 1_500, 2_500).await.unwrap().unwrap();
     assert_eq!(next.id, later);
-    store.fail_job(next.id, "for good").await.unwrap();
-    let retried = store.claim_job("w3", 3_000, 4_000).await.unwrap().unwrap();
+    assert!(store.fail_job(next.fence(), "for good").await.unwrap());
+    let retried = store.claim_job(Cleanup, "w3", 3_000, 4_000).await.unwrap().unwrap();
     assert_eq!((retried.id, retried.attempts), (soon, 3));
     // A process that dies leaves its job running; release hands it back at once.
     assert_eq!(store.release_abandoned_jobs("no-such-node").await.unwrap(), 1);
-    let released = store.claim_job("w4", 3_001, 3_500).await.unwrap().unwrap();
+    let released = store.claim_job(Cleanup, "w4", 3_001, 3_500).await.unwrap().unwrap();
     assert_eq!(released.id, soon);
-    store.finish_job(released.id).await.unwrap();
-    assert!(store.claim_job("w4", i64::MAX / 2, i64::MAX / 2).await.unwrap().is_none(), "failed jobs stay failed");
+    assert!(!store.finish_job(retried.fence()).await.unwrap(), "the released claim is over");
+    assert!(store.finish_job(released.fence()).await.unwrap());
+    assert!(
+        store.claim_job(Cleanup, "w4", i64::MAX / 2, i64::MAX / 2).await.unwrap().is_none(),
+        "failed jobs stay failed"
+    );
 
-    // Several at once: one id each, in the order given, equal jobs included.
+    // Failed jobs stay with their reason until an operator queues them again.
+    let failed = store.failed_jobs(None, 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0].id, failed[0].queue, failed[0].error.as_str()), (later.0, Cleanup, "for good"));
+    assert_eq!(failed[0].kind, job("later", 0).kind);
+    assert!(store.failed_jobs(Some(later), 10).await.unwrap().is_empty(), "paged after an id");
+    assert!(!store.retry_failed_job(soon, 4_000).await.unwrap(), "not a failed job");
+    assert!(store.retry_failed_job(later, 4_000).await.unwrap());
+    assert!(!store.retry_failed_job(later, 4_000).await.unwrap(), "queued already");
+    assert!(store.failed_jobs(None, 10).await.unwrap().is_empty());
+    let revived = store.claim_job(Cleanup, "w5", 4_000, 5_000).await.unwrap().unwrap();
+    assert_eq!((revived.id, revived.attempts, revived.claim), (later, 1, 2), "attempts start again; claims never");
+    assert!(store.finish_job(revived.fence()).await.unwrap());
+
+    // Several at once: one id each, in the order given; the same work once.
     assert!(store.enqueue_jobs(&[]).await.unwrap().is_empty());
     assert_eq!(store.unfinished_jobs().await.unwrap(), 0, "blob deletions are not counted");
     let zip = NewJob {
@@ -811,23 +840,102 @@ async fn job_store(store: &dyn MetaStore) {
     };
     store.enqueue_job(&zip).await.unwrap();
     assert_eq!(store.unfinished_jobs().await.unwrap(), 1);
-    let claimed = store.claim_job("w5", 10, 20).await.unwrap().unwrap();
+    assert!(store.claim_job(Cleanup, "w5", 10, 20).await.unwrap().is_none(), "a zip is not cleanup work");
+    let claimed = store.claim_job(Ingest, "w5", 10, 20).await.unwrap().unwrap();
     assert_eq!(store.unfinished_jobs().await.unwrap(), 1, "running counts too");
-    store.finish_job(claimed.id).await.unwrap();
+    assert!(store.finish_job(claimed.fence()).await.unwrap());
     assert_eq!(store.unfinished_jobs().await.unwrap(), 0);
-    let batch = [job("b1", 10), job("b2", 20), job("b1", 10), job("b3", 10)];
+    let batch = [job("b1", 10), job("b2", 20), job("b1", 5), job("b3", 10)];
     let ids = store.enqueue_jobs(&batch).await.unwrap();
     assert_eq!(ids.len(), batch.len());
-    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), batch.len(), "distinct ids");
+    assert_eq!(ids[0], ids[2], "the same work in one batch is one job");
+    assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 3);
+    assert_eq!(store.enqueue_job(&job("b2", 1)).await.unwrap(), ids[1], "the same work queued again is the same job");
     let mut claimed = std::collections::HashMap::new();
-    while let Some(job) = store.claim_job("w5", i64::MAX / 2, i64::MAX / 2).await.unwrap() {
-        store.finish_job(job.id).await.unwrap();
+    while let Some(job) = store.claim_job(Cleanup, "w5", 10, 100).await.unwrap() {
+        assert!(store.finish_job(job.fence()).await.unwrap());
         claimed.insert(job.id, job.kind);
     }
+    assert_eq!(claimed.len(), 3);
     for (id, job) in ids.iter().zip(&batch) {
         assert_eq!(claimed.get(id), Some(&job.kind), "job {id:?}");
     }
-    assert_eq!(claimed.len(), batch.len());
+
+    // While a job runs, its work may be queued again (the running one may have read its input
+    // already); a retry of the running one then ends it, the queued one doing the work.
+    let render = NewJob { kind: JobKind::Render { blob: BlobKey("r1".into()), extension: "png".into() }, run_at: 10 };
+    let first = store.enqueue_job(&render).await.unwrap();
+    let running = store.claim_job(Render, "w6", 10, 100).await.unwrap().unwrap();
+    assert_eq!(running.id, first);
+    let second = store.enqueue_job(&render).await.unwrap();
+    assert_ne!(second, first);
+    assert!(store.retry_job(running.fence(), 50, "transient").await.unwrap());
+    let kinds = drain_jobs(store, 1_000).await;
+    assert_eq!(kinds, [render.kind.clone()], "one render job left");
+    // Released at start-up the same way.
+    let first = store.enqueue_job(&render).await.unwrap();
+    assert_eq!(store.claim_job(Render, "w7", 10, 100).await.unwrap().unwrap().id, first);
+    store.enqueue_job(&render).await.unwrap();
+    assert_eq!(store.release_abandoned_jobs("no-such-node").await.unwrap(), 1);
+    assert_eq!(drain_jobs(store, 1_000).await, [render.kind], "one render job left");
+}
+
+async fn rendition_store(store: &dyn MetaStore) {
+    use assetlib_core::model::{Rendition, Renditions};
+    drain_jobs(store, i64::MAX / 2).await;
+    let source = BlobKey("rend-src".into());
+    let mut w = common::write(A, vec![common::file("rend", "pic.png", "rend-src")], 70);
+    w.overwrite = true;
+    let written = store.write_assets(&w).await.unwrap();
+    let render = NewJob { kind: JobKind::Render { blob: source.clone(), extension: "png".into() }, run_at: 1 };
+    store.enqueue_job(&render).await.unwrap();
+    let job = store.claim_job(JobQueue::Render, "r", 10, 1_000).await.unwrap().unwrap();
+    let rendition = |version: &str, w: u32| Rendition {
+        version: version.into(),
+        blob: Rendition::blob_for(&source, version, "jpg"),
+        size: 100 + u64::from(w),
+        content_type: "image/jpeg".into(),
+        extension: "jpg".into(),
+        width: w,
+        height: w / 2,
+    };
+    let made = Renditions {
+        original: Some((3000, 1500)),
+        versions: vec![rendition("thumbnail", 256), rendition("web", 1600)],
+    };
+    assert!(store.renditions_of(std::slice::from_ref(&source)).await.unwrap().is_empty());
+    assert!(store.put_renditions(job.fence(), &source, &made).await.unwrap());
+    let found = store.renditions_of(&[source.clone(), BlobKey("none".into())]).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[&source], made);
+    assert!(store.rendition_referenced(&made.versions[0].blob).await.unwrap());
+    assert!(!store.rendition_referenced(&source).await.unwrap(), "the original row is no rendition's blob");
+    // A second write replaces what was recorded.
+    let fewer = Renditions { original: None, versions: vec![rendition("thumbnail", 128)] };
+    assert!(store.put_renditions(job.fence(), &source, &fewer).await.unwrap());
+    assert_eq!(store.renditions_of(std::slice::from_ref(&source)).await.unwrap()[&source], fewer);
+    assert!(!store.rendition_referenced(&made.versions[1].blob).await.unwrap());
+    // Fenced: a claim taken over since writes nothing.
+    let taken = store.claim_job(JobQueue::Render, "r2", 2_000, 3_000).await.unwrap().unwrap();
+    assert!(!store.put_renditions(job.fence(), &source, &made).await.unwrap());
+    assert_eq!(store.renditions_of(std::slice::from_ref(&source)).await.unwrap()[&source], fewer);
+    // Content no asset uses any more gets nothing recorded.
+    let orphan = BlobKey("rend-orphan".into());
+    assert!(!store.put_renditions(taken.fence(), &orphan, &made).await.unwrap());
+    assert!(store.renditions_of(std::slice::from_ref(&orphan)).await.unwrap().is_empty());
+    assert!(store.finish_job(taken.fence()).await.unwrap());
+    // Deleting forgets them and names their blobs.
+    let blobs = store.delete_renditions(&source).await.unwrap();
+    assert_eq!(blobs, [fewer.versions[0].blob.clone()]);
+    assert!(store.renditions_of(std::slice::from_ref(&source)).await.unwrap().is_empty());
+    assert!(store.delete_renditions(&source).await.unwrap().is_empty());
+    assert_eq!(written.len(), 1);
+    // Left for the transfer checks: one asset's content with both renditions.
+    let render = NewJob { kind: JobKind::Render { blob: source.clone(), extension: "png".into() }, run_at: 1 };
+    store.enqueue_job(&render).await.unwrap();
+    let job = store.claim_job(JobQueue::Render, "r3", 4_000, 5_000).await.unwrap().unwrap();
+    assert!(store.put_renditions(job.fence(), &source, &made).await.unwrap());
+    assert!(store.finish_job(job.fence()).await.unwrap());
 }
 
 /// Every row of `table`, paged two at a time.
@@ -910,6 +1018,7 @@ fn every_port_method_has_a_case() {
         "FolderStore",
         "UploadQueueStore",
         "JobStore",
+        "RenditionStore",
         "TransferStore",
     ];
     let gathered = ports.split("pub trait MetaStore:").nth(1).and_then(|s| s.split('{').next()).unwrap_or_default();

@@ -2,8 +2,8 @@
 //! names whatever the database's collation, and how connection failures are reported.
 
 use assetlib_core::Code;
-use assetlib_core::model::JobKind;
 use assetlib_core::model::{Account, NewJob};
+use assetlib_core::model::{JobKind, JobQueue};
 use assetlib_core::{AccountId, BlobKey, ErrorKind};
 
 mod common;
@@ -43,12 +43,15 @@ async fn postgres_release_keeps_live_leases() {
     let job = |blob: &str| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at: 0 };
     let live = store.enqueue_job(&job("live")).await.unwrap();
     let dead = store.enqueue_job(&job("dead")).await.unwrap();
-    assert_eq!(store.claim_job("alive", now, now + 600_000).await.unwrap().unwrap().id, live);
-    assert_eq!(store.claim_job("gone", now, now - 1).await.unwrap().unwrap().id, dead);
+    assert_eq!(store.claim_job(JobQueue::Cleanup, "alive", now, now + 600_000).await.unwrap().unwrap().id, live);
+    assert_eq!(store.claim_job(JobQueue::Cleanup, "gone", now, now - 1).await.unwrap().unwrap().id, dead);
     assert_eq!(store.release_abandoned_jobs("no-such-node").await.unwrap(), 1, "only the expired lease");
-    let next = store.claim_job("new", now, now + 600_000).await.unwrap().unwrap();
+    let next = store.claim_job(JobQueue::Cleanup, "new", now, now + 600_000).await.unwrap().unwrap();
     assert_eq!((next.id, next.attempts), (dead, 2));
-    assert!(store.claim_job("new", now, now + 600_000).await.unwrap().is_none(), "the live job stays leased");
+    assert!(
+        store.claim_job(JobQueue::Cleanup, "new", now, now + 600_000).await.unwrap().is_none(),
+        "the live job stays leased"
+    );
     common::drop_database(&url).await;
 }
 
@@ -62,11 +65,17 @@ async fn postgres_restart_takes_back_its_own_jobs() {
     let job = |blob: &str| NewJob { kind: JobKind::DeleteBlob { blob: BlobKey(blob.into()) }, run_at: 0 };
     let mine = store.enqueue_job(&job("mine")).await.unwrap();
     let theirs = store.enqueue_job(&job("theirs")).await.unwrap();
-    assert_eq!(store.claim_job("aaaa/run1-0", now, now + 600_000).await.unwrap().unwrap().id, mine);
-    assert_eq!(store.claim_job("bbbb/run1-0", now, now + 600_000).await.unwrap().unwrap().id, theirs);
+    assert_eq!(store.claim_job(JobQueue::Cleanup, "aaaa/run1-0", now, now + 600_000).await.unwrap().unwrap().id, mine);
+    assert_eq!(
+        store.claim_job(JobQueue::Cleanup, "bbbb/run1-0", now, now + 600_000).await.unwrap().unwrap().id,
+        theirs
+    );
     assert_eq!(store.release_abandoned_jobs("aaaa").await.unwrap(), 1);
-    assert_eq!(store.claim_job("aaaa/run2-0", now, now + 600_000).await.unwrap().unwrap().id, mine);
-    assert!(store.claim_job("aaaa/run2-1", now, now + 600_000).await.unwrap().is_none(), "theirs stays leased");
+    assert_eq!(store.claim_job(JobQueue::Cleanup, "aaaa/run2-0", now, now + 600_000).await.unwrap().unwrap().id, mine);
+    assert!(
+        store.claim_job(JobQueue::Cleanup, "aaaa/run2-1", now, now + 600_000).await.unwrap().is_none(),
+        "theirs stays leased"
+    );
     common::drop_database(&url).await;
 }
 

@@ -5,6 +5,7 @@
 
 use crate::AppState;
 use assetlib_core::AccountId;
+use assetlib_core::model::{ORIGINAL, Rendition};
 use assetlib_core::ports::Content;
 use axum::Router;
 use axum::body::Body;
@@ -52,15 +53,18 @@ fn canonical_account(raw: &str) -> Option<AccountId> {
     (id.0.to_string() == raw).then_some(id)
 }
 
-/// The version a query asks for: only `original` exists until renditions come. Any other, or
-/// the same parameter twice with different values, names nothing (404); a query that is not
-/// UTF-8 is refused (400). `None`: serve the file.
-fn refused_version(raw: Option<&str>) -> Option<Response> {
+/// The version a query asks for (`original` when it names none). The same parameter twice with
+/// different values names nothing (404); a query that is not UTF-8 is refused (400).
+fn requested_version(raw: Option<&str>) -> Result<String, Response> {
     let Ok(pairs) = crate::dialects::query_pairs(raw.unwrap_or("").as_bytes()) else {
-        return Some(plain(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.\n"));
+        return Err(plain(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.\n"));
     };
-    let known = pairs.iter().filter(|(k, _)| k == "version").all(|(_, v)| v == "original");
-    (!known).then(not_found)
+    let mut versions = pairs.iter().filter(|(k, _)| k == "version").map(|(_, v)| v.as_str());
+    let first = versions.next().unwrap_or(ORIGINAL);
+    if versions.any(|v| v != first) {
+        return Err(not_found());
+    }
+    Ok(first.to_owned())
 }
 
 async fn get_file(
@@ -84,14 +88,20 @@ async fn get_file(
     let Some(account) = canonical_account(&account) else {
         return not_found();
     };
-    if let Some(response) = refused_version(query.as_deref()) {
-        return response;
-    }
+    let version = match requested_version(query.as_deref()) {
+        Ok(version) => version,
+        Err(response) => return response,
+    };
     let asset = match state.lib.public_asset(account, &key).await {
         Ok(asset) => asset,
         Err(e) => return error_response(e),
     };
-    serve(&state, &asset, &method, &headers, &state.http.cache_control, None).await
+    let not_found = || assetlib_core::Error::not_found(assetlib_core::Code::FileNotFound, "File not found.");
+    let rendition = match state.lib.version_of(&asset, &version, not_found).await {
+        Ok(rendition) => rendition,
+        Err(e) => return error_response(e),
+    };
+    serve(&state, &asset, rendition.as_ref(), &method, &headers, &state.http.cache_control, None).await
 }
 
 /// A signed link (`/signed/{token}`): the version it grants, to whoever holds it until it
@@ -107,28 +117,35 @@ async fn get_signed(
     // A token that does not even decode is refused as any other bad link.
     let Ok(Path(token)) = token else { return refused() };
     match state.lib.open_signed(&token).await {
-        Ok((asset, claims)) => {
+        Ok((asset, claims, rendition)) => {
             let left = (claims.expires - assetlib_core::model::now_millis() / 1000).max(0);
             let cache_control = format!("private, max-age={left}");
-            let disposition = assetlib_core::library::links::content_disposition(claims.disposition, &asset.name);
-            serve(&state, &asset, &method, &headers, &cache_control, Some(&disposition)).await
+            let name = rendition.as_ref().map_or_else(|| asset.name.clone(), |r| r.file_name(&asset.name));
+            let disposition = assetlib_core::library::links::content_disposition(claims.disposition, &name);
+            serve(&state, &asset, rendition.as_ref(), &method, &headers, &cache_control, Some(&disposition)).await
         }
         Err(e) if e.kind == assetlib_core::ErrorKind::Forbidden => refused(),
         Err(e) => error_response(e),
     }
 }
 
-/// An asset's content with its validators, conditional answers (304, 412) and single byte
-/// ranges (206): what public files and signed links both serve.
+/// An asset's content, or one of its renditions, with its validators, conditional answers
+/// (304, 412) and single byte ranges (206): what public files, signed links and the native
+/// content route serve. A rendition has its own entity tag, type and size; it changes when the
+/// asset's content does, so it shares the asset's modification time.
 pub(crate) async fn serve(
     state: &AppState,
     asset: &assetlib_core::model::Asset,
+    rendition: Option<&Rendition>,
     method: &Method,
     headers: &HeaderMap,
     cache_control: &str,
     disposition: Option<&str>,
 ) -> Response {
-    let etag = format!("\"{}\"", asset.hash);
+    let (etag, content_type, size) = match rendition {
+        Some(r) => (format!("\"{}-{}\"", asset.hash, r.version), r.content_type.as_str(), r.size),
+        None => (format!("\"{}\"", asset.hash), asset.content_type.as_str(), asset.size),
+    };
     let modified_secs = (asset.last_modified / 1000).max(0) as u64;
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(modified_secs));
 
@@ -146,7 +163,7 @@ pub(crate) async fn serve(
     }
     out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if needs_sandbox(&asset.content_type) {
+    if needs_sandbox(content_type) {
         out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
     }
 
@@ -155,27 +172,31 @@ pub(crate) async fn serve(
         Precondition::Failed => return (StatusCode::PRECONDITION_FAILED, out).into_response(),
         Precondition::NotModified => return (StatusCode::NOT_MODIFIED, out).into_response(),
     }
-    put(&mut out, header::CONTENT_TYPE, &asset.content_type);
+    put(&mut out, header::CONTENT_TYPE, content_type);
 
-    let range = match requested_range(headers, &etag, asset.size) {
+    let range = match requested_range(headers, &etag, size) {
         Ok(range) => range,
         Err(()) => {
-            put(&mut out, header::CONTENT_RANGE, &format!("bytes */{}", asset.size));
+            put(&mut out, header::CONTENT_RANGE, &format!("bytes */{}", size));
             return (StatusCode::RANGE_NOT_SATISFIABLE, out).into_response();
         }
     };
     let (status, length) = match &range {
         Some(r) => {
-            put(&mut out, header::CONTENT_RANGE, &format!("bytes {}-{}/{}", r.start, r.end - 1, asset.size));
+            put(&mut out, header::CONTENT_RANGE, &format!("bytes {}-{}/{}", r.start, r.end - 1, size));
             (StatusCode::PARTIAL_CONTENT, r.end - r.start)
         }
-        None => (StatusCode::OK, asset.size),
+        None => (StatusCode::OK, size),
     };
     put(&mut out, header::CONTENT_LENGTH, &length.to_string());
     if *method == Method::HEAD {
         return (status, out).into_response();
     }
-    match state.lib.read_content(asset, range).await {
+    let content = match rendition {
+        Some(r) => state.lib.read_rendition(r, range).await,
+        None => state.lib.read_content(asset, range).await,
+    };
+    match content {
         Ok(Content::Whole(bytes)) => (status, out, Body::from(bytes)).into_response(),
         Ok(Content::Stream(stream)) => (status, out, Body::from_stream(stream)).into_response(),
         Err(e) => error_response(e),

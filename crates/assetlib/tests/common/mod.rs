@@ -304,6 +304,18 @@ impl TestApp {
         (status, res.json().await.expect("json body"))
     }
 
+    /// Waits until no background job but blob deletions is queued or running (renditions made,
+    /// zips expanded), at most 60 s: what a test that pins an answer's shape waits for.
+    pub async fn settle_jobs(&self) {
+        for _ in 0..600 {
+            if self.lib().unfinished_jobs().await.expect("jobs") == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("background jobs still unfinished after 60 s");
+    }
+
     /// Polls a queue's detailed status until it leaves Queued/Processing (at most 60 s).
     pub async fn wait_queue(&self, queue: &str) -> Value {
         wait_queue(&self.client, &self.base, &self.key, queue).await
@@ -535,6 +547,15 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A tiny valid PNG (1×1).
+/// A real 8x4 opaque PNG, which gets renditions (8x4 JPEGs); `png()` is only PNG-shaped (its
+/// checksum is wrong), so it gets none.
+pub fn real_png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(8, 4, |x, y| image::Rgb([x as u8 * 30, y as u8 * 60, 90]));
+    let mut out = std::io::Cursor::new(vec![]);
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encode");
+    out.into_inner()
+}
+
 pub fn png() -> Vec<u8> {
     vec![
         0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1,

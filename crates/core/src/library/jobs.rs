@@ -7,13 +7,50 @@
 use super::Library;
 use crate::error::Result;
 use crate::ids::BlobKey;
-use crate::model::{Job, JobKind, now_millis};
+use crate::ids::JobId;
+use crate::model::{FailedJob, Job, JobKind, JobQueue, now_millis};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// A job that fails this many times is given up.
-const MAX_ATTEMPTS: u32 = 5;
+/// How many workers each queue gets in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobWorkers {
+    /// Zip expansions.
+    pub ingest: usize,
+    /// Renditions.
+    pub render: usize,
+    /// Blob deletions.
+    pub cleanup: usize,
+}
+
+impl Default for JobWorkers {
+    fn default() -> Self {
+        Self { ingest: 2, render: 2, cleanup: 1 }
+    }
+}
+
+impl JobWorkers {
+    pub fn of(&self, queue: JobQueue) -> usize {
+        match queue {
+            JobQueue::Ingest => self.ingest,
+            JobQueue::Render => self.render,
+            JobQueue::Cleanup => self.cleanup,
+        }
+    }
+}
+
+/// What a panic carried, when it is text.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
 /// An idle worker looks for due jobs at least this often (delayed jobs, other processes).
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -29,28 +66,30 @@ impl Library {
         self.wake.notify_waiters();
     }
 
-    /// Runs `count` workers until `shutdown` turns true, and the tasks beside them (the writer
-    /// of view and download counts, the staging sweeper). A job in progress at shutdown is left
-    /// to be claimed again (jobs are idempotent).
+    /// Runs the job workers, each queue's own ([`JobWorkers`]), until `shutdown` turns true, and
+    /// the tasks beside them (the writer of view and download counts, the staging sweeper). A
+    /// job in progress at shutdown is left to be claimed again (jobs are idempotent).
     pub fn spawn_workers(
         self: &Arc<Self>,
-        count: usize,
+        workers: JobWorkers,
         shutdown: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        // `{node}/{run}-{i}`: the node survives restarts, so a restarted server knows its own.
+        // `{node}/{run}-{queue}-{i}`: the node survives restarts, so a restarted server knows
+        // its own.
         let instance = format!("{}/{}", self.config.node, &crate::ids::random_hex32()[..12]);
-        let mut handles: Vec<_> = (0..count)
-            .map(|i| {
+        let mut handles = vec![];
+        for queue in JobQueue::ALL {
+            for i in 0..workers.of(queue) {
                 let lib = self.clone();
                 let mut shutdown = shutdown.clone();
-                let worker = format!("{instance}-{i}");
-                tokio::spawn(async move {
+                let worker = format!("{instance}-{}-{i}", queue.as_str());
+                handles.push(tokio::spawn(async move {
                     loop {
                         if *shutdown.borrow() {
                             break;
                         }
                         let worked = tokio::select! {
-                            r = lib.run_one(&worker) => r,
+                            r = lib.run_one(queue, &worker) => r,
                             _ = shutdown.changed() => break,
                         };
                         match worked {
@@ -64,9 +103,9 @@ impl Library {
                             _ = shutdown.changed() => break,
                         }
                     }
-                })
-            })
-            .collect();
+                }));
+            }
+        }
         handles.push(self.spawn_count_writer(shutdown.clone()));
         handles.push(self.spawn_staging_sweeper(shutdown));
         handles
@@ -109,55 +148,91 @@ impl Library {
         })
     }
 
-    /// Claims and runs one job. `Ok(false)` when none was due.
-    pub async fn run_one(&self, worker: &str) -> Result<bool> {
+    /// Claims and runs one job of `queue`. `Ok(false)` when none was due.
+    ///
+    /// A job that fails, or panics, is retried with a backoff (`job_backoff`, then twice as long
+    /// each time), then after `job_attempts` attempts parked
+    /// as failed with its reason ([`Library::failed_jobs`]); the worker goes on either way. A
+    /// worker whose lease ran out (the heartbeat found another claim) drops the job, and the
+    /// fence keeps anything it would still write from landing.
+    pub async fn run_one(&self, queue: JobQueue, worker: &str) -> Result<bool> {
         let lease = self.config.job_lease.as_millis() as i64;
-        let Some(job) = self.meta.claim_job(worker, now_millis(), now_millis() + lease).await? else {
+        let now = now_millis();
+        let Some(job) = self.meta.claim_job(queue, worker, now, now + lease).await? else {
             return Ok(false);
         };
+        let fence = job.fence();
         let heartbeat = async {
             loop {
                 tokio::time::sleep(self.config.job_lease / 3).await;
-                if let Err(e) = self.meta.extend_job(job.id, worker, now_millis() + lease).await {
-                    tracing::warn!(error = %e, job = job.id.0, "could not extend job lease");
+                match self.meta.extend_job(fence, now_millis() + lease).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(error = %e, job = job.id.0, "could not extend job lease"),
                 }
             }
         };
         let outcome = tokio::select! {
-            r = self.run_job(&job) => r,
-            _ = heartbeat => unreachable!("the heartbeat never ends"),
+            r = AssertUnwindSafe(self.run_job(&job)).catch_unwind() => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(panic) => Err(format!("the job panicked: {}", panic_message(&*panic))),
+            },
+            () = heartbeat => {
+                tracing::warn!(job = job.id.0, "job lease lost to another worker; dropped");
+                return Ok(true);
+            }
         };
-        match outcome {
-            Ok(()) => self.meta.finish_job(job.id).await?,
-            Err(e) if job.attempts >= MAX_ATTEMPTS => {
-                tracing::error!(job = job.id.0, error = %e, "job failed for good");
+        let held = match outcome {
+            Ok(()) => self.meta.finish_job(fence).await?,
+            Err(reason) if job.attempts >= self.config.job_attempts.max(1) => {
+                tracing::error!(job = job.id.0, error = %reason, "job failed for good");
                 self.give_up(&job).await;
-                self.meta.fail_job(job.id, &e.message).await?;
+                self.meta.fail_job(fence, &reason).await?
             }
-            Err(e) => {
-                let backoff = 1000i64 << job.attempts.min(10);
-                tracing::warn!(job = job.id.0, attempt = job.attempts, error = %e, "job failed; will retry");
-                self.meta.retry_job(job.id, now_millis() + backoff, &e.message).await?;
+            Err(reason) => {
+                let backoff =
+                    (self.config.job_backoff.as_millis() as i64).saturating_mul(1 << job.attempts.clamp(1, 11) >> 1);
+                tracing::warn!(job = job.id.0, attempt = job.attempts, error = %reason, "job failed; will retry");
+                self.meta.retry_job(fence, now_millis() + backoff, &reason).await?
             }
+        };
+        if !held {
+            tracing::warn!(job = job.id.0, "job lease lost to another worker; its outcome was dropped");
         }
         Ok(true)
     }
 
     async fn run_job(&self, job: &Job) -> Result<()> {
         match &job.kind {
-            JobKind::DeleteBlob { blob } => {
-                if !self.meta.blob_referenced(blob).await? {
-                    self.blobs.delete(blob).await?;
-                }
-                Ok(())
-            }
+            JobKind::DeleteBlob { blob } => self.delete_blob_unless_used(blob).await,
             JobKind::ExpandZip { queue, folder, created_by } => {
                 self.expand_zip(queue, folder, created_by.as_ref()).await
             }
+            JobKind::Render { blob, extension } => self.render(job.fence(), blob, extension).await,
         }
     }
 
-    /// Removes every blob that no asset and no pending upload references and that is older than
+    /// Jobs queued or running, blob deletions aside: what a migration waits for, and tests.
+    pub async fn unfinished_jobs(&self) -> Result<u64> {
+        self.meta.unfinished_jobs().await
+    }
+
+    /// Failed jobs with their reasons, oldest first, after `after`.
+    pub async fn failed_jobs(&self, after: Option<JobId>, limit: usize) -> Result<Vec<FailedJob>> {
+        self.meta.failed_jobs(after, limit).await
+    }
+
+    /// Queues a failed job again with its attempts reset; `false` if there is no such failed job.
+    pub async fn retry_failed_job(&self, id: JobId) -> Result<bool> {
+        let queued = self.meta.retry_failed_job(id, now_millis()).await?;
+        if queued {
+            self.wake_workers();
+        }
+        Ok(queued)
+    }
+
+    /// Removes every blob that no asset, no pending upload and no recorded rendition references and that is older than
     /// `grace`: what a crash between a blob's write and its commit left, or anything a failed
     /// cleanup job missed. The grace period is what keeps it off an upload in flight, whose
     /// blob is written before its row commits; an expansion still running keeps its entries.
@@ -165,7 +240,7 @@ impl Library {
         use futures::StreamExt;
         let cutoff = crate::model::now_millis() - grace.as_millis() as i64;
         let mut removed = 0;
-        for prefix in ["assets/", "uploads/"] {
+        for prefix in ["assets/", "uploads/", "renditions/"] {
             let mut blobs = self.blobs.list(prefix).await?;
             while let Some(blob) = blobs.next().await {
                 let blob = blob?;
@@ -180,6 +255,9 @@ impl Library {
     }
 
     async fn blob_in_use(&self, blob: &BlobKey) -> Result<bool> {
+        if blob.0.starts_with("renditions/") {
+            return self.meta.rendition_referenced(blob).await;
+        }
         if self.meta.blob_referenced(blob).await? {
             return Ok(true);
         }

@@ -10,7 +10,7 @@ use crate::Code;
 use crate::auth::{Access, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, AssetId};
-use crate::model::{Asset, now_millis};
+use crate::model::{Asset, ORIGINAL, Rendition, now_millis};
 use crate::ports::SignedResponse;
 use crate::signing::{Disposition, LinkClaims, MAX_LINK_SECS, link_refused};
 use std::time::Duration;
@@ -97,23 +97,37 @@ impl Library {
         }
         let asset = self.meta.get_asset_by_id(id).await?.filter(|a| a.account == account);
         let asset = asset.ok_or_else(|| asset_id_not_found(id))?;
-        if version != "original" {
-            return Err(Error::not_found(Code::AssetNotFound, format!("Asset '{id}' has no version '{version}'."))
-                .with_param("version"));
-        }
+        let rendition = self.version_of(&asset, version, || no_such_version(id, version)).await?;
+        self.link_to(&asset, rendition.as_ref(), secs, disposition).await
+    }
+
+    /// A link to `asset` (or to its `rendition`) for `secs` seconds, for a caller who may read
+    /// it: what [`Library::signed_link`] makes once it has found them, and what a page of
+    /// assets with a link each uses without finding each again.
+    pub async fn link_to(
+        &self,
+        asset: &Asset,
+        rendition: Option<&Rendition>,
+        secs: u64,
+        disposition: Disposition,
+    ) -> Result<SignedLink> {
         let expires_at = now_millis().saturating_add(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000));
+        let (blob, content_type, name) = match &rendition {
+            Some(r) => (&r.blob, r.content_type.clone(), r.file_name(&asset.name)),
+            None => (&asset.blob, asset.content_type.clone(), asset.name.clone()),
+        };
         let response = SignedResponse {
-            content_type: Some(asset.content_type.clone()),
-            content_disposition: Some(content_disposition(disposition, &asset.name)),
+            content_type: Some(content_type),
+            content_disposition: Some(content_disposition(disposition, &name)),
             cache_control: Some(format!("private, max-age={secs}")),
         };
-        if let Some(url) = self.blobs.signed_get(&asset.blob, Duration::from_secs(secs), &response).await? {
+        if let Some(url) = self.blobs.signed_get(blob, Duration::from_secs(secs), &response).await? {
             return Ok(SignedLink { target: LinkTarget::Store(url), expires_at });
         }
         let claims = LinkClaims {
-            account,
+            account: asset.account,
             asset: asset.id.clone(),
-            version: version.to_owned(),
+            version: rendition.map_or(ORIGINAL, |r| r.version.as_str()).to_owned(),
             disposition,
             expires: expires_at / 1000,
             key_id: self.config.signing.id().to_owned(),
@@ -121,16 +135,21 @@ impl Library {
         Ok(SignedLink { target: LinkTarget::Server(self.config.signing.sign(&claims)), expires_at })
     }
 
-    /// The asset and claims a server link grants, if it is this library's, unexpired, and its
-    /// asset still exists in its account; [`link_refused`] otherwise, the same for every cause.
-    pub async fn open_signed(&self, token: &str) -> Result<(Asset, LinkClaims)> {
+    /// The asset, claims and version (`None`: the original) a server link grants, if it is
+    /// this library's, unexpired, and its asset still exists in its account with that version;
+    /// [`link_refused`] otherwise, the same for every cause.
+    pub async fn open_signed(&self, token: &str) -> Result<(Asset, LinkClaims, Option<Rendition>)> {
         let claims = self.config.signing.verify(token, now_millis() / 1000)?;
         let asset = self.meta.get_asset_by_id(&claims.asset).await?.filter(|a| a.account == claims.account);
-        match asset {
-            Some(asset) if claims.version == "original" => Ok((asset, claims)),
-            _ => Err(link_refused()),
-        }
+        let Some(asset) = asset else { return Err(link_refused()) };
+        let rendition = self.version_of(&asset, &claims.version, link_refused).await?;
+        Ok((asset, claims, rendition))
     }
+}
+
+/// The 404 for a version an asset does not have.
+pub fn no_such_version(id: &AssetId, version: &str) -> Error {
+    Error::not_found(Code::AssetNotFound, format!("Asset '{id}' has no version '{version}'.")).with_param("version")
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod links;
+pub mod renditions;
 pub mod search;
 pub mod uploads;
 pub mod zip;
@@ -59,6 +60,10 @@ pub struct LibraryConfig {
     /// Where zip expansion keeps its working copy of an archive.
     pub tmp_dir: PathBuf,
     pub job_lease: Duration,
+    /// Attempts a job gets before it is parked as failed.
+    pub job_attempts: u32,
+    /// The wait before a failed job's first retry; each later one waits twice as long.
+    pub job_backoff: Duration,
     /// This server's stable name among the servers of a shared store (kept in its data dir).
     pub node: String,
     /// The key that signs links; servers of one library share it.
@@ -79,6 +84,8 @@ impl Default for LibraryConfig {
             orphan_sweep: Some(Duration::from_secs(24 * 3600)),
             tmp_dir: std::env::temp_dir(),
             job_lease: Duration::from_secs(60),
+            job_attempts: 5,
+            job_backoff: Duration::from_secs(1),
             node: crate::ids::random_hex32(),
             signing: crate::signing::SigningKey::generate(),
             signed_link_ttl: Duration::from_secs(crate::signing::DEFAULT_LINK_SECS),
@@ -94,6 +101,8 @@ pub struct Library {
     pub(crate) config: LibraryConfig,
     pub(crate) wake: Notify,
     pub(crate) fetcher: Option<Arc<dyn UrlFetcher>>,
+    /// Makes renditions ([`renditions`]); `None`: no asset gets any.
+    pub(crate) renderer: Option<Arc<dyn crate::ports::Renderer>>,
     /// Writes the uploads' cleanup guards, many to a transaction under load.
     guards: JobBatcher,
     /// When this server last recorded each key's use (see [`Library::touch_key`]).
@@ -120,6 +129,7 @@ impl Library {
             config,
             wake: Notify::new(),
             fetcher: None,
+            renderer: None,
             guards,
             touched: Default::default(),
             tallies: Default::default(),

@@ -189,26 +189,32 @@ impl Library {
             updated_at: now,
         };
         let new_id = AssetId::generate();
+        let files = vec![StoredFile {
+            content_type: content_type_for(&key.extension()),
+            path: key.path,
+            name: key.name,
+            size: r.digest.size,
+            hash: r.digest.hash.clone(),
+            blob: r.blob.clone(),
+            metadata: r.metadata.clone(),
+        }];
+        let jobs = self.render_jobs(&files, now);
+        let rendering = !jobs.is_empty();
         let write = AssetWrite {
             account: r.account,
-            files: vec![StoredFile {
-                content_type: content_type_for(&key.extension()),
-                path: key.path,
-                name: key.name,
-                size: r.digest.size,
-                hash: r.digest.hash.clone(),
-                blob: r.blob.clone(),
-                metadata: r.metadata.clone(),
-            }],
+            files,
             created_by: Some(r.user.clone()),
             now,
             new_ids: vec![new_id.clone()],
             queue: Some(queue.clone()),
             cancel_job: Some(r.guard),
-            jobs: vec![],
+            jobs,
             overwrite: true,
         };
         let asset = self.meta.write_assets(&write).await?.pop();
+        if rendering {
+            self.wake_workers();
+        }
         // A replaced asset keeps its own id.
         let replaced = asset.as_ref().is_some_and(|a| a.id != new_id);
         Ok(UploadOutcome { queue, asset, replaced })

@@ -194,7 +194,7 @@ impl Library {
         created_by: Option<&UserId>,
     ) -> Result<()> {
         let now = now_millis();
-        let mut jobs = Vec::new();
+        let mut jobs = self.render_jobs(&files, now);
         if let Some(source) = queue.source_blob.take() {
             jobs.push(NewJob { kind: JobKind::DeleteBlob { blob: source }, run_at: now });
         }
@@ -253,11 +253,11 @@ impl Library {
     }
 
     /// Copies a blob to a temporary file: the zip reader needs to seek.
-    async fn fetch_to_temp(&self, blob: &BlobKey) -> Result<tempfile::NamedTempFile> {
+    pub(crate) async fn fetch_to_temp(&self, blob: &BlobKey) -> Result<tempfile::NamedTempFile> {
         tokio::fs::create_dir_all(&self.config.tmp_dir).await.map_err(Error::internal)?;
         let tmp = tempfile::NamedTempFile::new_in(&self.config.tmp_dir).map_err(Error::internal)?;
         let mut out = tokio::fs::File::from_std(tmp.reopen().map_err(Error::internal)?);
-        let mut body = self.blobs.get(blob, None).await?.into_stream();
+        let mut body = self.blobs.get_for_job(blob).await?.into_stream();
         while let Some(chunk) = body.next().await {
             out.write_all(&chunk?).await.map_err(Error::internal)?;
         }

@@ -10,8 +10,8 @@ use crate::shared::{name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
 use assetlib_core::model::{Account, Asset, Collection, NewApiKey, QueueEntry, Role, User};
 use assetlib_core::ports::TransferStore;
-use assetlib_core::transfer::{FolderRecord, Record, Table};
-use assetlib_core::{AccountId, Result};
+use assetlib_core::transfer::{FolderRecord, Record, RenditionRecord, Table};
+use assetlib_core::{AccountId, BlobKey, Result};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -27,6 +27,44 @@ const FOLDERS_PAGE: &str =
 const ASSETS_PAGE: &str = concat!("SELECT ", asset_columns!(), " FROM assets WHERE id > $1 ORDER BY id LIMIT $2");
 const QUEUES_PAGE: &str = "SELECT id, account_id, status, total_items, total_processed, message, errors, source_blob,
        created_at, updated_at FROM upload_queues WHERE id > $1 ORDER BY id LIMIT $2";
+
+const RENDITIONS_PAGE: &str = "SELECT source_blob, version, blob_key, size, content_type, extension, width, height,
+       created_at FROM renditions WHERE (source_blob, version) > ($1, $2) ORDER BY source_blob, version LIMIT $3";
+const IMPORT_RENDITION: &str = "INSERT INTO renditions
+       (source_blob, version, blob_key, size, content_type, extension, width, height, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (source_blob, version) DO UPDATE SET blob_key = excluded.blob_key, size = excluded.size,
+       content_type = excluded.content_type, extension = excluded.extension, width = excluded.width,
+       height = excluded.height, created_at = excluded.created_at";
+
+#[derive(sqlx::FromRow)]
+struct RenditionRow {
+    source_blob: String,
+    version: String,
+    blob_key: String,
+    size: i64,
+    content_type: String,
+    extension: String,
+    width: i32,
+    height: i32,
+    created_at: i64,
+}
+
+impl From<RenditionRow> for RenditionRecord {
+    fn from(r: RenditionRow) -> Self {
+        RenditionRecord {
+            source: BlobKey(r.source_blob),
+            version: r.version,
+            blob: BlobKey(r.blob_key),
+            size: u64::try_from(r.size).unwrap_or(0),
+            content_type: r.content_type,
+            extension: r.extension,
+            width: u32::try_from(r.width).unwrap_or(0),
+            height: u32::try_from(r.height).unwrap_or(0),
+            created_at: r.created_at,
+        }
+    }
+}
 
 const IMPORT_ACCOUNT: &str = "INSERT INTO accounts (id, name, public, created_at) VALUES ($1, $2, $3, $4)
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, public = excluded.public, created_at = excluded.created_at";
@@ -145,6 +183,21 @@ async fn import_one(conn: &mut impl Conn, record: &Record) -> Result<()> {
             .await?;
         }
         Record::Queue(q) => put_queue_in(conn, q).await?,
+        Record::Rendition(r) => {
+            conn.execute(
+                Stmt::new(IMPORT_RENDITION)
+                    .bind(r.source.0.as_str())
+                    .bind(r.version.as_str())
+                    .bind(r.blob.0.as_str())
+                    .bind(int(r.size))
+                    .bind(r.content_type.as_str())
+                    .bind(r.extension.as_str())
+                    .bind(i64::from(r.width))
+                    .bind(i64::from(r.height))
+                    .bind(r.created_at),
+            )
+            .await?;
+        }
     }
     Ok(())
 }
@@ -227,6 +280,15 @@ impl<E: Engine> TransferStore for Store<E> {
                 let rows: Vec<AssetRow> = conn.fetch_all(Stmt::new(ASSETS_PAGE).bind(after).bind(limit)).await?;
                 rows.into_iter().map(|r| Record::Asset(Asset::from(r))).collect()
             }
+            Table::Renditions => {
+                let (source, version) = match after {
+                    Some(Record::Rendition(r)) => (r.source.0.as_str(), r.version.as_str()),
+                    _ => ("", ""),
+                };
+                let stmt = Stmt::new(RENDITIONS_PAGE).bind(source).bind(version).bind(limit);
+                let rows: Vec<RenditionRow> = conn.fetch_all(stmt).await?;
+                rows.into_iter().map(|r| Record::Rendition(r.into())).collect()
+            }
             Table::Queues => {
                 let after = match after {
                     Some(Record::Queue(q)) => q.id.0.as_str(),
@@ -255,6 +317,7 @@ impl<E: Engine> TransferStore for Store<E> {
             Table::Folders => "SELECT COUNT(*) FROM folders",
             Table::Collections => "SELECT COUNT(*) FROM collections",
             Table::Assets => "SELECT COUNT(*) FROM assets",
+            Table::Renditions => "SELECT COUNT(*) FROM renditions",
             Table::Queues => "SELECT COUNT(*) FROM upload_queues",
         };
         let (n,): (i64,) = self.engine.read().await?.fetch_one(Stmt::new(sql)).await?;

@@ -7,7 +7,7 @@
 use crate::AppState;
 use assetlib_core::auth::Principal;
 use assetlib_core::library::links::LinkTarget;
-use assetlib_core::model::{Asset, Collection};
+use assetlib_core::model::{Asset, Collection, ORIGINAL, Renditions, THUMBNAIL};
 use assetlib_core::search::{AssetQuery, Paging, Scope, Sort, SortField};
 use assetlib_core::signing::Disposition;
 use assetlib_core::{AccountId, AssetId, Code, CollectionId, Error, UserId};
@@ -312,16 +312,51 @@ fn page_links(url: &str, raw: Option<&str>, skip: u64, limit: usize, more: bool)
     }))
 }
 
+/// What an asset's resource shows beside its own fields.
+struct Shown<'a> {
+    names: &'a HashMap<CollectionId, String>,
+    renditions: Option<&'a Renditions>,
+    /// The single-asset GET: image versions carry their width and height.
+    sizes: bool,
+    /// `links.thumbnail`'s signed URL, when asked for and the asset has one.
+    thumbnail: Option<String>,
+}
+
+/// Hivo's `versions`: `{name: {size, type, extension}}`, with `width` and `height` when asked.
+fn versions(asset: &Asset, renditions: Option<&Renditions>, sizes: bool) -> Value {
+    let extension = asset.name.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
+    let mut original = json!({ "size": asset.size, "type": asset.content_type, "extension": extension });
+    if let Some((w, h)) = renditions.and_then(|r| r.original).filter(|_| sizes) {
+        original["width"] = w.into();
+        original["height"] = h.into();
+    }
+    let mut out = Map::new();
+    out.insert(ORIGINAL.into(), original);
+    for r in renditions.map(|r| r.versions.as_slice()).unwrap_or_default() {
+        let mut v = json!({ "size": r.size, "type": r.content_type, "extension": r.extension });
+        if sizes {
+            v["width"] = r.width.into();
+            v["height"] = r.height.into();
+        }
+        out.insert(r.version.clone(), v);
+    }
+    Value::Object(out)
+}
+
 /// An asset as a JSON:API resource, with Hivo's attribute names.
-fn asset_resource(ctx: &Ctx, asset: &Asset, names: &HashMap<CollectionId, String>) -> Value {
+fn asset_resource(ctx: &Ctx, asset: &Asset, shown: Shown) -> Value {
+    let names = shown.names;
     let a = &asset.attributes;
     let time = |t: Option<i64>| t.map_or(Value::Null, |t| Value::from(secs(t)));
-    let extension = asset.name.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
     let collections: Vec<Value> = a
         .collection_ids
         .iter()
         .map(|id| json!({ "id": id, "name": names.get(id).cloned().unwrap_or_default() }))
         .collect();
+    let mut links = json!({ "self": format!("{}/assets/{}", ctx.base(), asset.id) });
+    if let Some(href) = shown.thumbnail {
+        links["thumbnail"] = json!({ "href": href, "meta": { "version": THUMBNAIL } });
+    }
     json!({
         "type": "assets",
         "id": asset.id,
@@ -347,11 +382,9 @@ fn asset_resource(ctx: &Ctx, asset: &Asset, names: &HashMap<CollectionId, String
             "clientId": asset.account.0.to_string(),
             "createdBy": asset.created_by,
             "taskIds": [],
-            "versions": {
-                "original": { "size": asset.size, "type": asset.content_type, "extension": extension },
-            },
+            "versions": versions(asset, shown.renditions, shown.sizes),
         },
-        "links": { "self": format!("{}/assets/{}", ctx.base(), asset.id) },
+        "links": links,
     })
 }
 
@@ -370,12 +403,18 @@ async fn list_assets(
     headers: HeaderMap,
 ) -> HivoResult<Response> {
     let who = caller(&state, &headers).await?;
-    let (query, paged, _thumbnails) = asset_query(raw.as_deref(), &who)?;
+    let (query, paged, thumbnails) = asset_query(raw.as_deref(), &who)?;
     let ctx = Ctx { state: &state, who };
     let page = state.lib.search_assets(&ctx.who, query).await.map_err(hivo_param)?;
     let names = collection_names(&ctx, &page.assets).await?;
-    // No asset has a thumbnail until renditions exist: `includeThumbnails` adds no link.
-    let data: Vec<Value> = page.assets.iter().map(|a| asset_resource(&ctx, a, &names)).collect();
+    let refs: Vec<&Asset> = page.assets.iter().collect();
+    let renditions = state.lib.renditions_of(&refs).await?;
+    let mut data: Vec<Value> = Vec::with_capacity(page.assets.len());
+    for a in &page.assets {
+        let r = renditions.get(&a.blob);
+        let thumbnail = if thumbnails { thumbnail_link(&ctx, a, r).await? } else { None };
+        data.push(asset_resource(&ctx, a, Shown { names: &names, renditions: r, sizes: false, thumbnail }));
+    }
     let url = format!("{}/assets", ctx.base());
     let links = page_links(&url, raw.as_deref(), paged.skip, paged.limit, page.next.is_some())?;
     let mut rest = Map::new();
@@ -401,11 +440,10 @@ async fn get_asset(
     headers: HeaderMap,
 ) -> HivoResult<Response> {
     let who = caller(&state, &headers).await?;
+    let mut thumbnails = false;
     for (name, v) in pairs(raw.as_deref())? {
         match name.as_str() {
-            "includeThumbnails" => {
-                flag("includeThumbnails", &v)?;
-            }
+            "includeThumbnails" => thumbnails = flag("includeThumbnails", &v)?,
             other => return Err(HivoError::bad(other, format!("Unknown parameter '{other}'."))),
         }
     }
@@ -413,11 +451,30 @@ async fn get_asset(
     let asset = state.lib.asset_by_id(&ctx.who, &AssetId(id)).await?;
     state.lib.count_view(&asset.id);
     let names = collection_names(&ctx, std::slice::from_ref(&asset)).await?;
-    let resource = asset_resource(&ctx, &asset, &names);
+    let renditions = state.lib.renditions(&asset).await?;
+    let thumbnail = if thumbnails { thumbnail_link(&ctx, &asset, Some(&renditions)).await? } else { None };
+    let shown = Shown { names: &names, renditions: Some(&renditions), sizes: true, thumbnail };
+    let resource = asset_resource(&ctx, &asset, shown);
     let mut rest = Map::new();
     rest.insert("links".into(), resource["links"].clone());
     rest.insert("data".into(), resource);
     Ok(ctx.document(rest))
+}
+
+/// A signed URL of the asset's thumbnail, if it has one (`includeThumbnails`): the same kind
+/// of link as a download's, shown inline.
+async fn thumbnail_link(ctx: &Ctx<'_>, asset: &Asset, renditions: Option<&Renditions>) -> HivoResult<Option<String>> {
+    let Some(thumbnail) = renditions.and_then(|r| r.get(THUMBNAIL)) else { return Ok(None) };
+    let secs = ctx.state.lib.config().signed_link_ttl.as_secs();
+    let link = ctx.state.lib.link_to(asset, Some(thumbnail), secs, Disposition::Inline).await?;
+    Ok(Some(link_url(ctx.state, link.target)))
+}
+
+fn link_url(state: &AppState, target: LinkTarget) -> String {
+    match target {
+        LinkTarget::Store(url) => url,
+        LinkTarget::Server(token) => format!("{}/signed/{token}", state.http.public_base_url),
+    }
 }
 
 /// `GET /assets/{id}/download`: 302 to a signed URL of the version, as an attachment unless
@@ -442,10 +499,7 @@ async fn download(
     let disposition = if as_attachment { Disposition::Attachment } else { Disposition::Inline };
     let asset = state.lib.asset_by_id(&who, &AssetId(id)).await?;
     let link = state.lib.signed_link(&who, asset.account, &asset.id, &version, None, disposition).await?;
-    let url = match link.target {
-        LinkTarget::Store(url) => url,
-        LinkTarget::Server(token) => format!("{}/signed/{token}", state.http.public_base_url),
-    };
+    let url = link_url(&state, link.target);
     state.lib.count_download(&asset.id);
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(location) = HeaderValue::from_str(&url) {

@@ -9,6 +9,7 @@ use crate::multipart::{Multipart, Part, raw_stream};
 use assetlib_core::auth::Access;
 use assetlib_core::library::ingest::too_large_error;
 use assetlib_core::library::uploads::{UploadOutcome, Zips};
+use assetlib_core::model::ORIGINAL;
 use assetlib_core::{AssetId, Code, Error};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -101,14 +102,14 @@ pub(super) async fn upload(
         let received = state.lib.receive(&who, account, Some(&k.path), &k.name, raw_stream(body), Zips::Expand).await?;
         state.lib.commit_upload(received, &k.path).await?
     };
-    uploaded(&state, &who.user, outcome)
+    uploaded(&state, &who.user, outcome).await
 }
 
-fn uploaded(state: &AppState, who: &assetlib_core::UserId, outcome: UploadOutcome) -> NativeResult<Response> {
+async fn uploaded(state: &AppState, who: &assetlib_core::UserId, outcome: UploadOutcome) -> NativeResult<Response> {
     match outcome.asset {
         Some(asset) => {
             let status = if outcome.replaced { StatusCode::OK } else { StatusCode::CREATED };
-            let mut response = with_etag(&asset, asset_json(state, &asset, who));
+            let mut response = with_etag(&asset, asset_json(state, &asset, who).await?);
             *response.status_mut() = status;
             Ok(response)
         }
@@ -122,7 +123,7 @@ fn uploaded(state: &AppState, who: &assetlib_core::UserId, outcome: UploadOutcom
 /// `GET|HEAD /accounts/{a}/assets/{id}/content?version=`: the bytes, with `Range`, `ETag`
 /// and 304 as public files answer, whatever the account's public flag or the asset's marks.
 #[utoipa::path(get, path = "/api/v1/accounts/{a}/assets/{id}/content", tag = "assets",
-    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id"), ("version" = Option<String>, Query, description = "`original` (default)"),
+    params(("a" = i64, Path, description = "The account id"), ("id" = String, Path, description = "The asset id"), ("version" = Option<String>, Query, description = "`original` (default), `thumbnail` or `web` once made"),
         ("Range" = Option<String>, Header), ("If-None-Match" = Option<String>, Header)),
     responses(
         (status = 200, description = "The bytes", content_type = "application/octet-stream", body = Vec<u8>),
@@ -137,19 +138,19 @@ pub(super) async fn content(
     headers: HeaderMap,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
+    let mut version = ORIGINAL.to_owned();
     for (name, value) in query_params(raw.as_deref())? {
         match name.as_str() {
-            "version" if value == "original" => {}
-            "version" => {
-                return Err(Error::not_found(Code::FileNotFound, format!("The asset has no version '{value}'."))
-                    .with_param("version")
-                    .into());
-            }
+            "version" => version = value,
             other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
         }
     }
     let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
-    let response = crate::files::serve(&state, &asset, &method, &headers, "private, no-cache", None).await;
+    let no_version =
+        || Error::not_found(Code::FileNotFound, format!("The asset has no version '{version}'.")).with_param("version");
+    let rendition = state.lib.version_of(&asset, &version, no_version).await?;
+    let response =
+        crate::files::serve(&state, &asset, rendition.as_ref(), &method, &headers, "private, no-cache", None).await;
     if method == Method::GET && is_download(&response) {
         state.lib.count_download(&asset.id);
     }
@@ -191,7 +192,7 @@ pub(super) async fn copy(
         .copy_asset_by_id(&who, account, &AssetId(id), &req.destination_key, req.overwrite)
         .await
         .map_err(|e| Problem::from(e).param_if_invalid("destinationKey"))?;
-    let mut response = with_etag(&copy, asset_json(&state, &copy, &who.user));
+    let mut response = with_etag(&copy, asset_json(&state, &copy, &who.user).await?);
     *response.status_mut() = if replaced { StatusCode::OK } else { StatusCode::CREATED };
     Ok(response)
 }

@@ -36,6 +36,15 @@ pub(super) async fn tree(
         assetlib_core::Code::CursorInvalid => Problem::invalid("cursor", "Invalid cursor."),
         _ => Problem::from(e).param_if_invalid("path"),
     })?;
+    let files: Vec<&assetlib_core::model::Asset> = listing
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::File(asset) => Some(asset),
+            Entry::Folder(_) => None,
+        })
+        .collect();
+    let renditions = state.lib.renditions_of(&files).await?;
     let entries = listing
         .entries
         .iter()
@@ -44,7 +53,9 @@ pub(super) async fn tree(
                 name: name.clone(),
                 path: assetlib_core::rules::join(&listing.folder, name),
             },
-            Entry::File(asset) => schema::TreeEntry::Asset { asset: Box::new(asset_view(&state, asset, &who.user)) },
+            Entry::File(asset) => schema::TreeEntry::Asset {
+                asset: Box::new(asset_view(&state, asset, &who.user, renditions.get(&asset.blob))),
+            },
         })
         .collect();
     Ok(axum::Json(schema::Tree { path: listing.folder, entries, next_cursor: listing.next }).into_response())

@@ -18,7 +18,7 @@ pub mod openapi;
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
 use assetlib_core::library::links::LinkTarget;
-use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata};
+use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata, ORIGINAL, Renditions};
 use assetlib_core::search::{AssetQuery, ContentTypeFilter, Paging, Scope, SearchCursor, Sort};
 use assetlib_core::signing::Disposition;
 use assetlib_core::{AccountId, AssetId, Code, CollectionId, Error, ErrorKind, UserId};
@@ -220,12 +220,22 @@ fn parse_time(param: &str, raw: &str) -> NativeResult<i64> {
         .map_err(|_| Problem::invalid(param, format!("{param} must be an RFC 3339 time, like 2026-01-31T12:00:00Z.")))
 }
 
-/// The native shape of an asset, for `who`.
-fn asset_view(state: &AppState, asset: &Asset, who: &UserId) -> schema::Asset {
+/// The native shape of an asset, for `who`, with the renditions recorded for its content.
+fn asset_view(state: &AppState, asset: &Asset, who: &UserId, renditions: Option<&Renditions>) -> schema::Asset {
     let a = &asset.attributes;
     let time = |t: Option<i64>| t.map(rfc3339);
-    let original =
-        schema::Version { size: asset.size, content_type: asset.content_type.clone(), width: None, height: None };
+    let (width, height) = renditions.and_then(|r| r.original).unzip();
+    let original = schema::Version { size: asset.size, content_type: asset.content_type.clone(), width, height };
+    let mut versions: BTreeMap<String, schema::Version> = [(ORIGINAL.to_owned(), original)].into();
+    for r in renditions.map(|r| r.versions.as_slice()).unwrap_or_default() {
+        let version = schema::Version {
+            size: r.size,
+            content_type: r.content_type.clone(),
+            width: Some(r.width),
+            height: Some(r.height),
+        };
+        versions.insert(r.version.clone(), version);
+    }
     let key = asset.key();
     schema::Asset {
         id: asset.id.0.clone(),
@@ -253,13 +263,21 @@ fn asset_view(state: &AppState, asset: &Asset, who: &UserId) -> schema::Asset {
         favorite: a.favourites.contains(who),
         views: asset.views,
         downloads: asset.downloads,
-        versions: [("original".to_owned(), original)].into(),
+        versions: versions.into_iter().collect(),
     }
 }
 
 /// [`asset_view`] as JSON.
-fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> Value {
-    to_json(&asset_view(state, asset, who))
+async fn asset_json(state: &AppState, asset: &Asset, who: &UserId) -> NativeResult<Value> {
+    let renditions = state.lib.renditions(asset).await?;
+    Ok(to_json(&asset_view(state, asset, who, Some(&renditions))))
+}
+
+/// [`asset_view`] of each of `assets`, their renditions read in one query.
+async fn asset_views(state: &AppState, assets: &[Asset], who: &UserId) -> NativeResult<Vec<schema::Asset>> {
+    let refs: Vec<&Asset> = assets.iter().collect();
+    let renditions = state.lib.renditions_of(&refs).await?;
+    Ok(assets.iter().map(|a| asset_view(state, a, who, renditions.get(&a.blob))).collect())
 }
 
 /// A shape as JSON (the shapes have string keys only: this cannot fail).
@@ -468,7 +486,7 @@ async fn search_assets(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let query = search_query(raw.as_deref(), account, &who)?;
     let page = state.lib.search_assets(&who, query).await?;
-    let items = page.assets.iter().map(|asset| asset_view(&state, asset, &who.user)).collect();
+    let items = asset_views(&state, &page.assets, &who.user).await?;
     Ok(axum::Json(schema::AssetPage { items, next_cursor: page.next.map(|c| c.encode()) }).into_response())
 }
 
@@ -482,7 +500,7 @@ async fn get_asset(
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
     let asset = state.lib.asset_in(&who, account, &AssetId(id)).await?;
     state.lib.count_view(&asset.id);
-    Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)))
+    Ok(with_etag(&asset, asset_json(&state, &asset, &who.user).await?))
 }
 
 /// RFC 7396 on the metadata map, as a patch the store applies under the row lock: `null`
@@ -544,10 +562,10 @@ async fn patch_asset(
         patch.if_match = if_match;
     }
     if patch == AssetPatch::default() {
-        return Ok(with_etag(&asset, asset_json(&state, &asset, &who.user)));
+        return Ok(with_etag(&asset, asset_json(&state, &asset, &who.user).await?));
     }
     let changed = state.lib.update_asset(&who, account, &asset.id, patch).await?;
-    Ok(with_etag(&changed, asset_json(&state, &changed, &who.user)))
+    Ok(with_etag(&changed, asset_json(&state, &changed, &who.user).await?))
 }
 
 /// A merge patch as the core's patch (all but `key`, which is a move); `who` sets the

@@ -89,11 +89,11 @@ fn encode_with(format: image::ImageFormat, img: image::DynamicImage) -> Vec<u8> 
 #[test]
 fn a_large_jpeg_fits_both_boxes_and_keeps_its_aspect() {
     let r = renderer();
-    let out = render_bytes(&r, &jpeg(&picture(3000, 2000), None, None), "jpg").unwrap();
-    assert_eq!(out.original, Some((3000, 2000)));
+    let out = render_bytes(&r, &jpeg(&picture(2400, 1600), None, None), "jpg").unwrap();
+    assert_eq!(out.original, Some((2400, 1600)));
     assert_eq!(sizes(&out), ((1600, 1067), (256, 171)));
     assert_eq!(version(&out, WEB).content_type, "image/jpeg");
-    let portrait = render_bytes(&r, &jpeg(&picture(1000, 3000), None, None), "jpeg").unwrap();
+    let portrait = render_bytes(&r, &jpeg(&picture(600, 1800), None, None), "jpeg").unwrap();
     assert_eq!(sizes(&portrait), ((533, 1600), (85, 256)));
 }
 
@@ -219,10 +219,6 @@ fn exif_orientation(value: u16) -> Vec<u8> {
 #[test]
 fn every_exif_orientation_is_applied() {
     let r = renderer();
-    // 2000x1000 stored, its top-left quarter red, the rest blue; big enough to be scaled down.
-    let stored = RgbImage::from_fn(2000, 1000, |x, y| {
-        if x < 1000 && y < 500 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) }
-    });
     // Where the stored top-left corner is shown, as (right?, bottom?).
     let corner = [
         (false, false),
@@ -234,25 +230,48 @@ fn every_exif_orientation_is_applied() {
         (true, true),
         (false, true),
     ];
-    for orientation in 1..=8u16 {
-        let bytes = jpeg(&stored, Some(&exif_orientation(orientation)), None);
-        let out = render_bytes(&r, &bytes, "jpg").unwrap();
-        let swapped = orientation >= 5;
-        let (ow, oh) = if swapped { (1000, 2000) } else { (2000, 1000) };
-        assert_eq!(out.original, Some((ow, oh)), "orientation {orientation}");
-        let (web, thumb) = sizes(&out);
-        assert_eq!(web, if swapped { (800, 1600) } else { (1600, 800) }, "orientation {orientation}");
-        assert_eq!(thumb, if swapped { (128, 256) } else { (256, 128) }, "orientation {orientation}");
-        for name in [WEB, THUMBNAIL] {
-            let img = decode(version(&out, name));
-            let (w, h) = (img.width(), img.height());
-            let (right, bottom) = corner[usize::from(orientation - 1)];
-            let x = if right { w * 3 / 4 } else { w / 4 };
-            let y = if bottom { h * 3 / 4 } else { h / 4 };
-            let px = img.get_pixel(x, y).0;
-            assert!(px[0] > 200 && px[2] < 60, "orientation {orientation} {name}: red expected at {x},{y}, got {px:?}");
-            let opposite = img.get_pixel(w - 1 - x, h - 1 - y).0;
-            assert!(opposite[2] > 200, "orientation {orientation} {name}: blue expected opposite, got {opposite:?}");
+    // Every orientation on a small picture; two that swap the axes on one large enough to be
+    // decoded at a reduced scale and resized (the one slow case in a debug build).
+    let cases = [(400, 200, &[1u16, 2, 3, 4, 5, 6, 7, 8][..], (400, 200)), (1800, 900, &[6, 7][..], (1600, 800))];
+    for (sw, sh, orientations, web_size) in cases {
+        // The stored picture: its top-left quarter red, the rest blue.
+        let stored = RgbImage::from_fn(sw, sh, |x, y| {
+            if x < sw / 2 && y < sh / 2 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) }
+        });
+        let plain = jpeg(&stored, None, None);
+        for &orientation in orientations {
+            // The Exif segment (APP1) spliced in after the start-of-image marker.
+            let mut app1 = b"Exif\0\0".to_vec();
+            app1.extend_from_slice(&exif_orientation(orientation));
+            let mut bytes = plain[..2].to_vec();
+            bytes.extend_from_slice(&[0xFF, 0xE1]);
+            bytes.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
+            bytes.extend_from_slice(&app1);
+            bytes.extend_from_slice(&plain[2..]);
+            let out = render_bytes(&r, &bytes, "jpg").unwrap();
+            let swapped = orientation >= 5;
+            let swap = |(w, h): (u32, u32)| if swapped { (h, w) } else { (w, h) };
+            assert_eq!(out.original, Some(swap((sw, sh))), "orientation {orientation}");
+            let (web, thumb) = sizes(&out);
+            assert_eq!(web, swap(web_size), "orientation {orientation}");
+            assert_eq!(thumb, swap((256, 128)), "orientation {orientation}");
+            for name in [WEB, THUMBNAIL] {
+                let img = decode(version(&out, name));
+                let (w, h) = (img.width(), img.height());
+                let (right, bottom) = corner[usize::from(orientation - 1)];
+                let x = if right { w * 3 / 4 } else { w / 4 };
+                let y = if bottom { h * 3 / 4 } else { h / 4 };
+                let px = img.get_pixel(x, y).0;
+                assert!(
+                    px[0] > 200 && px[2] < 60,
+                    "orientation {orientation} {name}: red expected at {x},{y}, got {px:?}"
+                );
+                let opposite = img.get_pixel(w - 1 - x, h - 1 - y).0;
+                assert!(
+                    opposite[2] > 200,
+                    "orientation {orientation} {name}: blue expected opposite, got {opposite:?}"
+                );
+            }
         }
     }
 }

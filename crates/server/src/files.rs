@@ -55,14 +55,14 @@ fn canonical_account(raw: &str) -> Option<AccountId> {
 
 /// The version a query asks for (`original` when it names none). The same parameter twice with
 /// different values names nothing (404); a query that is not UTF-8 is refused (400).
-fn requested_version(raw: Option<&str>) -> Result<String, Response> {
+fn requested_version(raw: Option<&str>) -> Result<String, Box<Response>> {
     let Ok(pairs) = crate::dialects::query_pairs(raw.unwrap_or("").as_bytes()) else {
-        return Err(plain(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.\n"));
+        return Err(Box::new(plain(StatusCode::BAD_REQUEST, "The query string is not valid UTF-8.\n")));
     };
     let mut versions = pairs.iter().filter(|(k, _)| k == "version").map(|(_, v)| v.as_str());
     let first = versions.next().unwrap_or(ORIGINAL);
     if versions.any(|v| v != first) {
-        return Err(not_found());
+        return Err(Box::new(not_found()));
     }
     Ok(first.to_owned())
 }
@@ -90,7 +90,7 @@ async fn get_file(
     };
     let version = match requested_version(query.as_deref()) {
         Ok(version) => version,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let asset = match state.lib.public_asset(account, &key).await {
         Ok(asset) => asset,

@@ -69,7 +69,8 @@ pub struct PgEngine {
 /// The common upload, whole in one statement and so one round trip and one commit: a new key
 /// in folders that exist. It takes the folder locks first, as a transaction does
 /// ([`lock_folders_shared`]), then inserts the asset; only if that inserted does it write the
-/// queue entry ($13.., none if $13 is NULL) and cancel the cleanup guard ($23). A key that is
+/// queue entry ($13.., none if $13 is NULL), its folder side rows (one per folder of the chain
+/// $24, as `index_folders` writes them) and cancel the cleanup guard ($23). A key that is
 /// taken, or a folder that is missing, inserts nothing and changes nothing: the caller then
 /// runs the full transaction.
 const WRITE_NEW_ASSET: &str = concat!(
@@ -81,7 +82,10 @@ const WRITE_NEW_ASSET: &str = concat!(
        WHERE (SELECT count(*) FROM locked) = cardinality($24::text[])
        ON CONFLICT (account_id, path, name) DO NOTHING RETURNING ",
     asset_columns!(),
-    "), cancelled AS (
+    "), placed AS (
+       INSERT INTO asset_folders (asset_id, account_id, folder, created_at)
+       SELECT asset.id, asset.account_id, f.folder, asset.created_at FROM asset, unnest($24::text[]) AS f(folder)
+     ), cancelled AS (
        DELETE FROM jobs WHERE id = $23 AND status = 'queued' AND EXISTS (SELECT 1 FROM asset)
      ), queued AS (
        INSERT INTO upload_queues (id, account_id, status, total_items, total_processed, message, errors, source_blob, created_at, updated_at)
@@ -152,7 +156,11 @@ impl PgStore {
     pub async fn open_with(url: &str, max_connections: u32) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| Error::invalid(Code::DatabaseUrlInvalid, format!("Invalid database URL: {e}")))?
-            .application_name("assetlib");
+            .application_name("assetlib")
+            // No parallel workers: every statement here reads a few index ranges, and starting
+            // workers (tens of ms) cost more than they saved whenever the planner misjudged a
+            // search's walk as long (the metadata value of BENCHMARKS.md's search run).
+            .options([("max_parallel_workers_per_gather", "0")]);
         let mut conn = options.connect().await.map_err(open_error)?;
         let migrated = MIGRATOR.run(&mut conn).await;
         // Closing ends the session, and with it the migrator's advisory lock whatever happened.

@@ -565,8 +565,99 @@ async fn asset_store_search(store: &dyn MetaStore) {
     assert!(both[0].id > both[1].id, "newest first, then the greater id");
     let rest = AssetQuery { paging: Paging::After(Some(SearchCursor::after(&both[0], q.sort))), ..q.clone() };
     assert_eq!(store.search_assets(&rest, 1_000).await.unwrap(), both[1..]);
+    let in_t = AssetQuery { path_prefix: Some("t".into()), ..base.clone() };
+    assert_eq!(store.search_assets(&in_t, 1_000).await.unwrap(), both, "a folder walk breaks ties by id too");
+    let rest = AssetQuery { paging: Paging::After(Some(SearchCursor::after(&both[0], q.sort))), ..in_t.clone() };
+    assert_eq!(store.search_assets(&rest, 1_000).await.unwrap(), both[1..]);
     store.delete_folder(C, "t", 201).await.unwrap();
+    assert_eq!(find(in_t.clone()).await, Vec::<String>::new(), "a deleted folder's assets are gone from its prefix");
+    search_by_folder_after_writes(store, &base).await;
     drain_jobs(store, 10_000).await;
+}
+
+/// A path prefix (walked through the folder rows of each asset, migration 0009) follows every
+/// write that gives an asset a path or takes it away: upload, replacement, copy, move by key
+/// and by id, delete, folder delete; in both directions, by cursor and by offset, with other
+/// filters and `q` beside it.
+async fn search_by_folder_after_writes(store: &dyn MetaStore, base: &AssetQuery) {
+    let account = match &base.scope {
+        Scope::Accounts(a) => a[0],
+        Scope::All => unreachable!("the search cases name their account"),
+    };
+    let names = |assets: Vec<assetlib_core::model::Asset>| assets.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    let find = |prefix: &str, q: AssetQuery| {
+        let q = AssetQuery { path_prefix: Some(prefix.to_owned()), ..q };
+        async move { names(store.search_assets(&q, 1_000).await.unwrap()) }
+    };
+    let put = |path: &str, name: &str, at: i64| {
+        common::write(account, vec![common::file(path, name, &format!("blob-f-{path}-{name}"))], at)
+    };
+    for (path, name, at) in [("f/a", "one.png", 301), ("f/a/b", "two.png", 302), ("f/ab", "three.png", 303)] {
+        store.write_assets(&put(path, name, at)).await.unwrap();
+    }
+    let plain = base.clone();
+    assert_eq!(find("f", plain.clone()).await, ["three.png", "two.png", "one.png"]);
+    assert_eq!(find("f/a", plain.clone()).await, ["two.png", "one.png"], "f/ab is not below f/a");
+    assert_eq!(find("f/a/b", plain.clone()).await, ["two.png"]);
+    assert_eq!(find("f/a/", plain.clone()).await, Vec::<String>::new(), "a prefix names a folder, not a string");
+    let oldest = AssetQuery { sort: Sort::parse("createdAt").unwrap(), ..plain.clone() };
+    assert_eq!(find("f", oldest.clone()).await, ["one.png", "two.png", "three.png"]);
+    // Page by page, both ways, by cursor and by offset.
+    for q in [plain.clone(), oldest.clone()] {
+        let all = find("f", q.clone()).await;
+        let mut walked = vec![];
+        let mut after = None;
+        loop {
+            let paged =
+                AssetQuery { path_prefix: Some("f".into()), paging: Paging::After(after), limit: 1, ..q.clone() };
+            let page = store.search_assets(&paged, 1_000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(SearchCursor::after(last, q.sort));
+            walked.extend(names(page));
+        }
+        assert_eq!(walked, all, "{:?} by cursor", q.sort);
+        assert_eq!(find("f", AssetQuery { paging: Paging::Skip(1), limit: 1, ..q.clone() }).await, all[1..2]);
+    }
+    // With other filters beside it, and `q` (gathered by name or walked in the folder).
+    let tagged = AssetPatch { tags: Some(vec!["Blue".into()]), ..AssetPatch::default() };
+    let two = store.get_asset(account, "f/a/b", "two.png").await.unwrap().unwrap();
+    store.update_asset(account, &two.id, &tagged, 304).await.unwrap().unwrap();
+    assert_eq!(find("f", AssetQuery { tags: vec!["blue".into()], ..plain.clone() }).await, ["two.png"]);
+    assert_eq!(find("f", AssetQuery { q: Some("BLU".into()), ..plain.clone() }).await, ["two.png"]);
+    assert_eq!(find("f", AssetQuery { q: Some("o".into()), ..plain.clone() }).await, ["one.png"]);
+    assert_eq!(find("f/ab", AssetQuery { q: Some("t".into()), ..plain.clone() }).await, ["three.png"]);
+    // A move by id: out of one subtree, into another, with its creation time.
+    let moved = store.move_asset_by_id(account, &two.id, ("g/h", "two.png"), 305).await.unwrap().unwrap();
+    assert_eq!(moved.created_at, two.created_at);
+    assert_eq!(find("f", plain.clone()).await, ["three.png", "one.png"]);
+    assert_eq!(find("f/a", plain.clone()).await, ["one.png"]);
+    assert_eq!(find("g", plain.clone()).await, ["two.png"]);
+    assert_eq!(find("g/h", AssetQuery { tags: vec!["blue".into()], ..plain.clone() }).await, ["two.png"]);
+    // A move by key (a copy that removes its source), a copy, a replacement.
+    let from = ("f/ab", "three.png");
+    store
+        .copy_asset(account, from, ("g", "three.png"), false, true, &AssetId("unused".into()), None, 306)
+        .await
+        .unwrap();
+    assert_eq!(find("f", plain.clone()).await, ["one.png"]);
+    assert_eq!(find("g", plain.clone()).await, ["three.png", "two.png"], "a move keeps the creation time");
+    let copy_id = AssetId("copy-of-one".into());
+    store.copy_asset(account, ("f/a", "one.png"), ("g/c", "one.png"), false, false, &copy_id, None, 307).await.unwrap();
+    assert_eq!(find("g", plain.clone()).await, ["one.png", "three.png", "two.png"], "a copy is new");
+    assert_eq!(find("f", plain.clone()).await, ["one.png"]);
+    let mut replace = put("g/c", "one.png", 308);
+    replace.overwrite = true;
+    store.write_assets(&replace).await.unwrap();
+    assert_eq!(find("g/c", plain.clone()).await, ["one.png"]);
+    // Deletes: by key, by id, and a folder with what is below it.
+    store.delete_asset(account, "g/c", "one.png", 309).await.unwrap();
+    assert_eq!(find("g", plain.clone()).await, ["three.png", "two.png"]);
+    store.delete_asset_by_id(account, &two.id, 310).await.unwrap();
+    assert_eq!(find("g", plain.clone()).await, ["three.png"]);
+    store.delete_folder(account, "g", 311).await.unwrap();
+    store.delete_folder(account, "f", 311).await.unwrap();
+    assert_eq!(find("f", plain.clone()).await, Vec::<String>::new());
+    assert_eq!(find("g", plain).await, Vec::<String>::new());
 }
 
 async fn folder_store(store: &dyn MetaStore) {

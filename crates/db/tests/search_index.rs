@@ -1,7 +1,8 @@
 //! The side tables that search reads (one row per tag, SKU, metadata entry, collection and
-//! favourite of an asset) hold exactly what the asset's row says, after every kind of write:
-//! an upload with metadata, a patch, a metadata replacement, a copy, a replacement of the
-//! content, a collection's deletion, an asset's deletion and an import. They are read here with
+//! favourite of an asset, and one per folder it lies in) hold exactly what the asset's row
+//! says, after every kind of write: an upload with and without metadata, a patch, a metadata
+//! replacement, a copy, a replacement of the content, a collection's deletion, a move, an
+//! asset's deletion, a folder's deletion and an import. They are read here with
 //! SQL, as no port reads them yet.
 
 use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata};
@@ -22,7 +23,8 @@ const SIDE_ROWS: &str = "SELECT 'tag' AS t, asset_id, tag AS v, folded AS f FROM
      UNION ALL SELECT 'sku', asset_id, sku, '' FROM asset_skus
      UNION ALL SELECT 'meta', asset_id, key || '=' || value, folded FROM asset_metadata
      UNION ALL SELECT 'col', asset_id, collection_id, '' FROM asset_collections
-     UNION ALL SELECT 'fav', asset_id, user_id, '' FROM asset_favourites";
+     UNION ALL SELECT 'fav', asset_id, user_id, '' FROM asset_favourites
+     UNION ALL SELECT 'dir', asset_id, folder, CAST(account_id AS TEXT) || '@' || CAST(created_at AS TEXT) FROM asset_folders";
 
 enum Db {
     Sqlite(SqliteConnection),
@@ -50,6 +52,12 @@ fn expected(assets: &[&Asset]) -> Rows {
         out.extend(a.metadata.iter().map(|(k, v)| format!("meta {id} {k}={v} {}", v.to_lowercase())));
         out.extend(at.collection_ids.iter().map(|c| format!("col {id} {c}")));
         out.extend(at.favourites.iter().map(|u| format!("fav {id} {u}")));
+        // Every folder the asset lies in, from its own up to the top (the root has none).
+        let mut folder = a.path.as_str();
+        while !folder.is_empty() {
+            out.insert(format!("dir {id} {folder} {}@{}", a.account, a.created_at));
+            folder = folder.rsplit_once('/').map_or("", |(parent, _)| parent);
+        }
     }
     out
 }
@@ -117,6 +125,24 @@ async fn check(store: &dyn MetaStore, db: &mut Db, target: &dyn MetaStore, targe
     assert_eq!(a.attributes.collection_ids, [CollectionId("c2".into())]);
     assert_eq!(db.rows().await, expected(&[&a, &b]));
     assert!(store.delete_asset(A, "q", "b.png", 16).await.unwrap());
+    assert_eq!(db.rows().await, expected(&[&a]));
+
+    // An upload without metadata (PostgreSQL's one-statement write), deep; moves by id and by
+    // key; a folder's deletion.
+    let c = store.write_assets(&common::write(A, vec![common::file("x/y/z", "c.png", "blob-c")], 17)).await.unwrap();
+    let c = c.into_iter().next().unwrap();
+    assert_eq!(db.rows().await, expected(&[&a, &c]));
+    let c = store.move_asset_by_id(A, &c.id, ("x/w", "c.png"), 18).await.unwrap().unwrap();
+    assert_eq!(db.rows().await, expected(&[&a, &c]));
+    let unused = AssetId("unused".into());
+    let c =
+        store.copy_asset(A, ("x/w", "c.png"), ("", "c.png"), false, true, &unused, None, 19).await.unwrap().unwrap();
+    assert_eq!(db.rows().await, expected(&[&a, &c]), "an asset at the root lies in no folder");
+    let c = store.move_asset_by_id(A, &c.id, ("x/v", "c.png"), 20).await.unwrap().unwrap();
+    assert_eq!(db.rows().await, expected(&[&a, &c]));
+    store.delete_folder(A, "x", 21).await.unwrap();
+    assert_eq!(db.rows().await, expected(&[&a]));
+    let a = store.move_asset_by_id(A, &a.id, ("r/s", "a.png"), 22).await.unwrap().unwrap();
     assert_eq!(db.rows().await, expected(&[&a]));
 
     // An import builds the rows from the records.

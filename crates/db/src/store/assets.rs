@@ -1,7 +1,7 @@
 //! Assets ([`AssetStore`]): reads by key, writes, copies and moves, marks and metadata, flat
 //! listings, and the blobs they reference.
 
-use super::attributes::{Rows, index_metadata, write_attributes};
+use super::attributes::{Rows, index_folders, index_metadata, write_attributes};
 use super::folders::FILES_AFTER_FILE;
 use super::{
     GET_ASSET, Store, cancel_job_in, chain, chains, delete_blobs_later, prune_folders, put_asset, put_queue_in,
@@ -100,10 +100,15 @@ impl<E: Engine> Store<E> {
 impl<E: Engine> AssetStore for Store<E> {
     async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
         let mut conn = self.engine.read().await?;
-        let plan = match super::search::narrowest(query) {
-            Some(counts) => super::search::plan_for(query, &conn.fetch_all::<(i64, i64)>(counts).await?),
-            None => super::search::Plan::Walk,
+        let in_folder = match super::search::folder_count(query) {
+            Some(count) => Some(conn.fetch_one::<(i64,)>(count).await?.0),
+            None => None,
         };
+        let counts = match super::search::narrowest(query, in_folder) {
+            Some(counts) => conn.fetch_all::<(i64, i64)>(counts).await?,
+            None => vec![],
+        };
+        let plan = super::search::plan_for(query, in_folder, &counts);
         let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan)).await?;
         Ok(rows.into_iter().map(Asset::from).collect())
     }
@@ -458,5 +463,9 @@ async fn move_row<E: Engine>(
     }
     let stmt = Stmt::new(MOVE_ROW).bind(to.0).bind(to.1).bind(now).bind(source.id.0.as_str());
     let row: AssetRow = tx.fetch_one(stmt).await?;
-    Ok(Asset::from(row))
+    let moved = Asset::from(row);
+    if moved.path != source.path {
+        index_folders(&mut **tx, &moved, Rows::Replace).await?;
+    }
+    Ok(moved)
 }

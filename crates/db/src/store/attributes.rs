@@ -1,6 +1,6 @@
 //! An asset's attributes: the columns reads return, and the side tables search reads (one row
-//! per tag, SKU, metadata entry, collection and favourite), written together from one value in
-//! the caller's transaction.
+//! per tag, SKU, metadata entry, collection and favourite; one per folder the asset lies in),
+//! written together from one value in the caller's transaction.
 
 use crate::rows::{AssetRow, list_json, metadata_json};
 use crate::sql::{Conn, Stmt, asset_columns};
@@ -26,6 +26,9 @@ const INSERT_METADATA: &str =
 const INSERT_COLLECTION: &str =
     "INSERT INTO asset_collections (asset_id, collection_id, account_id) VALUES ($1, $2, $3)";
 const INSERT_FAVOURITE: &str = "INSERT INTO asset_favourites (asset_id, user_id, account_id) VALUES ($1, $2, $3)";
+const DELETE_FOLDERS: &str = "DELETE FROM asset_folders WHERE asset_id = $1";
+const INSERT_FOLDER: &str =
+    "INSERT INTO asset_folders (asset_id, account_id, folder, created_at) VALUES ($1, $2, $3, $4)";
 
 /// Whether the asset may already have side rows (then they are replaced) or is new.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -93,6 +96,21 @@ pub(crate) async fn index_metadata(
     for (key, value) in metadata {
         let stmt =
             Stmt::new(INSERT_METADATA).bind(id.0.as_str()).bind(account.0).bind(key.as_str()).bind(value.as_str());
+        conn.execute(stmt).await?;
+    }
+    Ok(())
+}
+
+/// The folder side rows of `asset` (migration 0009): one per folder its path lies in, at any
+/// depth, with its creation time; written whenever an asset gets a path (insert, move, import)
+/// or, were it ever to change, a creation time. A delete cascades.
+pub(crate) async fn index_folders(conn: &mut impl Conn, asset: &Asset, rows: Rows) -> Result<()> {
+    let id = asset.id.0.as_str();
+    if rows == Rows::Replace {
+        conn.execute(Stmt::new(DELETE_FOLDERS).bind(id)).await?;
+    }
+    for folder in super::chain(&asset.path) {
+        let stmt = Stmt::new(INSERT_FOLDER).bind(id).bind(asset.account.0).bind(folder).bind(asset.created_at);
         conn.execute(stmt).await?;
     }
     Ok(())

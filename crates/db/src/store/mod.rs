@@ -27,7 +27,7 @@ use crate::shared::{asset_exists, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
 use assetlib_core::model::{Asset, AssetWrite, JobKind, Millis, NewJob, QueueEntry, StoredFile};
 use assetlib_core::{AccountId, AssetId, BlobKey, Error, JobId, Result};
-use attributes::{Rows, index_metadata};
+use attributes::{Rows, index_folders, index_metadata};
 use std::collections::BTreeSet;
 
 /// The metadata store on one engine. Outside this crate it is named by engine,
@@ -151,6 +151,7 @@ pub(crate) async fn put_asset<E: Engine>(
             conn.fetch_optional(bind_new_asset(Stmt::new(INSERT_ASSET), w, file, new_id, metadata.as_deref())).await?;
         if let Some(row) = inserted {
             let asset = Asset::from(row);
+            index_folders(conn, &asset, Rows::New).await?;
             if !asset.metadata.is_empty() {
                 index_metadata(conn, &asset.id, asset.account, &asset.metadata, Rows::New).await?;
             }

@@ -58,6 +58,11 @@ pub(crate) enum Plan {
     Gather(Driver),
     /// In the sort's order (its index), each asset checked in the side tables by its id.
     Walk,
+    /// Newest first (or oldest) through the `pathPrefix` folder's own rows of `asset_folders`
+    /// (`asset_folders_search`: account, folder, creation time, id): a walk that meets only
+    /// the assets of that subtree, each checked in the side tables by its id before its row is
+    /// read. Only for the creation-time sort, the one that index holds.
+    Folders,
 }
 
 /// The filter a [`Plan::Gather`] starts from.
@@ -90,6 +95,9 @@ struct Filters {
     text: Option<(String, String)>,
     /// The folder conditions on `path` (`path_prefix`, `path`), unqualified.
     path: Option<String>,
+    /// The placeholder of `path_prefix` (not empty), and the condition of `path` alone.
+    prefix: Option<String>,
+    exact_path: Option<String>,
 }
 
 impl Filters {
@@ -137,15 +145,16 @@ fn filters(q: &AssetQuery, b: &mut Builder) -> Filters {
     };
     let text = q.q.as_ref().map(|text| (b.arg(text.as_str()), b.arg(TOP)));
     let mut paths = Vec::new();
-    if let Some(path) = &q.path {
-        paths.push(format!("path = {}", b.arg(path.as_str())));
-    }
+    let exact_path = q.path.as_ref().map(|path| format!("path = {}", b.arg(path.as_str())));
+    paths.extend(exact_path.clone());
+    let mut prefix_arg = None;
     if let Some(prefix) = q.path_prefix.as_deref().filter(|p| !p.is_empty()) {
         // One index range, from the folder to the end of its subfolders (`/` is followed by
         // `0`): the paths in it start with the prefix; the siblings among them that are not
         // below it (`a/b-c` for `a/b`) fail the second condition.
         let (p, lo, hi) = (b.arg(prefix), b.arg(format!("{prefix}/")), b.arg(format!("{prefix}0")));
         paths.push(format!("path >= {p} AND path < {hi} AND (path = {p} OR path >= {lo})"));
+        prefix_arg = Some(p);
     }
     let path = (!paths.is_empty()).then(|| paths.join(" AND "));
     let mut sides = Vec::new();
@@ -169,7 +178,7 @@ fn filters(q: &AssetQuery, b: &mut Builder) -> Filters {
         let (k, v) = (b.arg(key.as_str()), b.arg(value.as_str()));
         sides.push(Side { table: "asset_metadata", condition: format!("key = {k} AND folded = lower({v})") });
     }
-    Filters { in_scope, sides, text, path }
+    Filters { in_scope, sides, text, path, prefix: prefix_arg, exact_path }
 }
 
 /// The bound of each count of [`narrowest`] for a query with `filters` filters.
@@ -177,23 +186,56 @@ fn gather_below(filters: usize) -> i64 {
     GATHER_BELOW * i64::try_from(filters.max(1)).unwrap_or(1)
 }
 
+/// The statement that counts the assets of `q`'s `pathPrefix` subtree, up to [`GATHER_BELOW`],
+/// as one row `(n)`, when a [`Plan::Folders`] walk is to be weighed against gathering another
+/// filter's assets; `None` when there is no such choice.
+pub(crate) fn folder_count(q: &AssetQuery) -> Option<Stmt> {
+    if !folders_walkable(q) {
+        return None;
+    }
+    let mut b = Builder::default();
+    let f = filters(q, &mut b);
+    if f.drivers().iter().all(|d| *d == Driver::Path) {
+        return None;
+    }
+    let prefix = f.prefix.clone().unwrap_or_default();
+    let bound = b.arg(GATHER_BELOW);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT asset_id FROM asset_folders WHERE {}folder = {prefix} LIMIT {bound}) AS s",
+        f.in_scope
+    );
+    Some(Stmt::built(sql, b.args))
+}
+
+/// The bound of the counts weighed against a folder walk over `in_folder` assets: gathering n
+/// ids reads n rows by id and sorts them, while the walk reads index entries (a few probes
+/// each) and stops at the page; it pays only for a filter much narrower than the subtree.
+fn folder_side_bound(in_folder: Option<i64>) -> i64 {
+    (in_folder.unwrap_or(GATHER_BELOW) / 4).max(1)
+}
+
 /// The statement that counts, for each filter of `q` that can start a [`Plan::Gather`], its
 /// assets up to a bound (a few ten thousand index entries at most), as rows `(k, n)`; `None`
-/// if `q` has none, or names its assets by id (then they are few).
-pub(crate) fn narrowest(q: &AssetQuery) -> Option<Stmt> {
+/// if `q` has none, or names its assets by id (then they are few). With a folder walk
+/// possible, the folder is not among them (its count is `in_folder`, from [`folder_count`]),
+/// and the bound is [`folder_side_bound`].
+pub(crate) fn narrowest(q: &AssetQuery, in_folder: Option<i64>) -> Option<Stmt> {
     if !q.ids.is_empty() {
         return None;
     }
     let mut b = Builder::default();
     let f = filters(q, &mut b);
     let drivers = f.drivers();
-    if drivers.is_empty() {
+    let walkable = folders_walkable(q);
+    // A folder alone is walked in its own index whatever its size: nothing to weigh.
+    if drivers.is_empty() || (walkable && drivers == [Driver::Path]) {
         return None;
     }
-    let bound = b.arg(gather_below(drivers.len()));
+    let bound = b.arg(if walkable { folder_side_bound(in_folder) } else { gather_below(drivers.len()) });
     let counts: Vec<String> = drivers
         .iter()
         .enumerate()
+        .filter(|(_, d)| !walkable || **d != Driver::Path)
         .map(|(k, d)| {
             format!("SELECT CAST({k} AS BIGINT) AS k, count(*) AS n FROM ({} LIMIT {bound}) AS s{k}", f.ids(*d))
         })
@@ -201,17 +243,32 @@ pub(crate) fn narrowest(q: &AssetQuery) -> Option<Stmt> {
     Some(Stmt::built(counts.join(" UNION ALL "), b.args))
 }
 
-/// The plan for `q` from the counts of [`narrowest`]'s statement.
-pub(crate) fn plan_for(q: &AssetQuery, counts: &[(i64, i64)]) -> Plan {
+/// Whether `q` can be answered by [`Plan::Folders`]: a `pathPrefix` under the creation-time
+/// sort, not a list of ids.
+fn folders_walkable(q: &AssetQuery) -> bool {
+    q.ids.is_empty() && q.sort.field == SortField::CreatedAt && q.path_prefix.as_deref().is_some_and(|p| !p.is_empty())
+}
+
+/// The plan for `q` from the counts of [`narrowest`]'s statement (none when it had none) and
+/// of [`folder_count`]'s (`in_folder`).
+///
+/// With a folder under the creation-time sort, its walk ([`Plan::Folders`]) reads at most the
+/// subtree's index entries, and never more than a walk of the whole account: only a filter
+/// with far fewer assets than the subtree (a rare tag in a large folder) is gathered instead.
+pub(crate) fn plan_for(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i64)]) -> Plan {
     let mut b = Builder::default();
     let drivers = filters(q, &mut b).drivers();
-    let bound = gather_below(drivers.len());
-    counts
+    let bound = if folders_walkable(q) { folder_side_bound(in_folder) } else { gather_below(drivers.len()) };
+    let best = counts
         .iter()
         .filter(|(_, n)| *n < bound)
         .min_by_key(|(_, n)| *n)
-        .and_then(|(k, _)| drivers.get(usize::try_from(*k).ok()?).copied())
-        .map_or(Plan::Walk, Plan::Gather)
+        .and_then(|(k, _)| drivers.get(usize::try_from(*k).ok()?).copied());
+    match best {
+        Some(driver) => Plan::Gather(driver),
+        None if folders_walkable(q) => Plan::Folders,
+        None => Plan::Walk,
+    }
 }
 
 /// The statement that answers `q` at `now` (the time licence expiry is judged by) by `plan`:
@@ -220,17 +277,32 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
     let mut b = Builder::default();
     let f = filters(q, &mut b);
     let in_scope = f.in_scope.as_str();
+    let walk_folders = plan == Plan::Folders;
+    // The asset's id as the side checks name it: in a folder walk, the folder row's, so that
+    // they are made from indexes before the asset's row is read.
+    let id = if walk_folders { "f.asset_id" } else { "a.id" };
     if !in_scope.is_empty() {
-        let unindexed = if matches!(plan, Plan::Gather(_)) { "+" } else { "" };
-        b.when(format!("{unindexed}a.{}", in_scope.trim_end_matches(" AND ")));
+        let scope = in_scope.trim_end_matches(" AND ");
+        b.when(match plan {
+            Plan::Folders => format!("f.{scope}"),
+            Plan::Gather(_) => format!("+a.{scope}"),
+            Plan::Walk => format!("a.{scope}"),
+        });
     }
-    if let Plan::Gather(driver) = plan {
+    if walk_folders {
+        b.when(format!("f.folder = {}", f.prefix.clone().unwrap_or_default()));
+    }
+    if let Plan::Gather(driver) = plan
+        && driver != Driver::Text
+    {
         b.when(format!("a.id IN ({})", f.ids(driver)));
     }
     // Every other side filter is checked by the asset's id (each side table's key starts with
     // `asset_id`).
     let exists = |table: &str, condition: &str| {
-        format!("EXISTS (SELECT 1 FROM {table} m WHERE m.asset_id = a.id AND {condition})")
+        // LIMIT 1 keeps each check a probe made where it is written: SQLite (3.46+) would
+        // otherwise turn it into a join placed after the asset's row is read.
+        format!("EXISTS (SELECT 1 FROM {table} m WHERE m.asset_id = {id} AND {condition} LIMIT 1)")
     };
     if let Some(text) = &f.text
         && plan != Plan::Gather(Driver::Text)
@@ -245,7 +317,9 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         let list: Vec<String> = q.ids.iter().map(|id| b.arg(id.0.as_str())).collect();
         b.when(format!("a.id IN ({})", list.join(", ")));
     }
-    if let Some(path) = &f.path
+    // The folder walk meets only the subtree's assets; an exact folder is still checked.
+    let path = if walk_folders { f.exact_path.as_ref() } else { f.path.as_ref() };
+    if let Some(path) = path
         && plan != Plan::Gather(Driver::Path)
     {
         b.when(format!("({})", path.replace("path ", "a.path ")));
@@ -295,6 +369,8 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
     }
 
     let column = sort_column(q.sort.field);
+    // The order as the walked index holds it: the folder rows carry the creation time.
+    let (key, key_id) = if walk_folders { ("f.created_at", "f.asset_id") } else { (column, "a.id") };
     let direction = if q.sort.descending { "DESC" } else { "ASC" };
     let tail = match &q.paging {
         Paging::After(Some(cursor)) => {
@@ -302,9 +378,9 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
                 SortValue::Int(n) => b.arg(*n),
                 SortValue::Text(s) => b.arg(s.as_str()),
             };
-            let id = b.arg(cursor.id.0.as_str());
+            let cursor_id = b.arg(cursor.id.0.as_str());
             let op = if q.sort.descending { "<" } else { ">" };
-            b.when(format!("({column}, a.id) {op} ({value}, {id})"));
+            b.when(format!("({key}, {key_id}) {op} ({value}, {cursor_id})"));
             format!(" LIMIT {}", b.arg(int(q.limit)))
         }
         Paging::After(None) => format!(" LIMIT {}", b.arg(int(q.limit))),
@@ -314,17 +390,44 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         }
     };
     let conditions = if b.conditions.is_empty() { "TRUE".to_owned() } else { b.conditions.join(" AND ") };
-    let order = format!("ORDER BY {column} {direction}, a.id {direction}");
-    let sql = if matches!(q.paging, Paging::Skip(_)) {
+    let order = format!("ORDER BY {key} {direction}, {key_id} {direction}");
+    // Three plans pick the page's ids first, from indexes where they can, and read only the
+    // page's rows after.
+    let page_ids = match plan {
+        // SQLite keeps the folder rows as the outer loop (CROSS JOIN), as PostgreSQL chooses.
+        Plan::Folders => Some(format!(
+            "SELECT f.asset_id FROM asset_folders f CROSS JOIN assets a WHERE a.id = f.asset_id AND {conditions} {order}{tail}"
+        )),
+        // The names that start with the text, with their sort key and `archived_at`, from the
+        // name index alone (0009); the assets tagged with it, by id; sorted together.
+        Plan::Gather(Driver::Text) => {
+            let text = f.text.as_ref().map(|t| (prefix_range("a.name_folded", t), prefix_range("folded", t)));
+            let (names, tags) = text.unwrap_or_default();
+            Some(format!(
+                "SELECT g.id FROM (
+                   SELECT a.id AS id, {column} AS s FROM assets a WHERE {in_scope}{names} AND {conditions}
+                   UNION SELECT a.id AS id, {column} AS s FROM assets a
+                     WHERE a.id IN (SELECT asset_id FROM asset_tags WHERE {in_scope}{tags}) AND {conditions}
+                 ) g ORDER BY g.s {direction}, g.id {direction}{tail}"
+            ))
+        }
         // The skipped rows are counted off the ids alone (the sort indexes hold the id and
         // `archived_at`, so an unfiltered search skips them in the index without reading a
-        // row); only the page's rows are read.
-        format!(
-            "SELECT {} FROM assets a WHERE a.id IN (SELECT a.id FROM assets a WHERE {conditions} {order}{tail}) {order}",
-            asset_columns!()
-        )
-    } else {
-        format!("SELECT {} FROM assets a WHERE {conditions} {order}{tail}", asset_columns!())
+        // row).
+        _ if matches!(q.paging, Paging::Skip(_)) => {
+            Some(format!("SELECT a.id FROM assets a WHERE {conditions} {order}{tail}"))
+        }
+        _ => None,
+    };
+    let sql = match page_ids {
+        Some(ids) => {
+            let outer = column.trim_start_matches("a.");
+            format!(
+                "SELECT {} FROM assets WHERE id IN ({ids}) ORDER BY {outer} {direction}, id {direction}",
+                asset_columns!()
+            )
+        }
+        None => format!("SELECT {} FROM assets a WHERE {conditions} {order}{tail}", asset_columns!()),
     };
     Stmt::built(sql, b.args)
 }

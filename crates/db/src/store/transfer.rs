@@ -2,7 +2,7 @@
 //! table in primary-key order, and records written back as they are (ids and times kept).
 
 use super::accounts::insert_memberships;
-use super::attributes::{Rows, write_attributes};
+use super::attributes::{Rows, index_folders, write_attributes};
 use super::{Store, put_queue_in};
 use crate::engine::Engine;
 use crate::rows::{AccountRow, ApiKeyRow, AssetRow, CollectionRow, MembershipRow, QueueRow, UserRow};
@@ -168,6 +168,7 @@ async fn import_one(conn: &mut impl Conn, record: &Record) -> Result<()> {
             )
             .await?;
             write_attributes(conn, a, Rows::Replace).await?;
+            index_folders(conn, a, Rows::Replace).await?;
         }
         Record::Collection(c) => {
             conn.execute(

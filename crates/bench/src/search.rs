@@ -6,11 +6,11 @@
 //! 1. the load is checked against the server's own writes: sample loaded assets are read back
 //!    through `GET /api/v1/accounts/1/assets/{id}`, an asset is uploaded and PATCHed through the
 //!    API with the same attributes, and its row and side rows must equal the loaded asset's;
-//! 2. each query is timed through `GET /api/v1/accounts/1/assets`, one request at a time on one
-//!    keep-alive HTTP/1.1 connection, after untimed warm-up requests, every answer checked to be
-//!    the first answer's page;
-//! 3. the offset page, which no HTTP route offers (the native route pages by cursor only), is
-//!    timed through the store's search port directly, the server stopped.
+//! 2. each query is timed through the native `GET /api/v1/accounts/1/assets` and, where Hivo
+//!    has the filter, through Hivo's `GET /api/rest/v1/assets` (with a key restricted to the
+//!    account, as a Hivo client holds), one request at a time on one keep-alive HTTP/1.1
+//!    connection, after untimed warm-up requests, every answer checked to be the first
+//!    answer's page; the offset page through Hivo's `skip` (the native route pages by cursor).
 //!
 //! Everything listens on 127.0.0.1 and every loop is bounded in requests and time.
 
@@ -20,8 +20,6 @@ use crate::procs;
 use crate::report::Machine;
 use crate::search_library::{self as sl, Loaded, Vocab};
 use anyhow::{Context, bail};
-use assetlib_core::AccountId;
-use assetlib_core::search::{AssetQuery, Paging, Scope};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::Request;
@@ -66,7 +64,7 @@ pub struct SearchArgs {
     /// Depth of the cursor page (walked to in pages of 1000).
     #[arg(long, default_value_t = 100_000)]
     deep: usize,
-    /// The offset timed through the store.
+    /// The offset timed through Hivo's `skip`.
     #[arg(long, default_value_t = 65_536)]
     skip: u64,
     /// Target: p50 at most this many ms for every query.
@@ -113,11 +111,19 @@ struct EngineRun {
     queries: Vec<QueryResult>,
 }
 
-async fn get_json(sender: &mut Sender, addr: SocketAddr, key: &str, target: &str) -> anyhow::Result<(Value, usize)> {
-    let req = Request::get(target)
-        .header(HOST, addr.to_string())
-        .header(AUTHORIZATION, format!("Bearer {key}"))
-        .body(Empty::<Bytes>::new())?;
+/// How a request is authenticated: the native bearer key, or Hivo's user and key headers.
+enum Auth {
+    Bearer(String),
+    Hivo { user: String, key: String },
+}
+
+async fn get_json(sender: &mut Sender, addr: SocketAddr, auth: &Auth, target: &str) -> anyhow::Result<(Value, usize)> {
+    let req = Request::get(target).header(HOST, addr.to_string());
+    let req = match auth {
+        Auth::Bearer(key) => req.header(AUTHORIZATION, format!("Bearer {key}")),
+        Auth::Hivo { user, key } => req.header("x-user-id", user.as_str()).header("x-api-key", key.as_str()),
+    };
+    let req = req.body(Empty::<Bytes>::new())?;
     sender.ready().await?;
     let resp = sender.send_request(req).await?;
     let status = resp.status();
@@ -128,19 +134,28 @@ async fn get_json(sender: &mut Sender, addr: SocketAddr, key: &str, target: &str
     Ok((serde_json::from_slice(&body).context("not JSON")?, body.len()))
 }
 
+const NATIVE_SEARCH: &str = "/api/v1/accounts/1/assets";
+const HIVO_SEARCH: &str = "/api/rest/v1/assets";
+
 fn search_target(params: &[(&str, String)]) -> String {
-    let url = reqwest::Url::parse_with_params("http://x/api/v1/accounts/1/assets", params).unwrap_or_else(|_| {
-        reqwest::Url::parse("http://x/api/v1/accounts/1/assets").unwrap_or_else(|_| unreachable!("a constant URL"))
-    });
+    target_at(NATIVE_SEARCH, params)
+}
+
+fn target_at(path: &str, params: &[(&str, String)]) -> String {
+    let base = format!("http://x{path}");
+    let url = reqwest::Url::parse_with_params(&base, params)
+        .unwrap_or_else(|_| reqwest::Url::parse(&base).unwrap_or_else(|_| unreachable!("a constant URL")));
     match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
     }
 }
 
+/// The ids of a page: the native `items` or Hivo's `data`.
 fn ids_of(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
+        .or_else(|| page["data"].as_array())
         .map(|a| a.iter().filter_map(|i| i["id"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }
@@ -162,7 +177,8 @@ impl Timing {
 /// Times `target`: `warmup` untimed requests, then `requests` timed, each answer the first's.
 async fn time_query(
     addr: SocketAddr,
-    key: &str,
+    auth: &Auth,
+    how: &'static str,
     name: &str,
     params: String,
     target: &str,
@@ -171,7 +187,7 @@ async fn time_query(
     let (warmup, requests) = (t.warmup, t.requests);
     let mut sender = connect(addr).await?;
     let stop_at = Instant::now() + t.cap;
-    let (first, _) = get_json(&mut sender, addr, key, target).await.with_context(|| name.to_owned())?;
+    let (first, _) = get_json(&mut sender, addr, auth, target).await.with_context(|| name.to_owned())?;
     let want = ids_of(&first);
     let mut latencies = Vec::with_capacity(requests);
     let mut bytes = 0;
@@ -183,7 +199,7 @@ async fn time_query(
             break;
         }
         let t = Instant::now();
-        let (page, len) = get_json(&mut sender, addr, key, target).await?;
+        let (page, len) = get_json(&mut sender, addr, auth, target).await?;
         let took = t.elapsed();
         anyhow::ensure!(ids_of(&page) == want, "{name}: an answer differs from the first");
         if n >= warmup {
@@ -193,13 +209,13 @@ async fn time_query(
     }
     let stats = Stats::new(latencies, started.elapsed(), bytes);
     println!(
-        "  {name:<34} {:>4} items  p50 {:>8.2} ms  p99 {:>8.2} ms{}",
+        "  {how:<6} {name:<34} {:>4} items  p50 {:>8.2} ms  p99 {:>8.2} ms{}",
         want.len(),
         stats.percentile_ms(50.0),
         stats.percentile_ms(99.0),
         if capped { " (cut short by the time cap)" } else { "" }
     );
-    Ok(QueryResult { name: name.to_owned(), params, how: "HTTP", items: want.len(), stats, capped })
+    Ok(QueryResult { name: name.to_owned(), params, how, items: want.len(), stats, capped })
 }
 
 /// A connection to the run's database, for checks: every column read as text.
@@ -265,6 +281,38 @@ const SIDE_CHECKS: [&str; 5] = [
     "SELECT CAST(account_id AS TEXT), collection_id FROM asset_collections WHERE asset_id = $1 ORDER BY collection_id",
     "SELECT CAST(account_id AS TEXT), user_id FROM asset_favourites WHERE asset_id = $1 ORDER BY user_id",
 ];
+
+/// The folder side rows of an asset that agree with its row (account, creation time, and a
+/// folder its path is or lies below), in folder order; they must be all of its folders.
+const FOLDER_CHECK: &str = "SELECT f.folder FROM asset_folders f JOIN assets a ON a.id = f.asset_id
+     WHERE f.asset_id = $1 AND f.account_id = a.account_id AND f.created_at = a.created_at
+       AND (a.path = f.folder OR substr(a.path, 1, length(f.folder) + 1) = f.folder || '/')
+     ORDER BY f.folder";
+const FOLDER_ROWS: &str = "SELECT CAST(count(*) AS TEXT) FROM asset_folders WHERE asset_id = $1";
+const PATH_OF: &str = "SELECT path FROM assets WHERE id = $1";
+
+/// An asset's folders, as its folder side rows should name them: `a/b` gives `a`, `a/b`.
+fn folders_of(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < path.len() {
+        let end = path[at..].find('/').map_or(path.len(), |i| at + i);
+        out.push(path[..end].to_owned());
+        at = end + 1;
+    }
+    out
+}
+
+/// Checks the folder side rows of the asset `id` against its path.
+async fn check_folders(db: &mut Db, id: &str) -> anyhow::Result<()> {
+    let path = db.one(PATH_OF, id).await?.context("the asset's path")?;
+    let found: Vec<String> =
+        db.rows(FOLDER_CHECK, id).await?.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+    let all: usize = db.one(FOLDER_ROWS, id).await?.unwrap_or_default().parse()?;
+    let want = folders_of(&path);
+    anyhow::ensure!(found == want && all == want.len(), "{id} at '{path}': folder rows {found:?} ({all} in all)");
+    Ok(())
+}
 
 /// The fields of an asset's JSON that its attributes decide.
 const ATTRIBUTE_FIELDS: [&str; 9] =
@@ -358,6 +406,9 @@ async fn check_load(addr: SocketAddr, key: &str, db_url: &str) -> anyhow::Result
             let (a, b) = (db.rows(sql, &id).await?, db.rows(sql, &new_id).await?);
             anyhow::ensure!(a == b, "{sql}: loaded {id} has {a:?}, written {new_id} has {b:?}");
         }
+        // The folder rows differ by path and time: each must match its own asset's.
+        check_folders(&mut db, &id).await?;
+        check_folders(&mut db, &new_id).await?;
         let gone = http.delete(format!("{base}/{new_id}")).bearer_auth(key).send().await?;
         anyhow::ensure!(gone.status().as_u16() == 204, "DELETE {new_id}: {}", gone.status());
         checked.push(format!("{what} (`{id}`)"));
@@ -426,12 +477,54 @@ fn http_queries(p: &QueryPlan) -> Vec<(String, Vec<(&'static str, String)>)> {
     ]
 }
 
+/// The Hivo queries (limit 100, to compare with the native pages): the native queries Hivo
+/// has filters for (no tag filter: `filter[search]` covers tags by prefix), its ascending
+/// sort, and an offset page.
+fn hivo_queries(p: &QueryPlan, skip: u64) -> Vec<(String, Vec<(&'static str, String)>)> {
+    let s = |v: &str| v.to_owned();
+    let limit = || ("limit", s("100"));
+    vec![
+        (s("`filter[search]` prefix (name or tag)"), vec![("filter[search]", s("misty-gar")), limit()]),
+        (s("one metadata value"), vec![("filter[metadata][colour]", s("red")), limit()]),
+        (s("one collection"), vec![("filter[collectionId]", p.collection.clone()), limit()]),
+        (s("path prefix (a brand)"), vec![("filter[pathPrefix]", p.brand.clone()), limit()]),
+        (
+            s("three filters: metadata + approved + path prefix"),
+            vec![
+                ("filter[metadata][channel]", s("web")),
+                ("filter[approved]", s("true")),
+                ("filter[pathPrefix]", s("clients/brand-07")),
+                limit(),
+            ],
+        ),
+        (s("oldest first"), vec![("sort", s("createdAt")), limit()]),
+        (s("matches nothing (unknown SKU)"), vec![("filter[sku]", s("no-such-sku")), limit()]),
+        (format!("offset {}", thousands(skip)), vec![("skip", skip.to_string()), limit()]),
+    ]
+}
+
+/// A key restricted to account 1, made through the native API with the server's first key,
+/// as Hivo's headers carry it.
+async fn hivo_auth(addr: SocketAddr, admin_key: &str) -> anyhow::Result<Auth> {
+    let made: Value = crate::load::upload_client(1)?
+        .post(format!("http://{addr}/api/v1/accounts/1/keys"))
+        .bearer_auth(admin_key)
+        .json(&json!({"name": "bench-hivo", "readOnly": true}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let field = |k: &str| made[k].as_str().map(str::to_owned).with_context(|| format!("the new key has no {k}"));
+    Ok(Auth::Hivo { user: field("userId")?, key: field("key")? })
+}
+
 fn describe(params: &[(&str, String)]) -> String {
     params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// Walks the default sort in pages of 1000 to `depth`, then times the page of 100 there.
-async fn time_deep_cursor(addr: SocketAddr, key: &str, args: &SearchArgs) -> anyhow::Result<QueryResult> {
+async fn time_deep_cursor(addr: SocketAddr, auth: &Auth, args: &SearchArgs) -> anyhow::Result<QueryResult> {
     let mut sender = connect(addr).await?;
     let mut cursor: Option<String> = None;
     let mut walked = 0;
@@ -441,61 +534,17 @@ async fn time_deep_cursor(addr: SocketAddr, key: &str, args: &SearchArgs) -> any
         if let Some(c) = &cursor {
             params.push(("cursor", c.clone()));
         }
-        let (page, _) = get_json(&mut sender, addr, key, &search_target(&params)).await?;
+        let (page, _) = get_json(&mut sender, addr, auth, &search_target(&params)).await?;
         walked += ids_of(&page).len();
         cursor = Some(page["nextCursor"].as_str().context("the walk ended early")?.to_owned());
     }
     println!("  walked {walked} assets in pages of 1000 in {:.1} s", started.elapsed().as_secs_f64());
     let params = vec![("cursor", cursor.context("no cursor")?)];
-    let mut q =
-        time_query(addr, key, "cursor page 100,000 deep", String::new(), &search_target(&params), &Timing::of(args))
-            .await?;
+    let target = search_target(&params);
+    let mut q = time_query(addr, auth, "native", "cursor page deep", String::new(), &target, &Timing::of(args)).await?;
     q.name = format!("cursor page {} deep", thousands(args.deep as u64));
     q.params = format!("cursor=… (after {} assets, walked with limit=1000)", thousands(args.deep as u64));
     Ok(q)
-}
-
-/// Times the offset page through the store's search port (no HTTP route skips).
-async fn time_skip(db_url: &str, args: &SearchArgs) -> anyhow::Result<QueryResult> {
-    let store = assetlib_db::connect(db_url).await.map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
-    let query =
-        AssetQuery { paging: Paging::Skip(args.skip), ..AssetQuery::new(Scope::Accounts(vec![AccountId(1)]), 100) };
-    let now = chrono::Utc::now().timestamp_millis();
-    let stop_at = Instant::now() + Duration::from_secs_f64(args.query_secs);
-    let first = store.search_assets(&query, now).await.map_err(|e| anyhow::anyhow!("search: {e}"))?;
-    let want: Vec<_> = first.iter().map(|a| a.id.clone()).collect();
-    let mut latencies = Vec::new();
-    let mut capped = false;
-    let started = Instant::now();
-    for n in 0..args.warmup + args.requests {
-        if Instant::now() >= stop_at {
-            capped = true;
-            break;
-        }
-        let t = Instant::now();
-        let page = store.search_assets(&query, now).await.map_err(|e| anyhow::anyhow!("search: {e}"))?;
-        let took = t.elapsed();
-        anyhow::ensure!(page.iter().map(|a| a.id.clone()).collect::<Vec<_>>() == want, "offset: answers differ");
-        if n >= args.warmup {
-            latencies.push(took.as_micros() as u64);
-        }
-    }
-    let stats = Stats::new(latencies, started.elapsed(), 0);
-    println!(
-        "  {:<34} {:>4} items  p50 {:>8.2} ms  p99 {:>8.2} ms (store, no HTTP)",
-        "offset 65,536",
-        want.len(),
-        stats.percentile_ms(50.0),
-        stats.percentile_ms(99.0)
-    );
-    Ok(QueryResult {
-        name: format!("offset {}", thousands(args.skip)),
-        params: format!("`Paging::Skip({})`, limit 100, default sort", args.skip),
-        how: "store",
-        items: want.len(),
-        stats,
-        capped,
-    })
 }
 
 fn thousands(n: u64) -> String {
@@ -535,7 +584,7 @@ async fn run_engine(
         sl::load_postgres(db_url, lib, vocab, &owner).await?
     };
     println!(
-        "  loaded in {:.1} s{}: {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourites, {} archived",
+        "  loaded in {:.1} s{}: {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourites, {} folder rows, {} archived",
         loaded.took.as_secs_f64(),
         loaded.vacuum.map(|v| format!(" (VACUUM ANALYZE {:.1} s more)", v.as_secs_f64())).unwrap_or_default(),
         loaded.assets,
@@ -544,6 +593,7 @@ async fn run_engine(
         loaded.collection_rows,
         loaded.sku_rows,
         loaded.favourite_rows,
+        loaded.folder_rows,
         loaded.archived
     );
     let version = if engine == "SQLite" {
@@ -565,14 +615,19 @@ async fn run_engine(
     println!("  assetlib on {} (pid {})", server.addr, server.proc.pid());
     let checks = check_load(server.addr, &server.api_key, db_url).await?;
     let timing = Timing::of(args);
+    let native = Auth::Bearer(server.api_key.clone());
     let mut queries = Vec::new();
     for (name, params) in http_queries(&plan) {
         let target = search_target(&params);
-        queries.push(time_query(server.addr, &server.api_key, &name, describe(&params), &target, &timing).await?);
+        queries.push(time_query(server.addr, &native, "native", &name, describe(&params), &target, &timing).await?);
     }
-    queries.push(time_deep_cursor(server.addr, &server.api_key, args).await?);
+    queries.push(time_deep_cursor(server.addr, &native, args).await?);
+    let hivo = hivo_auth(server.addr, &server.api_key).await?;
+    for (name, params) in hivo_queries(&plan, args.skip) {
+        let target = target_at(HIVO_SEARCH, &params);
+        queries.push(time_query(server.addr, &hivo, "Hivo", &name, describe(&params), &target, &timing).await?);
+    }
     drop(server);
-    queries.push(time_skip(db_url, args).await?);
     Ok(EngineRun { engine, version, loaded, checks, queries })
 }
 
@@ -715,7 +770,7 @@ impl Report {
             let l = &r.loaded;
             let _ = writeln!(
                 out,
-                "- {} load: {:.0} s{} — {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourite rows, {} archived",
+                "- {} load: {:.0} s{} — {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourite rows, {} folder rows, {} archived",
                 r.engine,
                 l.took.as_secs_f64(),
                 l.vacuum.map(|v| format!(" (then `VACUUM ANALYZE` {:.0} s)", v.as_secs_f64())).unwrap_or_default(),
@@ -725,18 +780,19 @@ impl Report {
                 thousands(l.collection_rows),
                 thousands(l.sku_rows),
                 thousands(l.favourite_rows),
+                thousands(l.folder_rows),
                 thousands(l.archived)
             );
             let _ = writeln!(
                 out,
-                "- {} load checked: each of these loaded assets reads back through `GET /api/v1/accounts/1/assets/{{id}}` as its row holds it, and an asset uploaded and PATCHed through the API with the same attributes has the same row values and side rows: {}",
+                "- {} load checked: each of these loaded assets reads back through `GET /api/v1/accounts/1/assets/{{id}}` as its row holds it, and an asset uploaded and PATCHed through the API with the same attributes has the same row values and side rows, and each has the folder rows its own path and time call for: {}",
                 r.engine,
                 r.checks.join("; ")
             );
         }
         let _ = writeln!(
             out,
-            "- Timed: `GET /api/v1/accounts/1/assets?…` (default `limit` 100, default sort `-createdAt` unless said), {} requests per query after {} untimed, one at a time on one keep-alive HTTP/1.1 connection, at most {:.0} s per query; every answer compared with the first (same ids). The offset row goes through the store's search port in-process (no HTTP route takes an offset: the native route pages by cursor only), the server stopped.\n",
+            "- Timed: `native` rows `GET /api/v1/accounts/1/assets?…` (default `limit` 100) with the server's first key; `Hivo` rows `GET /api/rest/v1/assets?…` with `limit=100` and a key restricted to account 1 (`X-User-Id`, `X-Api-Key`); default sort `-createdAt` unless said; {} requests per query after {} untimed, one at a time on one keep-alive HTTP/1.1 connection, at most {:.0} s per query; every answer compared with the first (same ids). Hivo has no tag filter (`filter[search]` covers tags by prefix); the offset page is Hivo's `skip` (the native route pages by cursor only).\n",
             self.requests, self.warmup, self.query_secs
         );
         let mut header = "| query | parameters | via |".to_owned();

@@ -6,8 +6,8 @@
 //! asset row with `name_folded = lower(name)`, its attributes as compact JSON (`tags`, `skus`,
 //! `collection_ids`, `favourites` arrays in the order given, repeats dropped; `metadata` an
 //! object in key order), and one side row per tag, SKU, metadata entry, collection and
-//! favourite with the database's `lower()` in `folded`; `collections` rows; `folders` rows for
-//! every folder. Vocabularies and distributions are this module's: tags drawn from 50,000 by a
+//! favourite with the database's `lower()` in `folded`, and one `asset_folders` row per folder
+//! an asset lies in; `collections` rows; `folders` rows for every folder. Vocabularies and distributions are this module's: tags drawn from 50,000 by a
 //! Zipf law (weight 1/rank), 0 to 8 draws per asset; 20 metadata keys, each on a fixed share of
 //! the assets with a value from a small vocabulary; 2,000 collections; 5% archived.
 //!
@@ -241,6 +241,7 @@ pub struct Loaded {
     pub sku_rows: u64,
     pub favourite_rows: u64,
     pub archived: u64,
+    pub folder_rows: u64,
     pub took: Duration,
     /// PostgreSQL: `VACUUM ANALYZE` after the load.
     pub vacuum: Option<Duration>,
@@ -424,6 +425,16 @@ fn statements(e: Engine) -> Vec<String> {
         "INSERT INTO asset_favourites (asset_id, user_id, account_id) SELECT id, $9, $7 FROM bg WHERE fav = 0"
             .to_owned(),
     );
+    // One row per asset and folder it lies in, at any depth (its own folder, then those it is
+    // below), as the server writes them and migration 0009 fills them from the folders.
+    for join in ["a.path = f.path", "a.path >= f.path || '/' AND a.path < f.path || '0'"] {
+        s.push(format!(
+            "INSERT INTO asset_folders (asset_id, account_id, folder, created_at)
+             SELECT a.id, a.account_id, f.path, a.created_at
+             FROM folders f JOIN assets a ON a.account_id = f.account_id AND {join}
+             WHERE f.account_id = $7 AND f.path <> ''"
+        ));
+    }
     s
 }
 
@@ -482,7 +493,7 @@ fn args(lib: &Library, vocab: &Vocab, owner: &str, now: i64) -> Vec<Arg> {
 }
 
 /// The counts a load is checked by.
-const COUNTS: [(&str, &str); 7] = [
+const COUNTS: [(&str, &str); 8] = [
     ("assets", "SELECT count(*) FROM assets WHERE account_id = $1"),
     ("tag rows", "SELECT count(*) FROM asset_tags WHERE account_id = $1"),
     ("metadata rows", "SELECT count(*) FROM asset_metadata WHERE account_id = $1"),
@@ -490,6 +501,7 @@ const COUNTS: [(&str, &str); 7] = [
     ("SKU rows", "SELECT count(*) FROM asset_skus WHERE account_id = $1"),
     ("favourite rows", "SELECT count(*) FROM asset_favourites WHERE account_id = $1"),
     ("archived", "SELECT count(*) FROM assets WHERE account_id = $1 AND archived_at IS NOT NULL"),
+    ("folder rows", "SELECT count(*) FROM asset_folders WHERE account_id = $1"),
 ];
 
 macro_rules! run_load {
@@ -558,6 +570,7 @@ fn loaded(counts: &[(&str, u64)], took: Duration) -> Loaded {
         sku_rows: c(4),
         favourite_rows: c(5),
         archived: c(6),
+        folder_rows: c(7),
         took,
         vacuum: None,
     }
@@ -596,7 +609,7 @@ pub async fn load_postgres(url: &str, lib: &Library, vocab: &Vocab, owner: &str)
     let took = started.elapsed();
     let vacuum_started = Instant::now();
     sqlx::raw_sql(
-        "VACUUM ANALYZE assets, folders, collections, asset_tags, asset_skus, asset_metadata, asset_collections, asset_favourites",
+        "VACUUM ANALYZE assets, folders, collections, asset_tags, asset_skus, asset_metadata, asset_collections, asset_favourites, asset_folders",
     )
     .execute(&mut conn)
     .await?;

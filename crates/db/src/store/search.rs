@@ -5,7 +5,9 @@
 //! Each filter is a condition on the asset row or a membership in an index of a side table
 //! (`a.id IN (SELECT asset_id FROM asset_tags WHERE account_id IN (…) AND folded = lower($n))`),
 //! so that the planner can start from whichever index narrows most: the sort's own
-//! (`assets_created`, `assets_name`, …), a side table's, or the key's.
+//! (`assets_created`, `assets_name`, …), a side table's, the key's, or for a `pathPrefix` the
+//! folder side table's (`asset_folders_search`, see [`Plan::Folders`]). The store counts first
+//! and says which ([`Plan`]).
 
 use crate::sql::{Stmt, asset_columns, int};
 use assetlib_core::model::Millis;
@@ -54,7 +56,8 @@ pub(crate) enum Plan {
     /// The assets one filter's index names (a side table's, the names' and tags' for `q`, the
     /// paths' for a folder), each fetched by id, then sorted; every other side filter is
     /// checked by the asset's id. The account condition is kept off the sort indexes
-    /// (`+a.account_id`), so that no engine walks the account instead.
+    /// (`+a.account_id`), so that no engine walks the account instead. For `q`, the names are
+    /// sorted with the date `assets_name_folded` holds (0009) and only the page's rows read.
     Gather(Driver),
     /// In the sort's order (its index), each asset checked in the side tables by its id.
     Walk,

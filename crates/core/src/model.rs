@@ -318,6 +318,9 @@ pub struct AssetWrite {
     /// Whether a file may replace an asset at its key; if not, such a write fails with
     /// `Conflict` and changes nothing.
     pub overwrite: bool,
+    /// The claim of the job whose result this write is (a zip's expansion): the write fails
+    /// with `Conflict` (`job_lease_lost`) and changes nothing unless the claim still holds.
+    pub fence: Option<JobFence>,
 }
 
 /// What deleting a folder only if it is empty found.

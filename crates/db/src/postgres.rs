@@ -348,7 +348,8 @@ impl Engine for PgEngine {
     }
 
     async fn write_new_asset(&self, w: &AssetWrite) -> Result<Option<Asset>> {
-        let ([file], [new_id], []) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice()) else {
+        let ([file], [new_id], [], None) = (w.files.as_slice(), w.new_ids.as_slice(), w.jobs.as_slice(), w.fence)
+        else {
             return Ok(None);
         };
         if file.metadata.as_ref().is_some_and(|m| !m.is_empty()) {

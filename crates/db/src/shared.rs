@@ -90,5 +90,6 @@ pub(crate) fn copy_write(
         cancel_job: None,
         jobs: vec![],
         overwrite,
+        fence: None,
     }
 }

@@ -969,6 +969,26 @@ async fn job_store(store: &dyn MetaStore) {
     store.enqueue_job(&render).await.unwrap();
     assert_eq!(store.release_abandoned_jobs("no-such-node").await.unwrap(), 1);
     assert_eq!(drain_jobs(store, 1_000).await, [render.kind], "one render job left");
+
+    // A job's result-committing write carries its claim: a claim taken over since writes
+    // nothing; the current one writes.
+    let zip = NewJob {
+        kind: JobKind::ExpandZip { queue: QueueId("e".repeat(32)), folder: "fenced".into(), created_by: None },
+        run_at: 10,
+    };
+    store.enqueue_job(&zip).await.unwrap();
+    let stale = store.claim_job(Ingest, "w8", 10, 20).await.unwrap().unwrap();
+    let current = store.claim_job(Ingest, "w9", 30, 1_000).await.unwrap().unwrap();
+    let mut w = common::write(A, vec![common::file("fenced", "entry.txt", "fenced-blob")], 40);
+    w.fence = Some(stale.fence());
+    let refused = store.write_assets(&w).await.unwrap_err();
+    assert_eq!((refused.kind, refused.code), (ErrorKind::Conflict, assetlib_core::Code::JobLeaseLost));
+    assert!(store.list_folder(A, "fenced", None, 10).await.unwrap().is_empty(), "nothing written");
+    w.fence = Some(current.fence());
+    assert_eq!(store.write_assets(&w).await.unwrap().len(), 1);
+    assert!(store.finish_job(current.fence()).await.unwrap());
+    assert!(store.delete_asset(A, "fenced", "entry.txt", 50).await.unwrap());
+    drain_jobs(store, i64::MAX / 2).await;
 }
 
 async fn rendition_store(store: &dyn MetaStore) {

@@ -8,12 +8,23 @@ use super::Library;
 use crate::error::Result;
 use crate::ids::BlobKey;
 use crate::ids::JobId;
-use crate::model::{FailedJob, Job, JobKind, JobQueue, now_millis};
+use crate::model::{FailedJob, Job, JobFence, JobKind, JobQueue, now_millis};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+tokio::task_local! {
+    /// The claim of the job a worker is running, for the writes that commit its result.
+    static CLAIM: JobFence;
+}
+
+/// The claim of the job this task runs, if it runs one: what a job's result-committing write
+/// carries as its fence ([`crate::model::AssetWrite::fence`]).
+pub(crate) fn current_claim() -> Option<JobFence> {
+    CLAIM.try_with(|claim| *claim).ok()
+}
 
 /// How many workers each queue gets in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +184,7 @@ impl Library {
             }
         };
         let outcome = tokio::select! {
-            r = AssertUnwindSafe(self.run_job(&job)).catch_unwind() => match r {
+            r = AssertUnwindSafe(CLAIM.scope(fence, self.run_job(&job))).catch_unwind() => match r {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(panic) => Err(format!("the job panicked: {}", panic_message(&*panic))),

@@ -210,6 +210,7 @@ impl Library {
             cancel_job: Some(r.guard),
             jobs,
             overwrite: true,
+            fence: None,
         };
         let asset = self.meta.write_assets(&write).await?.pop();
         if rendering {

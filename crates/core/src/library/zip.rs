@@ -209,6 +209,8 @@ impl Library {
             cancel_job: None,
             jobs,
             overwrite: true,
+            // Only the claim that still holds the expansion may commit its outcome.
+            fence: super::jobs::current_claim(),
         };
         self.meta.write_assets(&write).await?;
         self.wake_workers();
@@ -238,6 +240,8 @@ impl Library {
             cancel_job: None,
             jobs: extra,
             overwrite: true,
+            // Only the claim that still holds the expansion may commit its outcome.
+            fence: super::jobs::current_claim(),
         };
         self.meta.write_assets(&write).await?;
         self.wake_workers();

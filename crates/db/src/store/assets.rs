@@ -78,6 +78,16 @@ impl<E: Engine> Store<E> {
             .retrying(|| {
                 Box::pin(async move {
                     let mut tx = self.engine.begin().await?;
+                    if let Some(fence) = w.fence {
+                        let held =
+                            Stmt::new(super::renditions::HOLD_CLAIM).bind(fence.id.0).bind(i64::from(fence.claim));
+                        if tx.execute(held).await? != 1 {
+                            return Err(Error::conflict(
+                                Code::JobLeaseLost,
+                                "The job's lease was lost to another worker; its result was not written.",
+                            ));
+                        }
+                    }
                     E::hold_folders(&mut tx, w.account, folders, w.now).await?;
                     let mut out: Vec<Option<Asset>> = vec![None; n];
                     for &i in order {

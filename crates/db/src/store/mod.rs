@@ -15,7 +15,7 @@ mod collections;
 pub(crate) mod folders;
 mod jobs;
 mod queues;
-mod renditions;
+pub(crate) mod renditions;
 pub(crate) mod search;
 mod settings;
 mod transfer;

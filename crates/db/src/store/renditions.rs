@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 /// The render job's claim, held for the transaction: a claim taken over since fails it (and,
 /// on PostgreSQL, the row lock keeps a take-over waiting until the commit).
-const HOLD_CLAIM: &str =
+pub(crate) const HOLD_CLAIM: &str =
     "UPDATE jobs SET locked_until = locked_until WHERE id = $1 AND claims = $2 AND status = 'running'";
 const DELETE_RENDITIONS: &str = "DELETE FROM renditions WHERE source_blob = $1";
 const INSERT_RENDITION: &str = "INSERT INTO renditions

@@ -51,5 +51,6 @@ pub fn write(
         cancel_job: None,
         jobs: vec![],
         overwrite: true,
+        fence: None,
     }
 }

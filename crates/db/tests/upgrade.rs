@@ -1,6 +1,7 @@
 //! A library written before a migration is carried forward unchanged by it: a database at an
 //! earlier step, with data in it, opened by this version, keeps every asset as it was and gains
-//! the new columns' defaults and the side rows that search reads.
+//! the new columns' defaults and the side rows that search reads (metadata since 0004, the
+//! folders an asset lies in since 0009).
 
 use assetlib_core::model::Attributes;
 use assetlib_core::{AccountId, AssetId};
@@ -68,6 +69,79 @@ async fn postgres_libraries_before_the_asset_attributes_carry_forward() {
     check(&url).await;
     let rows: Vec<(String, String, String)> = sqlx::query_as(SIDE_ROWS).fetch_all(&mut conn).await.unwrap();
     assert_eq!(rows, [("Team".to_owned(), "Red".to_owned(), "red".to_owned())]);
+    conn.close().await.unwrap();
+    common::drop_database(&url).await;
+}
+
+/// A library of migration 0008 (folder rows for every folder an asset is in, as the store
+/// writes them) gains the folder side rows of 0009, and a path prefix finds its assets.
+const FOLDERED: [&str; 5] = [
+    "INSERT INTO folders (account_id, path, parent, name, explicit, created_at) VALUES
+       (7, 'a', '', 'a', FALSE, 1), (7, 'a/b', 'a', 'b', FALSE, 1), (7, 'ab', '', 'ab', FALSE, 1)",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded)
+       VALUES ('in-a', 7, 'a', 'x.png', 1, 'image/png', 'h', 'b1', 10, 10, 'x.png')",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded)
+       VALUES ('in-ab', 7, 'a/b', 'y.png', 1, 'image/png', 'h', 'b2', 20, 20, 'y.png')",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded)
+       VALUES ('beside', 7, 'ab', 'z.png', 1, 'image/png', 'h', 'b3', 30, 30, 'z.png')",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded)
+       VALUES ('at-root', 7, '', 'r.png', 1, 'image/png', 'h', 'b4', 40, 40, 'r.png')",
+];
+const FOLDER_ROWS: &str = "SELECT asset_id, folder, created_at FROM asset_folders ORDER BY asset_id, folder";
+
+async fn check_folders(url: &str) -> Vec<(String, String, i64)> {
+    use assetlib_core::search::{AssetQuery, Scope};
+    let store = assetlib_db::connect(url).await.unwrap();
+    let find = |prefix: &str| AssetQuery {
+        path_prefix: Some(prefix.to_owned()),
+        ..AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 10)
+    };
+    let ids = |v: Vec<assetlib_core::model::Asset>| v.into_iter().map(|a| a.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.search_assets(&find("a"), 100).await.unwrap()), ["in-ab", "in-a"]);
+    assert_eq!(ids(store.search_assets(&find("a/b"), 100).await.unwrap()), ["in-ab"]);
+    assert_eq!(ids(store.search_assets(&find("ab"), 100).await.unwrap()), ["beside"]);
+    vec![
+        ("beside".into(), "ab".into(), 30),
+        ("in-a".into(), "a".into(), 10),
+        ("in-ab".into(), "a".into(), 20),
+        ("in-ab".into(), "a/b".into(), 20),
+    ]
+}
+
+#[tokio::test]
+async fn sqlite_libraries_before_the_folder_rows_carry_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("sqlite", 8, old.path());
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for sql in FOLDERED {
+        conn.execute(sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let want = check_folders(&url).await;
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(FOLDER_ROWS).fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, want);
+}
+
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
+#[tokio::test]
+async fn postgres_libraries_before_the_folder_rows_carry_forward() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("postgres", 8, old.path());
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for sql in FOLDERED {
+        conn.execute(sql).await.unwrap();
+    }
+    let want = check_folders(&url).await;
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(FOLDER_ROWS).fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, want);
     conn.close().await.unwrap();
     common::drop_database(&url).await;
 }

@@ -124,3 +124,72 @@ async fn a_crash_mid_upload_leaves_nothing_for_long() {
     assert!(listing["files"].as_array().unwrap().is_empty());
     backend.wait_for_blobs(&data, "", 0).await;
 }
+
+/// The files of `folder` that a Jivox listing shows.
+async fn listed(client: &reqwest::Client, base: &str, key: &str, folder: &str) -> Vec<Value> {
+    let res = client
+        .get(format!("{base}/v2/accounts/1/asset-library?prefix={folder}&limit=1000"))
+        .header("jvx_apikey", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["files"].as_array().unwrap().clone()
+}
+
+/// SIGKILL in the middle of a zip's expansion, some of its entries written (and not synced):
+/// after the restart none of it is visible while the job waits, and once the job has run again
+/// every entry is there, whole, and no blob of the first attempt is left over (the entries'
+/// keys are the same on every attempt).
+#[tokio::test]
+async fn a_zip_killed_mid_expansion_shows_nothing_then_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let backend = Backend::from_env("durability").await;
+    let server = ServerProcess::start(&backend, &data, &[]);
+    let key = server.initial_key();
+    let client = reqwest::Client::new();
+    let n = 5000;
+    let names: Vec<String> = (0..n).map(|i| format!("d{}/e{i:04}.txt", i % 5)).collect();
+    let contents: Vec<Vec<u8>> = (0..n).map(|i| format!("entry {i} ").repeat(20 + i % 50).into_bytes()).collect();
+    let entries: Vec<(&str, &[u8])> =
+        names.iter().map(String::as_str).zip(contents.iter().map(Vec::as_slice)).collect();
+    let queued = upload(&client, &server.base, &key, "mid", "batch.zip", zip_of(&entries)).await;
+    let queue = queued["queueId"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while backend.blob_count(&data, "assets/1/z").await == 0 {
+        assert!(Instant::now() < deadline, "no entry was ever written");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.kill9();
+
+    // No zip workers: the expansion waits, and nothing of the first attempt shows.
+    let server = ServerProcess::start(&backend, &data, &[("ASSETLIB_WORKERS", "0")]);
+    let res = client
+        .get(format!("{}/v2/queues/{queue}/status", server.base))
+        .header("jvx_apikey", &key)
+        .send()
+        .await
+        .unwrap();
+    let status: Value = res.json().await.unwrap();
+    assert!(matches!(status["status"].as_str(), Some("Queued" | "Processing")), "{status}");
+    for d in 0..5 {
+        assert!(listed(&client, &server.base, &key, &format!("mid/d{d}")).await.is_empty(), "mid/d{d}");
+    }
+    server.kill9();
+
+    let server = ServerProcess::start(&backend, &data, &[]);
+    let status = wait_queue(&client, &server.base, &key, &queue).await;
+    assert_eq!(status["status"], "Completed", "{status}");
+    assert_eq!(status["totalItems"], n);
+    assert_eq!(status["message"], format!("Number of assets uploaded: {n}"));
+    for d in 0..5 {
+        assert_eq!(listed(&client, &server.base, &key, &format!("mid/d{d}")).await.len(), n / 5, "mid/d{d}");
+    }
+    for i in [0usize, 1, 2499, 4998, 4999] {
+        let res = client.get(format!("{}/files/1/mid/{}", server.base, names[i])).send().await.unwrap();
+        assert_eq!(&res.bytes().await.unwrap()[..], &contents[i][..], "{}", names[i]);
+    }
+    backend.wait_for_blobs(&data, "assets/1/z", n).await;
+    assert!(server.terminate().success(), "graceful stop on SIGTERM");
+}

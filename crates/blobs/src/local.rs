@@ -2,7 +2,10 @@
 //! `object_store`'s `LocalFileSystem`, for two measured reasons: that writer neither fsyncs nor
 //! keeps partial files where a crash can be cleaned up, and that reader hops to a blocking
 //! thread every 8 KiB (13 hops for a 100 KB image). Here a write streams into `.staging/`, is
-//! fsynced, renamed into place and its directory fsynced. A read of up to 1 MiB whose bytes are
+//! fsynced, renamed into place and its directory fsynced. Writes made durable together
+//! (`put_unsynced`, then `sync`: a zip's entries) skip both syncs, and a small one is a single
+//! call on the blocking pool; `sync` then fsyncs the files, or for many of them syncs the
+//! whole file system at once (`syncfs`), and fsyncs their directories once each. A read of up to 1 MiB whose bytes are
 //! all in the page cache is done at once on the calling thread; otherwise it is one call on the
 //! blocking pool, and larger reads stream in 256 KiB pieces.
 
@@ -12,8 +15,9 @@ use assetlib_core::{BlobKey, Error, Result};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use std::collections::BTreeSet;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -85,15 +89,42 @@ async fn sync_dirs(dir: PathBuf, top: PathBuf) -> Result<()> {
     .map_err(Error::internal)
 }
 
-#[async_trait]
-impl BlobStore for LocalBlobStore {
-    async fn put(&self, key: &BlobKey, mut body: ByteStream) -> Result<u64> {
+/// Whether a write waits for the disk before it returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Fsynced, renamed into place, its directory fsynced: `put`.
+    Now,
+    /// Renamed into place unsynced: `put_unsynced`, made durable by `sync`.
+    Later,
+}
+
+/// Keys up to this many are made durable by `sync` one file at a time (in parallel); more by
+/// one `syncfs` of the store's file system, which writes back all of them (and whatever else
+/// is dirty there) at the cost of one journal commit, where an fsync each costs one commit
+/// each.
+const SYNCFS_FROM: usize = 64;
+/// Files fsynced at once by a `sync` of few keys.
+const SYNC_THREADS: usize = 8;
+
+impl LocalBlobStore {
+    /// Streams `body` into `.staging/`, then renames it to `key`'s file.
+    async fn write(&self, key: &BlobKey, mut body: ByteStream, durability: Durability) -> Result<u64> {
         let target = self.path_of(key)?;
+        // A body that fits in one part is written by one call on the blocking pool: most of
+        // the cost of a small write is the hops between threads.
+        let mut head = BytesMut::new();
+        while head.len() < PART_SIZE {
+            match body.next().await {
+                Some(chunk) => head.extend_from_slice(&chunk?),
+                None if durability == Durability::Later => return self.write_small(target, head.freeze()).await,
+                None => break,
+            }
+        }
         let staging = self.root.join(STAGING).join(assetlib_core::ids::random_hex32());
         let result: Result<u64> = async {
             let mut file = tokio::fs::File::create(&staging).await.map_err(write_err)?;
-            let mut buf = BytesMut::with_capacity(PART_SIZE);
-            let mut written = 0u64;
+            let mut buf = head;
+            let mut written = buf.len() as u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 written += chunk.len() as u64;
@@ -103,7 +134,9 @@ impl BlobStore for LocalBlobStore {
                 }
             }
             file.write_all(&buf).await.map_err(write_err)?;
-            file.sync_all().await.map_err(write_err)?;
+            if durability == Durability::Now {
+                file.sync_all().await.map_err(write_err)?;
+            }
             drop(file);
             let dir = target.parent().ok_or_else(|| Error::internal(format!("blob key {key} has no parent")))?;
             // Only directories this write creates need their parents synced; an existing one
@@ -116,7 +149,9 @@ impl BlobStore for LocalBlobStore {
                 }
             };
             tokio::fs::rename(&staging, &target).await.map_err(write_err)?;
-            sync_dirs(dir.to_owned(), synced_up_to).await?;
+            if durability == Durability::Now {
+                sync_dirs(dir.to_owned(), synced_up_to).await?;
+            }
             Ok(written)
         }
         .await;
@@ -124,6 +159,87 @@ impl BlobStore for LocalBlobStore {
             let _ = tokio::fs::remove_file(&staging).await;
         }
         result
+    }
+
+    /// An unsynced write of a whole body: staged, written and renamed into place in one call.
+    async fn write_small(&self, target: PathBuf, bytes: Bytes) -> Result<u64> {
+        let staging = self.root.join(STAGING).join(assetlib_core::ids::random_hex32());
+        tokio::task::spawn_blocking(move || {
+            let result = stage_and_rename(&staging, &target, &bytes);
+            if result.is_err() {
+                let _ = std::fs::remove_file(&staging);
+            }
+            result.map(|()| bytes.len() as u64)
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(write_err)
+    }
+}
+
+/// Writes `bytes` to `staging` and renames it to `target`, making `target`'s directory if
+/// it is missing. Nothing is synced.
+fn stage_and_rename(staging: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(staging, bytes)?;
+    match std::fs::rename(staging, target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(target.parent().ok_or(std::io::ErrorKind::InvalidInput)?)?;
+            std::fs::rename(staging, target)
+        }
+        other => other,
+    }
+}
+
+/// fsyncs each of `files` (a few threads at a time), then each of `dirs` and its ancestors up
+/// to `root`, each once.
+fn sync_files_and_dirs(root: &Path, files: Vec<PathBuf>, dirs: BTreeSet<PathBuf>) -> std::io::Result<()> {
+    if files.len() >= SYNCFS_FROM {
+        rustix::fs::syncfs(std::fs::File::open(root)?)?;
+    } else {
+        let per_thread = files.len().div_ceil(SYNC_THREADS).max(1);
+        std::thread::scope(|s| {
+            let threads: Vec<_> = files
+                .chunks(per_thread)
+                .map(|chunk| s.spawn(move || chunk.iter().try_for_each(|f| std::fs::File::open(f)?.sync_all())))
+                .collect();
+            threads.into_iter().try_for_each(|t| t.join().unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into())))
+        })?;
+    }
+    let mut synced = BTreeSet::new();
+    for dir in dirs {
+        let mut current = Some(dir.as_path());
+        while let Some(d) = current {
+            if !d.starts_with(root) || !synced.insert(d.to_owned()) {
+                break;
+            }
+            std::fs::File::open(d)?.sync_all()?;
+            current = d.parent();
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64> {
+        self.write(key, body, Durability::Now).await
+    }
+
+    async fn put_unsynced(&self, key: &BlobKey, body: ByteStream) -> Result<u64> {
+        self.write(key, body, Durability::Later).await
+    }
+
+    async fn sync(&self, keys: &[BlobKey]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let files = keys.iter().map(|k| self.path_of(k)).collect::<Result<Vec<_>>>()?;
+        let dirs: BTreeSet<PathBuf> = files.iter().filter_map(|f| f.parent().map(Path::to_owned)).collect();
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || sync_files_and_dirs(&root, files, dirs))
+            .await
+            .map_err(Error::internal)?
+            .map_err(io_err)
     }
 
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content> {

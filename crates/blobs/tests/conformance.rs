@@ -44,6 +44,7 @@ async fn suite(store: Arc<dyn BlobStore>) {
     empty_bodies(&*store).await;
     large_streamed_body(&*store).await;
     failing_bodies_leave_nothing(&*store).await;
+    unsynced_batches(&*store).await;
     store.sweep_staging(Duration::from_secs(3600)).await.unwrap();
 }
 
@@ -189,6 +190,55 @@ async fn failing_bodies_leave_nothing(store: &dyn BlobStore) {
     store.put(&k, body).await.expect_err("a failing body fails the write");
     assert_eq!(read(store, &k, None).await, b"old");
     store.delete(&k).await.unwrap();
+}
+
+/// Writes made durable together (a zip's entries): each readable as soon as it is written,
+/// overwritable, failing as `put` fails, and all of them (small, large, empty, in new and in
+/// existing directories) still whole after `sync`. That `sync` makes them durable is shown by
+/// the kill -9 tests of the server (`crates/assetlib/tests/durability.rs`).
+async fn unsynced_batches(store: &dyn BlobStore) {
+    let dir = |i: usize| BlobKey(format!("assets/1/z/q{}/{i}", i % 3));
+    let contents: Vec<Bytes> = (0..150).map(|i| pattern(i * 37 % 4096)).collect();
+    let writes = contents.iter().enumerate().map(|(i, c)| {
+        let k = dir(i);
+        async move { store.put_unsynced(&k, chunked(c.clone(), &[1000])).await }
+    });
+    let sizes: Vec<u64> = futures::stream::iter(writes).buffered(16).try_collect().await.unwrap();
+    assert_eq!(sizes, contents.iter().map(|c| c.len() as u64).collect::<Vec<_>>());
+    assert_eq!(read(store, &dir(7), None).await, contents[7], "readable before the sync");
+    // Larger than a part of either engine, and empty.
+    let big = key("ba0006");
+    let large = pattern(6 * MIB + 5);
+    assert_eq!(store.put_unsynced(&big, chunked(large.clone(), &[MIB])).await.unwrap(), large.len() as u64);
+    let empty = key("be0006");
+    assert_eq!(store.put_unsynced(&empty, futures::stream::empty().boxed()).await.unwrap(), 0);
+    // An overwrite, as a re-run of an interrupted expansion does.
+    store.put_unsynced(&dir(0), assetlib_blobs::once("rewritten")).await.unwrap();
+    // A failing body leaves nothing, and returns its error unchanged.
+    let boom = Error::invalid(Code::UploadInterrupted, "client went away");
+    for before in [10, 6 * MIB] {
+        let k = key("bf0006");
+        let body = futures::stream::iter(vec![Ok(pattern(before)), Err(boom.clone())]).boxed();
+        let e = store.put_unsynced(&k, body).await.expect_err("a failing body fails the write");
+        assert_eq!((e.kind, e.message.as_str()), (boom.kind, boom.message.as_str()));
+        assert!(!store.exists(&k).await.unwrap(), "nothing after a failure {before} bytes in");
+    }
+    let mut keys: Vec<BlobKey> = (0..contents.len()).map(dir).collect();
+    keys.extend([big.clone(), empty.clone()]);
+    store.sync(&keys).await.unwrap();
+    store.sync(&keys[..3]).await.expect("a few keys at once");
+    store.sync(&[]).await.expect("no keys at all");
+    assert_eq!(read(store, &dir(0), None).await, b"rewritten");
+    for (i, c) in contents.iter().enumerate().skip(1) {
+        assert!(read(store, &dir(i), None).await == *c, "blob {i} differs after the sync");
+    }
+    assert!(read(store, &big, None).await == large);
+    assert_eq!(read(store, &empty, None).await, b"");
+    assert_eq!(listed(store, "assets/1/z/").await.len(), contents.len(), "each listed once");
+    for k in &keys {
+        store.delete(k).await.unwrap();
+    }
+    assert!(listed(store, "assets/1/z/").await.is_empty());
 }
 
 async fn listed(store: &dyn BlobStore, prefix: &str) -> Vec<String> {

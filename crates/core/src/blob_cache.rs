@@ -95,6 +95,16 @@ impl BlobStore for CachedBlobStore {
         written
     }
 
+    async fn put_unsynced(&self, key: &BlobKey, body: ByteStream) -> Result<u64> {
+        let written = self.inner.put_unsynced(key, body).await;
+        self.blobs.remove(key);
+        written
+    }
+
+    async fn sync(&self, keys: &[BlobKey]) -> Result<()> {
+        self.inner.sync(keys).await
+    }
+
     async fn get_for_job(&self, key: &BlobKey) -> Result<Content> {
         self.inner.get(key, None).await
     }

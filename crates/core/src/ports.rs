@@ -352,6 +352,19 @@ pub trait BlobStore: Send + Sync + 'static {
     /// durable. An error from `body` aborts the write, leaves nothing at `key` and is returned
     /// unchanged. Returns the number of bytes written.
     async fn put(&self, key: &BlobKey, body: ByteStream) -> Result<u64>;
+    /// [`BlobStore::put`] for one of many writes that are made durable together by
+    /// [`BlobStore::sync`] (a zip's entries): readable at `key` when it returns, but until `sync`
+    /// with `key` has returned `Ok`, a crash may leave `key` holding the content, nothing, or
+    /// part of it. For keys nothing refers to before that `sync`. The default is `put`, durable
+    /// at once.
+    async fn put_unsynced(&self, key: &BlobKey, body: ByteStream) -> Result<u64> {
+        self.put(key, body).await
+    }
+    /// Makes what [`BlobStore::put_unsynced`] wrote at `keys` durable, all at once. The default
+    /// has nothing to do: its `put_unsynced` is `put`.
+    async fn sync(&self, _keys: &[BlobKey]) -> Result<()> {
+        Ok(())
+    }
     /// The content of `key`, or of `range` of it. `NotFound` if absent.
     async fn get(&self, key: &BlobKey, range: Option<Range<u64>>) -> Result<Content>;
     /// The whole content of `key` for background work (a zip's expansion, a rendition): read

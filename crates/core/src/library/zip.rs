@@ -2,7 +2,9 @@
 //! type rules as a single upload; bad entries are skipped and reported; limits on entry count,
 //! expanded size and compression ratio fail the whole expansion. Nothing becomes visible until
 //! the end, when all stored entries are committed in one transaction with the final queue
-//! status, so a failed expansion changes nothing and a re-run after a crash starts clean.
+//! status, so a failed expansion changes nothing and a re-run after a crash starts clean. So
+//! entries are written without waiting for the disk one by one, and made durable together just
+//! before that commit (`BlobStore::put_unsynced`, `BlobStore::sync`).
 
 use super::ingest::{Ingest, executable_error, is_executable};
 use super::uploads::{content_type_for, uploaded_message};
@@ -12,7 +14,7 @@ use crate::ids::{AssetId, BlobKey, QueueId, UserId};
 use crate::model::JobKind;
 use crate::model::{AssetWrite, ItemError, NewJob, QueueEntry, QueueStatus, StoredFile, now_millis};
 use crate::ports::{Archive, ArchiveEntry};
-use crate::rules::join;
+use crate::rules::{AssetKey, join};
 use crate::size::human_size;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -26,6 +28,36 @@ enum Plan {
     Skip(String),
     Store,
 }
+
+/// One planned entry: its key in the library and its blob, and the checked key or why it is
+/// skipped.
+struct Step {
+    key: String,
+    blob: BlobKey,
+    entry: ArchiveEntry,
+    checked: std::result::Result<AssetKey, String>,
+}
+
+/// What the reader gave for an entry to store.
+enum Inflated {
+    Data(Vec<u8>),
+    /// The archive is at fault: the expansion fails.
+    Fatal(String),
+    /// The reader ended before it (it panicked).
+    Gone,
+}
+
+enum Stored {
+    Done(StoredFile),
+    Skipped { key: String, error: String },
+    Fatal(String),
+}
+
+/// Entries written at once: small writes spend most of their time waiting (on a blocking
+/// thread, on S3), so several overlap.
+const WRITES_IN_FLIGHT: usize = 16;
+/// Entries inflated ahead of the writes.
+const READ_AHEAD: usize = 64;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The most skipped entries the queue message names; all are kept in the entry's errors.
@@ -113,7 +145,7 @@ impl Library {
         let archive_size = file.metadata().map_err(Error::internal)?.len();
         let archives = self.archives.clone();
         let opened = tokio::task::spawn_blocking(move || archives.open(file)).await.map_err(Error::internal)?;
-        let mut archive = match opened {
+        let archive = match opened {
             Ok(a) => a,
             Err(e) if e.kind == ErrorKind::Invalid => return self.finish_failed(queue, &e.message, vec![]).await,
             Err(e) => return Err(e),
@@ -129,49 +161,55 @@ impl Library {
             .collect();
         queue.total_items = plans.len() as u64;
 
-        let mut files = Vec::new();
-        let mut written = Vec::new();
-        let mut last_progress = Instant::now();
-        for (entry, plan) in plans {
-            let key = join(folder, &entry.name);
-            let outcome = match plan {
-                Plan::Skip(reason) => Err(reason),
-                // The entry's own name first, so that `/abs.png` is reported as absolute
-                // rather than as the `//` it makes once joined to the folder.
-                _ => match self.config.rules.key(&entry.name).and_then(|_| self.config.rules.key(&key)) {
-                    Err(e) => Err(e.message),
-                    Ok(k) => {
-                        let (back, data) = read_entry(archive, entry.index, entry.size).await?;
-                        archive = back;
-                        match data {
-                            Err(fatal) => return self.finish_failed(queue, &fatal, written).await,
-                            Ok(data) if is_executable(&data) => Err(executable_error().message),
-                            Ok(data) => {
-                                let blob = BlobKey::for_zip_entry(queue.account, queue_id, entry.index);
-                                let (ingest, digest) = Ingest::new(
-                                    futures::stream::once(async move { Ok(Bytes::from(data)) }).boxed(),
-                                    self.config.max_upload_size,
-                                );
-                                written.push(blob.clone());
-                                self.blobs.put(&blob, Box::pin(ingest)).await?;
-                                let digest = digest.digest()?;
-                                files.push(StoredFile {
-                                    content_type: content_type_for(&k.extension()),
-                                    path: k.path,
-                                    name: k.name,
-                                    size: digest.size,
-                                    hash: digest.hash,
-                                    blob,
-                                    metadata: None,
-                                });
-                                Ok(())
-                            }
-                        }
-                    }
-                },
+        // Each entry's fate is known before any is read: skipped (with its reason), or read and
+        // stored under its checked key.
+        let steps: Vec<Step> = plans
+            .into_iter()
+            .map(|(entry, plan)| {
+                let key = join(folder, &entry.name);
+                let checked = match plan {
+                    Plan::Skip(reason) => Err(reason),
+                    // The entry's own name first, so that `/abs.png` is reported as absolute
+                    // rather than as the `//` it makes once joined to the folder.
+                    _ => self
+                        .config
+                        .rules
+                        .key(&entry.name)
+                        .and_then(|_| self.config.rules.key(&key))
+                        .map_err(|e| e.message),
+                };
+                Step { key, blob: BlobKey::for_zip_entry(queue.account, queue_id, entry.index), entry, checked }
+            })
+            .collect();
+        // A blocking thread inflates the entries to store, in order, a few ahead of the writes;
+        // up to WRITES_IN_FLIGHT entries are written at once. The writes are not synced one by
+        // one: nothing refers to them until the commit below, before which they are synced
+        // together, and a crash before it leaves nothing visible (a re-run rewrites the same keys).
+        let reads: Vec<(usize, u64)> =
+            steps.iter().filter(|s| s.checked.is_ok()).map(|s| (s.entry.index, s.entry.size)).collect();
+        let inflated = inflate_in_order(archive, reads);
+        let paired = futures::stream::unfold((steps.into_iter(), inflated), |(mut steps, mut inflated)| async move {
+            let step = steps.next()?;
+            let data = match step.checked {
+                Ok(_) => Some(inflated.recv().await.unwrap_or(Inflated::Gone)),
+                Err(_) => None,
             };
-            if let Err(error) = outcome {
-                queue.errors.push(ItemError { item: key, error });
+            Some(((step, data), (steps, inflated)))
+        });
+        let mut outcomes = paired.map(|(step, data)| self.store_entry(step, data)).buffered(WRITES_IN_FLIGHT).boxed();
+
+        let mut files: Vec<StoredFile> = Vec::new();
+        let mut last_progress = Instant::now();
+        while let Some(outcome) = outcomes.next().await {
+            match outcome? {
+                Stored::Done(file) => files.push(file),
+                Stored::Skipped { key, error } => queue.errors.push(ItemError { item: key, error }),
+                Stored::Fatal(reason) => {
+                    drop(outcomes);
+                    // Every entry before this one was written; none after it was.
+                    let written = files.into_iter().map(|f| f.blob).collect();
+                    return self.finish_failed(queue, &reason, written).await;
+                }
             }
             queue.total_processed += 1;
             if last_progress.elapsed() >= PROGRESS_EVERY {
@@ -180,11 +218,47 @@ impl Library {
                 last_progress = Instant::now();
             }
         }
+        drop(outcomes);
+        // Durable before the commit makes them visible.
+        let written: Vec<BlobKey> = files.iter().map(|f| f.blob.clone()).collect();
+        self.blobs.sync(&written).await?;
 
         let stored = files.len() as u64;
         queue.status = if queue.errors.is_empty() { QueueStatus::Completed } else { QueueStatus::CompletedWithErrors };
         queue.message = summary(stored, &queue.errors);
         self.commit_expansion(queue, files, created_by).await
+    }
+
+    /// Stores one entry the reader inflated (`data`), or says why it is skipped.
+    async fn store_entry(&self, step: Step, data: Option<Inflated>) -> Result<Stored> {
+        let Step { key, blob, checked, .. } = step;
+        let k = match checked {
+            Ok(k) => k,
+            Err(error) => return Ok(Stored::Skipped { key, error }),
+        };
+        let data = match data {
+            Some(Inflated::Data(data)) => data,
+            Some(Inflated::Fatal(reason)) => return Ok(Stored::Fatal(reason)),
+            Some(Inflated::Gone) | None => return Err(Error::internal("the zip reader stopped early")),
+        };
+        if is_executable(&data) {
+            return Ok(Stored::Skipped { key, error: executable_error().message });
+        }
+        let (ingest, digest) = Ingest::new(
+            futures::stream::once(async move { Ok(Bytes::from(data)) }).boxed(),
+            self.config.max_upload_size,
+        );
+        self.blobs.put_unsynced(&blob, Box::pin(ingest)).await?;
+        let digest = digest.digest()?;
+        Ok(Stored::Done(StoredFile {
+            content_type: content_type_for(&k.extension()),
+            path: k.path,
+            name: k.name,
+            size: digest.size,
+            hash: digest.hash,
+            blob,
+            metadata: None,
+        }))
     }
 
     async fn commit_expansion(
@@ -270,23 +344,28 @@ impl Library {
     }
 }
 
-/// Reads one entry on a blocking thread, bounded by its declared size. The outer error is a
-/// fault of ours; the inner one a fatal fault of the archive (an entry that lies about its
-/// size), which fails the expansion.
-async fn read_entry(
-    mut archive: Box<dyn Archive>,
-    index: usize,
-    declared: u64,
-) -> Result<(Box<dyn Archive>, std::result::Result<Vec<u8>, String>)> {
+/// Inflates the entries `reads` (index, declared size) in order on a blocking thread, each
+/// bounded by its declared size, up to READ_AHEAD ahead of the receiver. An entry that lies
+/// about its size is a fatal fault of the archive, which fails the expansion: the reader stops
+/// there. It stops too when the receiver is dropped.
+fn inflate_in_order(mut archive: Box<dyn Archive>, reads: Vec<(usize, u64)>) -> tokio::sync::mpsc::Receiver<Inflated> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
-        let data = archive.read(index, declared).map_err(|e| match e.kind() {
-            std::io::ErrorKind::FileTooLarge => format!("Zip entry {index} expands beyond its declared size."),
-            _ => format!("Zip entry {index} could not be read: {e}."),
-        });
-        (archive, data)
-    })
-    .await
-    .map_err(Error::internal)
+        for (index, declared) in reads {
+            let inflated = match archive.read(index, declared) {
+                Ok(data) => Inflated::Data(data),
+                Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                    Inflated::Fatal(format!("Zip entry {index} expands beyond its declared size."))
+                }
+                Err(e) => Inflated::Fatal(format!("Zip entry {index} could not be read: {e}.")),
+            };
+            let fatal = matches!(inflated, Inflated::Fatal(_));
+            if tx.blocking_send(inflated).is_err() || fatal {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 fn summary(stored: u64, errors: &[ItemError]) -> String {

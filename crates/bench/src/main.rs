@@ -1,7 +1,8 @@
 //! `assetlib-bench`: in one run, on this machine (`assetlib-bench scaleout` is another mode,
 //! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`; `assetlib-bench soak` a
 //! third, mixed load with crashes: see `soak.rs`; `assetlib-bench search` a fourth, the search
-//! route over a million assets with attributes: see `search.rs`),
+//! route over a million assets with attributes: see `search.rs`; `assetlib-bench zip` a fifth,
+//! the expansion of zips of many small entries: see `zip_expand.rs`),
 //!
 //! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
 //! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
@@ -25,6 +26,7 @@ mod search;
 mod search_library;
 mod soak;
 mod soak_report;
+mod zip_expand;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -71,7 +73,7 @@ pub struct LoadArgs {
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
-    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes, or (`search`) times its search over a million assets",
+    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes, or (`search`) times its search over a million assets, or (`zip`) times zip expansion",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -139,6 +141,9 @@ enum Mode {
     /// The native search route over one account of a million assets with tags, metadata,
     /// collections and the rest, on SQLite and on PostgreSQL; see scripts/bench-search.sh.
     Search(search::SearchArgs),
+    /// Zip expansion throughput: zips of many small entries uploaded one at a time, entries
+    /// expanded per second, every entry checked afterwards; see scripts/bench-zip.sh.
+    Zip(zip_expand::ZipArgs),
 }
 
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
@@ -232,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Scaleout(scaleout_args)) => return scaleout::run(scaleout_args, program_command).await,
         Some(Mode::Soak(soak_args)) => return soak::run(soak_args, program_command).await,
         Some(Mode::Search(search_args)) => return search::run(search_args, program_command).await,
+        Some(Mode::Zip(zip_args)) => return zip_expand::run(zip_args, program_command).await,
         None => {}
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;

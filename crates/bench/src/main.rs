@@ -17,7 +17,9 @@
 mod library;
 mod listing;
 mod load;
+mod photos;
 mod procs;
+mod renditions;
 mod report;
 mod s3client;
 mod scaleout;
@@ -144,6 +146,9 @@ enum Mode {
     /// Zip expansion throughput: zips of many small entries uploaded one at a time, entries
     /// expanded per second, every entry checked afterwards; see scripts/bench-zip.sh.
     Zip(zip_expand::ZipArgs),
+    /// Renditions of big photos and PNGs with alpha: images per second against vipsthumbnail
+    /// making the same two sizes, and the server's peak RSS; see scripts/bench-renditions.sh.
+    Renditions(renditions::RenditionsArgs),
 }
 
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
@@ -238,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Soak(soak_args)) => return soak::run(soak_args, program_command).await,
         Some(Mode::Search(search_args)) => return search::run(search_args, program_command).await,
         Some(Mode::Zip(zip_args)) => return zip_expand::run(zip_args, program_command).await,
+        Some(Mode::Renditions(r_args)) => return renditions::run(r_args, program_command).await,
         None => {}
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;

@@ -426,7 +426,12 @@ fn statements(e: Engine) -> Vec<String> {
             .to_owned(),
     );
     // One row per asset and folder it lies in, at any depth (its own folder, then those it is
-    // below), as the server writes them and migration 0009 fills them from the folders.
+    // below), as the server writes them and migration 0009 fills them from the folders (on
+    // PostgreSQL after the statistics the migration takes too: without them the planner joins
+    // every folder with every asset).
+    if e == Engine::Postgres {
+        s.push("ANALYZE assets, folders".to_owned());
+    }
     for join in ["a.path = f.path", "a.path >= f.path || '/' AND a.path < f.path || '0'"] {
         s.push(format!(
             "INSERT INTO asset_folders (asset_id, account_id, folder, created_at)

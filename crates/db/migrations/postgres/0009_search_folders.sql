@@ -15,6 +15,10 @@ CREATE TABLE asset_folders (
     created_at  BIGINT  NOT NULL,
     PRIMARY KEY (asset_id, folder)
 );
+-- Statistics first: without them (a library restored or bulk-loaded moments ago) the planner
+-- takes both tables for a few pages and joins every folder with every asset.
+ANALYZE folders;
+ANALYZE assets;
 INSERT INTO asset_folders (asset_id, account_id, folder, created_at)
     SELECT a.id, a.account_id, f.path, a.created_at
     FROM folders f JOIN assets a ON a.account_id = f.account_id AND a.path = f.path

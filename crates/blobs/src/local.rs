@@ -113,11 +113,16 @@ impl LocalBlobStore {
         // A body that fits in one part is written by one call on the blocking pool: most of
         // the cost of a small write is the hops between threads.
         let mut head = BytesMut::new();
+        // A stream that has ended must not be polled again (some panic if they are).
+        let mut ended = false;
         while head.len() < PART_SIZE {
             match body.next().await {
                 Some(chunk) => head.extend_from_slice(&chunk?),
                 None if durability == Durability::Later => return self.write_small(target, head.freeze()).await,
-                None => break,
+                None => {
+                    ended = true;
+                    break;
+                }
             }
         }
         let staging = self.root.join(STAGING).join(assetlib_core::ids::random_hex32());
@@ -125,7 +130,7 @@ impl LocalBlobStore {
             let mut file = tokio::fs::File::create(&staging).await.map_err(write_err)?;
             let mut buf = head;
             let mut written = buf.len() as u64;
-            while let Some(chunk) = body.next().await {
+            while !ended && let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 written += chunk.len() as u64;
                 buf.extend_from_slice(&chunk);
@@ -406,6 +411,26 @@ mod tests {
     use super::*;
     use assetlib_core::ErrorKind;
     use futures::TryStreamExt;
+
+    /// A body that panics if polled after its end (as `futures::stream::unfold` does).
+    fn fused_once(bytes: &'static [u8]) -> assetlib_core::ports::ByteStream {
+        futures::stream::unfold(Some(bytes), |left| async move { left.map(|b| (Ok(Bytes::from_static(b)), None)) })
+            .boxed()
+    }
+
+    #[tokio::test]
+    async fn a_small_body_is_not_polled_after_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path().to_owned()).unwrap();
+        let (now, later) = (BlobKey("assets/1/ab/now".into()), BlobKey("assets/1/ab/later".into()));
+        assert_eq!(store.put(&now, fused_once(b"hello")).await.unwrap(), 5);
+        assert_eq!(store.put_unsynced(&later, fused_once(b"world")).await.unwrap(), 5);
+        store.sync(std::slice::from_ref(&later)).await.unwrap();
+        for (key, want) in [(&now, &b"hello"[..]), (&later, &b"world"[..])] {
+            let got: Vec<Bytes> = store.get(key, None).await.unwrap().into_stream().try_collect().await.unwrap();
+            assert_eq!(got.concat(), want);
+        }
+    }
 
     #[tokio::test]
     async fn put_get_range_delete() {

@@ -98,23 +98,8 @@ pub struct RenditionsArgs {
     /// Generate the pictures into the cache and stop.
     #[arg(long)]
     generate_only: bool,
-    /// Directory for the server's data and vips' output (default: the system's temp dir).
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Rewrite the renditions section of this Markdown file (e.g. BENCHMARKS.md).
-    #[arg(long)]
-    markdown: Option<PathBuf>,
-    /// The command to record in the Markdown (default: this program's command line).
-    #[arg(long)]
-    command: Option<String>,
-    /// What was measured, e.g. a commit, recorded in the Markdown.
-    #[arg(long)]
-    label: Option<String>,
-    /// Exit with status 2 when a target is missed.
-    #[arg(long)]
-    strict: bool,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    pub run: crate::report::RunArgs,
 }
 
 /// Wall time of a phase, overall and until its JPEGs (which go first) were done.
@@ -522,7 +507,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
         "the pictures must be larger than the web version ({WEB})"
     );
     let plan = photos::Plan {
-        seed: args.seed,
+        seed: args.run.seed,
         jpegs: args.jpegs,
         jpeg_size: (args.jpeg_width, args.jpeg_height),
         jpeg_quality: args.jpeg_quality,
@@ -553,7 +538,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
     let machine = Machine::probe();
     let loadavg_before = loadavg();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let work = match &args.work_dir {
+    let work = match &args.run.work_dir {
         Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-renditions-").tempdir_in(dir)?,
         None => tempfile::Builder::new().prefix("assetlib-bench-renditions-").tempdir()?,
     };
@@ -639,9 +624,9 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
 
     let report = Report {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.command.clone().unwrap_or_else(|| program_command.clone()),
+        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
         program_command,
-        label: args.label.clone(),
+        label: args.run.label.clone(),
         machine,
         loadavg_before,
         loadavg_after: loadavg(),
@@ -655,12 +640,12 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
         checks,
     };
     print!("\n{}", report.markdown());
-    if let Some(path) = &args.markdown {
+    if let Some(path) = &args.run.markdown {
         crate::report::replace_section(path, BEGIN, END, &report.markdown(), "# Benchmarks\n\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    if args.strict && !(report.ratio_ok() && report.rss_ok()) {
+    if args.run.strict && !(report.ratio_ok() && report.rss_ok()) {
         drop(work);
         std::process::exit(2);
     }
@@ -762,7 +747,7 @@ impl Report<'_> {
         let _ = writeln!(
             out,
             "- Inputs (seed {}, generated once into a cache by `crates/bench/src/photos.rs`): {} photo-like landscapes, {}x{} JPEG at quality {} (baseline, 4:2:0; sky gradients, clouds and ground from fractal value noise, vignette, sensor grain; {}), and {} product cut-outs, {}x{} RGBA PNG (a shaded, textured shape with a feathered edge and a half-transparent shadow on transparent pixels; {}).",
-            a.seed,
+            a.run.seed,
             a.jpegs,
             a.jpeg_width,
             a.jpeg_height,

@@ -4,6 +4,29 @@ use crate::load::{Probe, Stats};
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// What every benchmark run takes to place its data and report itself.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Directory for the servers' data (default: the system's temp dir).
+    #[arg(long)]
+    pub work_dir: Option<std::path::PathBuf>,
+    /// Rewrite the benchmark's own section of this Markdown file (e.g. BENCHMARKS.md).
+    #[arg(long)]
+    pub markdown: Option<std::path::PathBuf>,
+    /// The command to record in the Markdown (default: this program's command line).
+    #[arg(long)]
+    pub command: Option<String>,
+    /// What was measured, e.g. a commit, recorded in the Markdown.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub strict: bool,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
 /// What the figures depend on besides the code.
 pub struct Machine {
     pub cores: usize,

@@ -76,21 +76,8 @@ pub struct SearchArgs {
     /// Keep the run's PostgreSQL database and data dirs (for EXPLAIN afterwards).
     #[arg(long)]
     keep: bool,
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Rewrite the search section of this Markdown file (e.g. BENCHMARKS.md).
-    #[arg(long)]
-    markdown: Option<PathBuf>,
-    #[arg(long)]
-    command: Option<String>,
-    #[arg(long)]
-    label: Option<String>,
-    /// Exit with status 2 when a target is missed.
-    #[arg(long)]
-    strict: bool,
-    /// Seed of the vocabularies (collection ids); the rows' draws are the database's.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    pub run: crate::report::RunArgs,
 }
 
 /// One timed query: its name, what it asks, and its figures per engine.
@@ -637,7 +624,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     let machine = Machine::probe();
     let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let tmp = match &args.work_dir {
+    let tmp = match &args.run.work_dir {
         Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir_in(dir)?,
         None => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir()?,
     };
@@ -648,7 +635,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     );
     let brands = 99;
     let lib = Library::new(1, args.assets, args.folders - 1 - brands, brands)?;
-    let vocab = Vocab::new(args.seed);
+    let vocab = Vocab::new(args.run.seed);
     let mut runs = Vec::new();
     for engine in &args.engines {
         match engine.as_str() {
@@ -678,9 +665,9 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     }
     let report = Report {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.command.clone().unwrap_or_else(|| program_command.clone()),
+        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
         program_command,
-        label: args.label.clone(),
+        label: args.run.label.clone(),
         machine,
         loadavg_before,
         assetlib_version,
@@ -693,7 +680,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
         query_secs: args.query_secs,
     };
     let ok = report.all_ok();
-    if let Some(path) = &args.markdown {
+    if let Some(path) = &args.run.markdown {
         crate::report::replace_section(path, BEGIN, END, &report.markdown(), "# Benchmarks\n\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
@@ -701,7 +688,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     if args.keep {
         println!("kept {}", tmp.keep().display());
     }
-    if args.strict && !ok {
+    if args.run.strict && !ok {
         std::process::exit(2);
     }
     Ok(())

@@ -81,23 +81,8 @@ pub struct ZipArgs {
     s3_access_key_id: Option<String>,
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
     s3_secret_access_key: Option<String>,
-    /// Directory for the servers' data (default: the system's temp dir).
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Rewrite the zip section of this Markdown file (e.g. BENCHMARKS.md).
-    #[arg(long)]
-    markdown: Option<PathBuf>,
-    /// The command to record in the Markdown (default: this program's command line).
-    #[arg(long)]
-    command: Option<String>,
-    /// What was measured, e.g. a commit, recorded in the Markdown.
-    #[arg(long)]
-    label: Option<String>,
-    /// Exit with status 2 when the target is missed.
-    #[arg(long)]
-    strict: bool,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    pub run: crate::report::RunArgs,
 }
 
 /// One zip to upload: its entries' names (inside the zip) and contents, and the archive.
@@ -333,13 +318,13 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
     }
     let machine = Machine::probe();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let work = match &args.work_dir {
+    let work = match &args.run.work_dir {
         Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-zip-").tempdir_in(dir)?,
         None => tempfile::Builder::new().prefix("assetlib-bench-zip-").tempdir()?,
     };
     println!("assetlib-bench zip: {assetlib_version}; work dir {}", work.path().display());
     println!("machine: {} cores, {}, {} memory", machine.cores, machine.cpu, machine.memory);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.run.seed);
     let zips: Vec<BenchZip> = (0..args.zips).map(|_| build_zip(&mut rng, &args)).collect::<anyhow::Result<_>>()?;
     let env = vec![("ASSETLIB_MAX_UPLOAD_SIZE".to_owned(), MAX_UPLOAD_SIZE.to_string())];
     let mut setups = Vec::new();
@@ -353,9 +338,9 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
     }
     let report = Report {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.command.clone().unwrap_or_else(|| program_command.clone()),
+        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
         program_command,
-        label: args.label.clone(),
+        label: args.run.label.clone(),
         machine,
         assetlib_version,
         args: &args,
@@ -363,12 +348,12 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
         setups,
     };
     print!("{}", report.markdown());
-    if let Some(path) = &args.markdown {
+    if let Some(path) = &args.run.markdown {
         crate::report::replace_section(path, BEGIN, END, &report.markdown(), "# Benchmarks\n\n")
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    if args.strict && !report.pass() {
+    if args.run.strict && !report.pass() {
         drop(work);
         std::process::exit(2);
     }

@@ -309,6 +309,17 @@ impl Database {
         Ok(Self { admin_url: admin_url.to_owned(), name, url: url.to_string() })
     }
 
+    /// The database `name` (kept by an earlier run) on the server of `admin_url`.
+    pub(crate) fn existing(admin_url: &str, name: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "'{name}' is not a database name this program makes"
+        );
+        let mut url = reqwest::Url::parse(admin_url).context("the PostgreSQL URL does not parse")?;
+        url.set_path(&format!("/{name}"));
+        Ok(Self { admin_url: admin_url.to_owned(), name: name.to_owned(), url: url.to_string() })
+    }
+
     pub(crate) async fn drop_now(&self) -> anyhow::Result<()> {
         let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);

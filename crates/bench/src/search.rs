@@ -73,9 +73,16 @@ pub struct SearchArgs {
     /// Target: p99 at most this many ms for every query.
     #[arg(long, default_value_t = 50.0)]
     max_p99_ms: f64,
-    /// Keep the run's PostgreSQL database and data dirs (for EXPLAIN afterwards).
+    /// Keep the run's PostgreSQL database and data dirs (for EXPLAIN afterwards, or
+    /// `--reuse`).
     #[arg(long)]
     keep: bool,
+    /// Time the library a `--keep` run left in this work dir instead of loading one (its
+    /// `sqlite/` data dir, and the PostgreSQL database named in its `postgres-database`): for
+    /// trying a change in minutes. Give the same --assets, --folders and --seed as that run.
+    /// The figures say so; the library keeps what each run's checks wrote.
+    #[arg(long)]
+    reuse: Option<PathBuf>,
     #[command(flatten)]
     pub run: crate::report::RunArgs,
 }
@@ -255,16 +262,19 @@ impl Db {
 }
 
 /// The row columns a write sets from an asset's attributes (times compared as null or not:
-/// a PATCH sets the marks to its own time), and each side table's rows but the asset id.
+/// a PATCH sets the marks to its own time), and each side table's rows but the asset id (the
+/// creation time of tag and metadata rows compared with the asset's).
 const ROW_CHECK: &str = "SELECT tags, skus, collection_ids, favourites, metadata, batch_id,
      CAST(approved_at IS NULL AS TEXT), CAST(sensitive_at IS NULL AS TEXT), CAST(archived_at IS NULL AS TEXT),
      CAST(expires_at AS TEXT), CAST(license_expires_at AS TEXT), CAST(name_folded = lower(name) AS TEXT),
      CAST(account_id AS TEXT), created_by
    FROM assets WHERE id = $1";
 const SIDE_CHECKS: [&str; 5] = [
-    "SELECT CAST(account_id AS TEXT), tag, folded FROM asset_tags WHERE asset_id = $1 ORDER BY tag",
+    "SELECT CAST(t.account_id AS TEXT), t.tag, t.folded, CAST(t.created_at = a.created_at AS TEXT)
+       FROM asset_tags t JOIN assets a ON a.id = t.asset_id WHERE t.asset_id = $1 ORDER BY t.tag",
     "SELECT CAST(account_id AS TEXT), sku FROM asset_skus WHERE asset_id = $1 ORDER BY sku",
-    "SELECT CAST(account_id AS TEXT), key, value, folded FROM asset_metadata WHERE asset_id = $1 ORDER BY key",
+    "SELECT CAST(m.account_id AS TEXT), m.key, m.value, m.folded, CAST(m.created_at = a.created_at AS TEXT)
+       FROM asset_metadata m JOIN assets a ON a.id = m.asset_id WHERE m.asset_id = $1 ORDER BY m.key",
     "SELECT CAST(account_id AS TEXT), collection_id FROM asset_collections WHERE asset_id = $1 ORDER BY collection_id",
     "SELECT CAST(account_id AS TEXT), user_id FROM asset_favourites WHERE asset_id = $1 ORDER BY user_id",
 ];
@@ -551,6 +561,9 @@ fn owner_of(data_dir: &Path) -> anyhow::Result<String> {
     Ok(creds["userId"].as_str().context("initial-credentials.json has no userId")?.to_owned())
 }
 
+/// The file of a kept work dir that names its PostgreSQL database.
+const KEPT_DATABASE: &str = "postgres-database";
+
 /// Loads, checks and times one engine.
 async fn run_engine(
     engine: &'static str,
@@ -562,13 +575,19 @@ async fn run_engine(
     db_url: &str,
 ) -> anyhow::Result<EngineRun> {
     println!("{engine}:");
-    drop(procs::start_assetlib_with(&args.assetlib, data_dir, flags, &[])?); // schema, account 1, owner
-    let owner = owner_of(data_dir)?;
-    println!("  loading {} assets ...", lib.total());
-    let loaded = if engine == "SQLite" {
-        sl::load_sqlite(&data_dir.join("assetlib.db"), lib, vocab, &owner).await?
-    } else {
-        sl::load_postgres(db_url, lib, vocab, &owner).await?
+    let loaded = match (&args.reuse, engine == "SQLite") {
+        (Some(_), true) => sl::count_sqlite(&data_dir.join("assetlib.db"), lib).await?,
+        (Some(_), false) => sl::count_postgres(db_url, lib).await?,
+        (None, sqlite) => {
+            drop(procs::start_assetlib_with(&args.assetlib, data_dir, flags, &[])?); // schema, account 1, owner
+            let owner = owner_of(data_dir)?;
+            println!("  loading {} assets ...", lib.total());
+            if sqlite {
+                sl::load_sqlite(&data_dir.join("assetlib.db"), lib, vocab, &owner).await?
+            } else {
+                sl::load_postgres(db_url, lib, vocab, &owner).await?
+            }
+        }
     };
     println!(
         "  loaded in {:.1} s{}: {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourites, {} folder rows, {} archived",
@@ -628,7 +647,8 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
         Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir_in(dir)?,
         None => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir()?,
     };
-    println!("assetlib-bench search: {assetlib_version}; work dir {}", tmp.path().display());
+    let base = args.reuse.clone().unwrap_or_else(|| tmp.path().to_owned());
+    println!("assetlib-bench search: {assetlib_version}; work dir {}", base.display());
     println!(
         "machine: {} cores, {}, {} memory; load average {loadavg_before}",
         machine.cores, machine.cpu, machine.memory
@@ -640,20 +660,28 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     for engine in &args.engines {
         match engine.as_str() {
             "sqlite" => {
-                let dir = tmp.path().join("sqlite");
+                let dir = base.join("sqlite");
                 let url = format!("sqlite://{}", dir.join("assetlib.db").display());
                 runs.push(run_engine("SQLite", &args, &lib, &vocab, &dir, &[], &url).await?);
             }
             "postgres" => {
-                let db = crate::scaleout::Database::create(&args.postgres_url).await?;
+                let db = match &args.reuse {
+                    Some(dir) => {
+                        let name = std::fs::read_to_string(dir.join(KEPT_DATABASE))
+                            .with_context(|| format!("reading {KEPT_DATABASE} in {}", dir.display()))?;
+                        crate::scaleout::Database::existing(&args.postgres_url, name.trim())?
+                    }
+                    None => crate::scaleout::Database::create(&args.postgres_url).await?,
+                };
                 println!("database {}", db.name);
-                let dir = tmp.path().join("postgres");
+                let dir = base.join("postgres");
                 let flags = vec!["--database-url".to_owned(), db.url.clone()];
                 let outcome = tokio::select! {
                     outcome = run_engine("PostgreSQL", &args, &lib, &vocab, &dir, &flags, &db.url) => outcome,
                     _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
                 };
-                if args.keep {
+                if args.keep || args.reuse.is_some() {
+                    std::fs::write(base.join(KEPT_DATABASE), &db.name)?;
                     println!("kept database {}", db.name);
                 } else if let Err(e) = db.drop_now().await {
                     eprintln!("could not drop database {}: {e:#}", db.name);
@@ -685,7 +713,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    if args.keep {
+    if args.keep && args.reuse.is_none() {
         println!("kept {}", tmp.keep().display());
     }
     if args.run.strict && !ok {
@@ -757,10 +785,19 @@ impl Report {
             let l = &r.loaded;
             let _ = writeln!(
                 out,
-                "- {} load: {:.0} s{} — {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourite rows, {} folder rows, {} archived",
+                "- {} load: {} — {} assets, {} tag rows, {} metadata rows, {} collection rows, {} SKU rows, {} favourite rows, {} folder rows, {} archived",
                 r.engine,
-                l.took.as_secs_f64(),
-                l.vacuum.map(|v| format!(" (then `VACUUM ANALYZE` {:.0} s)", v.as_secs_f64())).unwrap_or_default(),
+                if l.reused {
+                    "made by an earlier run (`--keep`) and reused (`--reuse`), so not timed here".to_owned()
+                } else {
+                    format!(
+                        "{:.0} s{}",
+                        l.took.as_secs_f64(),
+                        l.vacuum
+                            .map(|v| format!(" (then `VACUUM ANALYZE` {:.0} s)", v.as_secs_f64()))
+                            .unwrap_or_default()
+                    )
+                },
                 thousands(l.assets),
                 thousands(l.tag_rows),
                 thousands(l.metadata_rows),

@@ -228,6 +228,7 @@ impl Engine for PgEngine {
         "SELECT source_blob, version, blob_key, size, content_type, extension, width, height
          FROM renditions WHERE source_blob = ANY($1) ORDER BY source_blob, created_at, version";
     const ASSET_USING_BLOB: &'static str = "SELECT id FROM assets WHERE blob_key = $1 LIMIT 1 FOR KEY SHARE";
+    const METADATA_PROBE: &'static str = "asset_metadata m";
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.pool.acquire().await.map_err(db)
@@ -336,15 +337,7 @@ impl Engine for PgEngine {
         let keys: Vec<String> = unique.into_iter().map(|(_, k)| k).collect();
         let stmt = Stmt::new(INSERT_JOBS).bind(kinds).bind(payloads).bind(run_ats).bind(now).bind(queues).bind(keys);
         let rows: Vec<(i64, String)> = conn.fetch_all(stmt).await?;
-        let ids: HashMap<String, i64> = rows.into_iter().map(|(id, key)| (key, id)).collect();
-        jobs.iter()
-            .map(|job| {
-                ids.get(&job.kind.dedup_key())
-                    .copied()
-                    .map(JobId)
-                    .ok_or_else(|| Error::internal("a job insert returned fewer rows than jobs"))
-            })
-            .collect()
+        crate::shared::job_ids_in_order(jobs, rows)
     }
 
     async fn write_new_asset(&self, w: &AssetWrite) -> Result<Option<Asset>> {

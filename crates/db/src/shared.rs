@@ -1,10 +1,12 @@
 //! What both engines share: folder path arithmetic, the listing merge, job kind names.
 
 use assetlib_core::Code;
-use assetlib_core::model::JobKind;
+use assetlib_core::JobId;
 use assetlib_core::model::{Asset, AssetWrite, Entry, Millis, StoredFile};
+use assetlib_core::model::{JobKind, NewJob};
 use assetlib_core::{AccountId, AssetId, UserId};
 use assetlib_core::{Error, rules::join};
+use std::collections::HashMap;
 
 pub(crate) fn parent_of(folder: &str) -> &str {
     folder.rsplit_once('/').map_or("", |(parent, _)| parent)
@@ -26,6 +28,20 @@ pub(crate) fn asset_exists(file: &StoredFile) -> Error {
 }
 
 /// The `kind` column of a job: its type, for operators reading the table.
+/// The id of each of `jobs`, in order, from the `(id, dedup_key)` rows an insert returned
+/// (work named twice shares one row).
+pub(crate) fn job_ids_in_order(jobs: &[NewJob], rows: Vec<(i64, String)>) -> assetlib_core::Result<Vec<JobId>> {
+    let ids: HashMap<String, i64> = rows.into_iter().map(|(id, key)| (key, id)).collect();
+    jobs.iter()
+        .map(|job| {
+            ids.get(&job.kind.dedup_key())
+                .copied()
+                .map(JobId)
+                .ok_or_else(|| Error::internal("a job insert returned fewer rows than jobs"))
+        })
+        .collect()
+}
+
 pub(crate) fn job_kind_name(kind: &JobKind) -> &'static str {
     match kind {
         JobKind::DeleteBlob { .. } => "delete_blob",

@@ -52,6 +52,12 @@ impl Stmt {
         self
     }
 
+    /// The statement's text.
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> &str {
+        &self.sql
+    }
+
     fn into_parts(self) -> (AssertSqlSafe<Cow<'static, str>>, SqlxValues) {
         (AssertSqlSafe(self.sql), SqlxValues(sea_query::Values(self.args)))
     }

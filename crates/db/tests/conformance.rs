@@ -571,6 +571,47 @@ async fn asset_store_search(store: &dyn MetaStore) {
     assert_eq!(store.search_assets(&rest, 1_000).await.unwrap(), both[1..]);
     store.delete_folder(C, "t", 201).await.unwrap();
     assert_eq!(find(in_t.clone()).await, Vec::<String>::new(), "a deleted folder's assets are gone from its prefix");
+
+    // One tag, or one metadata value, walks its own index in date order (0012): the same
+    // order as the folder's, ties broken by id, by cursor and by offset, either way; archived
+    // assets hidden unless asked for.
+    for (i, name) in ["d1.png", "d2.png", "d3.png", "d4.png", "d5.png"].into_iter().enumerate() {
+        let a = store.write_assets(&put(C, &format!("dated/{name}"), 1, "image/png", 300 + i as i64 / 2)).await;
+        let a = a.unwrap().remove(0);
+        let patch =
+            AssetPatch { tags: Some(vec!["Dated".into()]), archived: Some(name == "d5.png"), ..AssetPatch::default() };
+        store.update_asset(C, &a.id, &patch, 310).await.unwrap().unwrap();
+        let metadata = [("Kind".to_owned(), "Banner".to_owned())].into_iter().collect();
+        store.set_asset_metadata(C, "dated", name, &metadata).await.unwrap().unwrap();
+    }
+    let in_dated = AssetQuery { path: Some("dated".into()), ..base.clone() };
+    let by_tag = AssetQuery { tags: vec!["dated".into()], ..base.clone() };
+    let by_value = AssetQuery { metadata: vec![("Kind".into(), "BANNER".into())], ..base.clone() };
+    for descending in [true, false] {
+        let sort = Sort { descending, ..base.sort };
+        let reference = store.search_assets(&AssetQuery { sort, ..in_dated.clone() }, 1_000).await.unwrap();
+        assert_eq!(reference.len(), 4);
+        for q in [&by_tag, &by_value] {
+            let q = AssetQuery { sort, ..q.clone() };
+            assert_eq!(store.search_assets(&q, 1_000).await.unwrap(), reference, "{q:?}");
+            let mut walked = vec![];
+            let mut after = None;
+            loop {
+                let paged = AssetQuery { paging: Paging::After(after), limit: 3, ..q.clone() };
+                let page = store.search_assets(&paged, 1_000).await.unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some(SearchCursor::after(last, sort));
+                walked.extend(page);
+            }
+            assert_eq!(walked, reference, "{q:?} by cursor");
+            let skip = AssetQuery { paging: Paging::Skip(1), limit: 2, ..q.clone() };
+            assert_eq!(store.search_assets(&skip, 1_000).await.unwrap(), reference[1..3], "{q:?} by offset");
+            let archived = AssetQuery { archived: Some(true), ..q.clone() };
+            assert_eq!(names(store.search_assets(&archived, 1_000).await.unwrap()), ["d5.png"]);
+        }
+    }
+    store.delete_folder(C, "dated", 320).await.unwrap();
+    assert_eq!(find(by_tag.clone()).await, Vec::<String>::new(), "deleted assets leave the tag's index");
     search_by_folder_after_writes(store, &base).await;
     drain_jobs(store, 10_000).await;
 }

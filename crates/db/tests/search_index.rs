@@ -1,7 +1,8 @@
 //! The side tables that search reads (one row per tag, SKU, metadata entry, collection and
 //! favourite of an asset, and one per folder it lies in) hold exactly what the asset's row
 //! says, after every kind of write: an upload with and without metadata, a patch, a metadata
-//! replacement, a copy, a replacement of the content, a collection's deletion, a move, an
+//! replacement, a copy, a replacement of the content, a write of many files at once, a
+//! collection's deletion, a move, an
 //! asset's deletion, a folder's deletion and an import. They are read here with
 //! SQL, as no port reads them yet.
 
@@ -16,12 +17,13 @@ mod common;
 
 const A: AccountId = AccountId(1);
 
-/// `table asset value folded` lines.
+/// `table asset value folded` lines (tags and metadata: `folded@created_at`; folders:
+/// `account@created_at`).
 type Rows = BTreeSet<String>;
 
-const SIDE_ROWS: &str = "SELECT 'tag' AS t, asset_id, tag AS v, folded AS f FROM asset_tags
+const SIDE_ROWS: &str = "SELECT 'tag' AS t, asset_id, tag AS v, folded || '@' || CAST(created_at AS TEXT) AS f FROM asset_tags
      UNION ALL SELECT 'sku', asset_id, sku, '' FROM asset_skus
-     UNION ALL SELECT 'meta', asset_id, key || '=' || value, folded FROM asset_metadata
+     UNION ALL SELECT 'meta', asset_id, key || '=' || value, folded || '@' || CAST(created_at AS TEXT) FROM asset_metadata
      UNION ALL SELECT 'col', asset_id, collection_id, '' FROM asset_collections
      UNION ALL SELECT 'fav', asset_id, user_id, '' FROM asset_favourites
      UNION ALL SELECT 'dir', asset_id, folder, CAST(account_id AS TEXT) || '@' || CAST(created_at AS TEXT) FROM asset_folders";
@@ -47,9 +49,10 @@ fn expected(assets: &[&Asset]) -> Rows {
     for a in assets {
         let id = &a.id.0;
         let at = &a.attributes;
-        out.extend(at.tags.iter().map(|t| format!("tag {id} {t} {}", t.to_lowercase())));
+        let at_time = a.created_at;
+        out.extend(at.tags.iter().map(|t| format!("tag {id} {t} {}@{at_time}", t.to_lowercase())));
         out.extend(at.skus.iter().map(|s| format!("sku {id} {s}")));
-        out.extend(a.metadata.iter().map(|(k, v)| format!("meta {id} {k}={v} {}", v.to_lowercase())));
+        out.extend(a.metadata.iter().map(|(k, v)| format!("meta {id} {k}={v} {}@{at_time}", v.to_lowercase())));
         out.extend(at.collection_ids.iter().map(|c| format!("col {id} {c}")));
         out.extend(at.favourites.iter().map(|u| format!("fav {id} {u}")));
         // Every folder the asset lies in, from its own up to the top (the root has none).
@@ -99,7 +102,7 @@ async fn check(store: &dyn MetaStore, db: &mut Db, target: &dyn MetaStore, targe
     };
     let a = store.update_asset(A, &a.id, &patch, 11).await.unwrap().unwrap();
     assert_eq!(db.rows().await, expected(&[&a]));
-    assert!(db.rows().await.contains(&format!("tag {} Hero hero", a.id)), "tags are folded for search");
+    assert!(db.rows().await.contains(&format!("tag {} Hero hero@10", a.id)), "tags are folded for search, dated");
     let patch = AssetPatch { tags: Some(vec!["Other".into()]), ..AssetPatch::default() };
     let a = store.update_asset(A, &a.id, &patch, 12).await.unwrap().unwrap();
     assert_eq!(db.rows().await, expected(&[&a]));
@@ -152,6 +155,36 @@ async fn check(store: &dyn MetaStore, db: &mut Db, target: &dyn MetaStore, targe
         target.import(&records).await.unwrap();
     }
     assert_eq!(target_db.rows().await, expected(&[&a]));
+
+    // Many files in one write (a zip's commit: many rows a statement, more than one statement):
+    // new keys in several folders, metadata on some, a key given twice (the later file
+    // replaces the earlier) and a key that exists (replaced, keeping its id and metadata).
+    let mut files: Vec<_> =
+        (0..1_203).map(|i| common::file(&format!("bulk/f{}", i % 7), &format!("n{i}.png"), &format!("b{i}"))).collect();
+    files[5].metadata = Some(md(&[("Team", "Green")]));
+    files.push(common::file("bulk/f0", "n0.png", "b0-again"));
+    files.push(common::file("r/s", "a.png", "blob-a-bulk"));
+    let written = store.write_assets(&common::write(A, files, 30)).await.unwrap();
+    assert_eq!(written.len(), 1_205);
+    assert_eq!(written[0].id, written[1_203].id, "a key given twice is one asset");
+    assert_eq!(written[1_203].blob.0, "b0-again", "the later file wins");
+    assert_eq!((written[1_204].id.clone(), written[1_204].blob.0.as_str()), (a.id.clone(), "blob-a-bulk"));
+    assert_eq!(written[1_204].metadata, a.metadata);
+    assert_eq!(written[5].metadata, md(&[("Team", "Green")]));
+    assert_eq!((written[9].path.as_str(), written[9].name.as_str(), written[9].created_at), ("bulk/f2", "n9.png", 30));
+    let current: Vec<&Asset> = written[1..].iter().collect();
+    assert_eq!(db.rows().await, expected(&current));
+    for asset in [&written[5], &written[700], &written[1_203], &written[1_204]] {
+        assert_eq!(store.get_asset_by_id(&asset.id).await.unwrap().as_ref(), Some(asset));
+    }
+
+    // A write that may not replace, meeting a taken key, changes nothing.
+    let mut w =
+        common::write(A, vec![common::file("bulk/new", "x.png", "bx"), common::file("bulk/f1", "n1.png", "by")], 31);
+    w.overwrite = false;
+    assert!(store.write_assets(&w).await.is_err());
+    assert!(store.get_asset(A, "bulk/new", "x.png").await.unwrap().is_none());
+    assert_eq!(db.rows().await, expected(&current));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! A library written before a migration is carried forward unchanged by it: a database at an
 //! earlier step, with data in it, opened by this version, keeps every asset as it was and gains
 //! the new columns' defaults and the side rows that search reads (metadata since 0004, the
-//! folders an asset lies in since 0009).
+//! folders an asset lies in since 0009, the creation time in tag and metadata rows since 0012).
 
 use assetlib_core::model::Attributes;
 use assetlib_core::{AccountId, AssetId};
@@ -141,6 +141,80 @@ async fn postgres_libraries_before_the_folder_rows_carry_forward() {
     }
     let want = check_folders(&url).await;
     let rows: Vec<(String, String, i64)> = sqlx::query_as(FOLDER_ROWS).fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, want);
+    conn.close().await.unwrap();
+    common::drop_database(&url).await;
+}
+
+/// A library of migration 0011 (tag and metadata rows without a time) gains its assets'
+/// creation times in those rows (0012), and a search by one tag or one metadata value (a walk
+/// of that index in date order) finds them newest first.
+const TAGGED: [&str; 6] = [
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded, tags, metadata)
+       VALUES ('older', 7, 'p', 'o.png', 1, 'image/png', 'h', 'b1', 10, 10, 'o.png', '[\"Hero\"]', '{\"Team\":\"Red\"}')",
+    "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded, tags, metadata)
+       VALUES ('newer', 7, 'p', 'n.png', 1, 'image/png', 'h', 'b2', 20, 20, 'n.png', '[\"Hero\"]', '{\"Team\":\"red\"}')",
+    "INSERT INTO asset_tags (asset_id, account_id, tag, folded) VALUES ('older', 7, 'Hero', 'hero')",
+    "INSERT INTO asset_tags (asset_id, account_id, tag, folded) VALUES ('newer', 7, 'Hero', 'hero')",
+    "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded) VALUES ('older', 7, 'Team', 'Red', 'red')",
+    "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded) VALUES ('newer', 7, 'Team', 'red', 'red')",
+];
+const DATED_ROWS: &str = "SELECT 'tag', asset_id, created_at FROM asset_tags
+     UNION ALL SELECT 'meta', asset_id, created_at FROM asset_metadata ORDER BY 1, 2";
+
+async fn check_dated(url: &str) -> Vec<(String, String, i64)> {
+    use assetlib_core::search::{AssetQuery, Scope};
+    let store = assetlib_db::connect(url).await.unwrap();
+    let ids = |v: Vec<assetlib_core::model::Asset>| v.into_iter().map(|a| a.id.0).collect::<Vec<_>>();
+    let mut by_tag = AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 10);
+    by_tag.tags = vec!["hero".into()];
+    assert_eq!(ids(store.search_assets(&by_tag, 100).await.unwrap()), ["newer", "older"]);
+    by_tag.sort.descending = false;
+    assert_eq!(ids(store.search_assets(&by_tag, 100).await.unwrap()), ["older", "newer"]);
+    let mut by_value = AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 1);
+    by_value.metadata = vec![("Team".into(), "RED".into())];
+    assert_eq!(ids(store.search_assets(&by_value, 100).await.unwrap()), ["newer"]);
+    vec![
+        ("meta".into(), "newer".into(), 20),
+        ("meta".into(), "older".into(), 10),
+        ("tag".into(), "newer".into(), 20),
+        ("tag".into(), "older".into(), 10),
+    ]
+}
+
+#[tokio::test]
+async fn sqlite_libraries_before_the_dated_side_rows_carry_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("sqlite", 11, old.path());
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for sql in TAGGED {
+        conn.execute(sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let want = check_dated(&url).await;
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(DATED_ROWS).fetch_all(&mut conn).await.unwrap();
+    assert_eq!(rows, want);
+}
+
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
+#[tokio::test]
+async fn postgres_libraries_before_the_dated_side_rows_carry_forward() {
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("postgres", 11, old.path());
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for sql in TAGGED {
+        conn.execute(sql).await.unwrap();
+    }
+    let want = check_dated(&url).await;
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(DATED_ROWS).fetch_all(&mut conn).await.unwrap();
     assert_eq!(rows, want);
     conn.close().await.unwrap();
     common::drop_database(&url).await;

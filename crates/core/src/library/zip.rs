@@ -160,6 +160,7 @@ impl Library {
             .filter(|(_, p)| !matches!(p, Plan::Ignore))
             .collect();
         queue.total_items = plans.len() as u64;
+        let started = Instant::now();
 
         // Each entry's fate is known before any is read: skipped (with its reason), or read and
         // stored under its checked key.
@@ -226,7 +227,19 @@ impl Library {
         let stored = files.len() as u64;
         queue.status = if queue.errors.is_empty() { QueueStatus::Completed } else { QueueStatus::CompletedWithErrors };
         queue.message = summary(stored, &queue.errors);
-        self.commit_expansion(queue, files, created_by).await
+        let skipped = queue.errors.len();
+        // How long the entries took to write and sync, and the commit: for the operator's log.
+        let written_in = started.elapsed();
+        self.commit_expansion(queue, files, created_by).await?;
+        tracing::info!(
+            queue = %queue_id,
+            stored,
+            skipped,
+            write_ms = written_in.as_millis() as u64,
+            commit_ms = (started.elapsed() - written_in).as_millis() as u64,
+            "zip expanded"
+        );
+        Ok(())
     }
 
     /// Stores one entry the reader inflated (`data`), or says why it is skipped.

@@ -4,7 +4,8 @@
 use super::attributes::{Rows, index_folders, index_metadata, write_attributes};
 use super::folders::FILES_AFTER_FILE;
 use super::{
-    GET_ASSET, Store, cancel_job_in, chain, chains, delete_blobs_later, prune_folders, put_asset, put_queue_in,
+    GET_ASSET, Store, cancel_job_in, chain, chains, delete_blobs_later, insert_new_assets, prune_folders, put_asset,
+    put_queue_in,
 };
 use crate::engine::Engine;
 use crate::rows::{AccountAndAssetRow, AssetRow, metadata_json};
@@ -15,7 +16,7 @@ use assetlib_core::ports::AssetStore;
 use assetlib_core::search::AssetQuery;
 use assetlib_core::{AccountId, AssetId, BlobKey, Code, Error, Result, UserId};
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// An account and its asset at a key, in one statement (the public file route's lookup).
 pub(crate) const GET_ACCOUNT_AND_ASSET: &str = concat!(
@@ -90,8 +91,23 @@ impl<E: Engine> Store<E> {
                     }
                     E::hold_folders(&mut tx, w.account, folders, w.now).await?;
                     let mut out: Vec<Option<Asset>> = vec![None; n];
+                    if n > 1 {
+                        // Many rows a statement for the keys that are new (a key given twice:
+                        // its first file here, the later one replacing it below).
+                        let mut seen = HashSet::new();
+                        let firsts: Vec<usize> = order
+                            .iter()
+                            .copied()
+                            .filter(|&i| seen.insert((&w.files[i].path, &w.files[i].name)))
+                            .collect();
+                        for (i, asset) in insert_new_assets(&mut *tx, w, &firsts).await? {
+                            out[i] = Some(asset);
+                        }
+                    }
                     for &i in order {
-                        out[i] = Some(put_asset::<E>(&mut tx, w, &w.files[i], &w.new_ids[i]).await?);
+                        if out[i].is_none() {
+                            out[i] = Some(put_asset::<E>(&mut tx, w, &w.files[i], &w.new_ids[i]).await?);
+                        }
                     }
                     if let Some(q) = &w.queue {
                         put_queue_in(&mut *tx, q).await?;
@@ -110,16 +126,16 @@ impl<E: Engine> Store<E> {
 impl<E: Engine> AssetStore for Store<E> {
     async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
         let mut conn = self.engine.read().await?;
-        let in_folder = match super::search::folder_count(query) {
-            Some(count) => Some(conn.fetch_one::<(i64,)>(count).await?.0),
-            None => None,
-        };
-        let counts = match super::search::narrowest(query, in_folder) {
+        let counts = match super::search::narrowest(query) {
             Some(counts) => conn.fetch_all::<(i64, i64)>(counts).await?,
             None => vec![],
         };
+        let in_folder = match super::search::folder_count(query, &counts) {
+            Some(count) => Some(conn.fetch_one::<(i64,)>(count).await?.0),
+            None => None,
+        };
         let plan = super::search::plan_for(query, in_folder, &counts);
-        let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan)).await?;
+        let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan, E::METADATA_PROBE)).await?;
         Ok(rows.into_iter().map(Asset::from).collect())
     }
 
@@ -289,7 +305,7 @@ impl<E: Engine> AssetStore for Store<E> {
                         Stmt::new(SET_METADATA).bind(metadata_json(metadata)).bind(account.0).bind(path).bind(name);
                     let Some(row) = tx.fetch_optional::<AssetRow>(stmt).await? else { return Ok(None) };
                     let asset = Asset::from(row);
-                    index_metadata(&mut *tx, &asset.id, account, &asset.metadata, Rows::Replace).await?;
+                    index_metadata(&mut *tx, &asset, Rows::Replace).await?;
                     E::commit(tx).await?;
                     Ok(Some(asset))
                 })

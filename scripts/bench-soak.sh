@@ -8,16 +8,12 @@
 # `target/release/assetlib-bench soak --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 cargo build --release -p assetlib -p assetlib-bench
 
-LABEL=""
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
-        LABEL="$LABEL with uncommitted changes"
-    fi
-fi
+LABEL=$(bench_label)
 
 exec target/release/assetlib-bench soak \
     --assetlib target/release/assetlib \

@@ -15,31 +15,16 @@
 # target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-export BENCH_POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://assetlib:assetlib@127.0.0.1:5432/postgres}
-target=${CARGO_TARGET_DIR:-target}
-
-log() { echo "bench-zip.sh: $*" >&2; }
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 cargo build --release -p assetlib -p assetlib-bench
 
-if [[ " $* " == *postgres-s3* ]] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
-    log "starting PostgreSQL (pg_ctlcluster 15 main start)"
-    pg_ctlcluster 15 main start
-    for _ in $(seq 1 60); do
-        pg_isready -q -h 127.0.0.1 -p 5432 && break
-        sleep 0.5
-    done
-    pg_isready -h 127.0.0.1 -p 5432 >&2
+if [[ " $* " == *postgres-s3* ]]; then
+    start_postgres bench-zip.sh
 fi
 
-LABEL=""
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
-        LABEL="$LABEL with uncommitted changes"
-    fi
-fi
+LABEL=$(bench_label)
 
 "$target/release/assetlib-bench" zip \
     --assetlib "$target/release/assetlib" \

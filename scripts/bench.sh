@@ -4,6 +4,8 @@
 # Extra arguments go to assetlib-bench (e.g. --files 500 --get-secs 5; see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     echo "bench.sh: installing nginx (Debian package)"
@@ -17,13 +19,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cargo build --release -p assetlib -p assetlib-bench
 
-LABEL=""
-if rev=$(git rev-parse --short HEAD 2>/dev/null); then
-    LABEL="commit $rev"
-    if [ -n "$(git --no-optional-locks status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' 2>/dev/null)" ]; then
-        LABEL="$LABEL with uncommitted changes"
-    fi
-fi
+LABEL=$(bench_label)
 
 exec target/release/assetlib-bench \
     --assetlib target/release/assetlib \

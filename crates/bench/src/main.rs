@@ -218,21 +218,6 @@ pub(crate) fn version_of(cmd: &str, arg: &str) -> String {
     }
 }
 
-/// Samples `VmRSS` of `pid` every 10 ms until `stop`; returns (max KiB, samples).
-fn spawn_rss_sampler(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, u64)> {
-    std::thread::spawn(move || {
-        let (mut max, mut n) = (0u64, 0u64);
-        while !stop.load(Ordering::Relaxed) {
-            if let Some(kib) = procs::proc_status_kib(pid, "VmRSS") {
-                max = max.max(kib);
-                n += 1;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        (max, n)
-    })
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -252,10 +237,7 @@ async fn main() -> anyhow::Result<()> {
     let machine = Machine::probe();
     let assetlib_version = version_of(&assetlib.display().to_string(), "--version");
     let nginx_version = version_of(&args.nginx, "-v");
-    let tmp = match &args.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-bench-").tempdir()?,
-    };
+    let tmp = crate::report::temp_dir_in(args.work_dir.as_deref(), "assetlib-bench-")?;
     println!("assetlib-bench: {assetlib_version}, {nginx_version}; work dir {}", tmp.path().display());
     println!(
         "machine: {} cores, {}, {} memory (the client shares these cores with the servers)",
@@ -378,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
         args.big_uploads, args.big_size, rss_idle_kib
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = spawn_rss_sampler(pid, stop.clone());
+    let sampler = procs::spawn_rss_sampler(pid, Duration::from_millis(10), stop.clone());
     let client = load::upload_client(args.big_uploads)?;
     let started = Instant::now();
     let done = Arc::new(AtomicU64::new(0));

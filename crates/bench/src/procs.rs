@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -283,14 +285,14 @@ pub fn with_children(pid: u32) -> Vec<u32> {
 }
 
 /// The fields of `/proc/PID/stat` after the command name: `[state, ppid, ...]`.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
+pub(crate) fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
 /// User plus system CPU time of `pids` (all their threads) in clock ticks.
-fn cpu_ticks(pids: &[u32]) -> u64 {
+pub(crate) fn cpu_ticks(pids: &[u32]) -> u64 {
     pids.iter()
         .filter_map(|&pid| {
             let f = stat_fields(pid)?;
@@ -301,7 +303,7 @@ fn cpu_ticks(pids: &[u32]) -> u64 {
 }
 
 /// Clock ticks per second of the `/proc` CPU times.
-fn ticks_per_sec() -> f64 {
+pub(crate) fn ticks_per_sec() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -437,4 +439,19 @@ impl GroupMeter {
             })
             .collect()
     }
+}
+
+/// Samples `VmRSS` of `pid` every `every` until `stop`; returns (max KiB, samples).
+pub fn spawn_rss_sampler(pid: u32, every: Duration, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, u64)> {
+    std::thread::spawn(move || {
+        let (mut max, mut n) = (0u64, 0u64);
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(kib) = proc_status_kib(pid, "VmRSS") {
+                max = max.max(kib);
+                n += 1;
+            }
+            std::thread::sleep(every);
+        }
+        (max, n)
+    })
 }

@@ -27,7 +27,7 @@
 
 use crate::photos::{self, Input, Kind};
 use crate::procs;
-use crate::report::Machine;
+use crate::report::{Machine, loadavg};
 use anyhow::{Context, bail};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -140,37 +140,17 @@ impl Round {
     }
 }
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned()
-}
-
-/// The clock ticks per second of `/proc`'s CPU times.
-fn ticks_per_sec() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
-/// Fields of `/proc/PID/stat` after the command name, by their number in proc(5) (1-based).
-fn stat_field(pid: &str, n: usize) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(n - 3)?.parse().ok()
-}
-
 /// CPU seconds of a process since it started (utime + stime).
 fn cpu_secs_of(pid: u32) -> f64 {
-    let pid = pid.to_string();
-    (stat_field(&pid, 14).unwrap_or(0) + stat_field(&pid, 15).unwrap_or(0)) as f64 / ticks_per_sec()
+    procs::cpu_ticks(&[pid]) as f64 / procs::ticks_per_sec()
 }
 
-/// CPU seconds of this program's children that have been waited for (cutime + cstime).
+/// CPU seconds of this program's children that have been waited for (cutime + cstime: fields
+/// 16 and 17 of `/proc/self/stat`, 13 and 14 after the command name).
 fn reaped_children_cpu_secs() -> f64 {
-    (stat_field("self", 16).unwrap_or(0) + stat_field("self", 17).unwrap_or(0)) as f64 / ticks_per_sec()
+    let fields = procs::stat_fields(std::process::id()).unwrap_or_default();
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (field(13) + field(14)) as f64 / procs::ticks_per_sec()
 }
 
 struct Api {
@@ -330,20 +310,7 @@ async fn assetlib_round(args: &RenditionsArgs, data_dir: &Path, ids: &[String]) 
     let startup = started.elapsed();
     let pid = server.proc.pid();
     let stop = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let (mut max, mut n) = (0u64, 0u64);
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(kib) = procs::proc_status_kib(pid, "VmRSS") {
-                    max = max.max(kib);
-                    n += 1;
-                }
-                std::thread::sleep(RSS_EVERY);
-            }
-            (max, n)
-        })
-    };
+    let sampler = procs::spawn_rss_sampler(pid, RSS_EVERY, stop.clone());
     let api = Api::new(&server)?;
     let jpegs: Vec<&String> = ids.iter().take(args.jpegs).collect();
     let deadline = started + Duration::from_secs_f64(args.max_secs);
@@ -538,10 +505,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
     let machine = Machine::probe();
     let loadavg_before = loadavg();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let work = match &args.run.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-renditions-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-bench-renditions-").tempdir()?,
-    };
+    let work = args.run.temp_dir("assetlib-bench-renditions-")?;
     println!("assetlib-bench renditions: {assetlib_version}, {vips_version}; work dir {}", work.path().display());
     println!(
         "machine: {} cores, {}, {} memory; load average {loadavg_before}",
@@ -623,10 +587,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
     };
 
     let report = Report {
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
-        program_command,
-        label: args.run.label.clone(),
+        header: args.run.header(program_command),
         machine,
         loadavg_before,
         loadavg_after: loadavg(),
@@ -653,10 +614,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
 }
 
 struct Report<'a> {
-    date: String,
-    command: String,
-    program_command: String,
-    label: Option<String>,
+    header: crate::report::RunHeader,
     machine: Machine,
     loadavg_before: String,
     loadavg_after: String,
@@ -723,14 +681,7 @@ impl Report<'_> {
             "## Renditions run: {} JPEGs of {}x{} and {} PNGs of {}x{} with alpha, against vipsthumbnail\n",
             a.jpegs, a.jpeg_width, a.jpeg_height, a.pngs, a.png_width, a.png_height
         );
-        crate::report::write_run_header(
-            &mut out,
-            &self.date,
-            self.label.as_deref(),
-            &self.command,
-            &self.program_command,
-            &self.machine,
-        );
+        self.header.write(&mut out, &self.machine, None);
         let _ = writeln!(
             out,
             "- Load: `/proc/loadavg` {} when the run began, {} when it ended. The machine is shared with other work, so each round runs assetlib and then vipsthumbnail on the same cores, and the ratio judged is the median of the rounds' ratios; the busy cores column counts the whole machine (every process, ours or not) over each phase.",

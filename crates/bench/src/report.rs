@@ -27,6 +27,58 @@ pub struct RunArgs {
     pub seed: u64,
 }
 
+impl RunArgs {
+    /// A fresh work dir for the run, named `prefix…`, in `--work-dir` or the system's temp dir.
+    pub fn temp_dir(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+        temp_dir_in(self.work_dir.as_deref(), prefix)
+    }
+
+    /// The first lines of the run's section, dated now; `program_command` is this program's
+    /// command line.
+    pub fn header(&self, program_command: String) -> RunHeader {
+        RunHeader {
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            command: self.command.clone().unwrap_or_else(|| program_command.clone()),
+            program_command,
+            label: self.label.clone(),
+        }
+    }
+}
+
+/// `/proc/loadavg` as it reads now: how busy the machine was around a run.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned()
+}
+
+/// A fresh directory named `prefix…` in `dir`, or in the system's temp dir.
+pub fn temp_dir_in(dir: Option<&Path>, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let builder = tempfile::Builder::new().prefix(prefix).clone();
+    match dir {
+        Some(dir) => builder.tempdir_in(dir),
+        None => builder.tempdir(),
+    }
+}
+
+/// When a run was made, of what code, and by which commands.
+pub struct RunHeader {
+    pub date: String,
+    pub label: Option<String>,
+    pub command: String,
+    pub program_command: String,
+}
+
+impl RunHeader {
+    /// Its lines, and the machine's, with `machine_note` (if any) after the machine.
+    pub fn write(&self, out: &mut String, m: &Machine, machine_note: Option<&str>) {
+        write_run_header(out, &self.date, self.label.as_deref(), &self.command, &self.program_command, m);
+        if let Some(note) = machine_note {
+            // Continues the machine's line.
+            out.pop();
+            let _ = writeln!(out, "; {note}");
+        }
+    }
+}
+
 /// What the figures depend on besides the code.
 pub struct Machine {
     pub cores: usize,

@@ -364,12 +364,9 @@ pub async fn run(args: ScaleoutArgs, program_command: String) -> anyhow::Result<
         "--verify-every and --page-size must be positive"
     );
     let machine = Machine::probe();
-    let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
+    let loadavg_before = crate::report::loadavg();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let tmp = match &args.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-scaleout-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-bench-scaleout-").tempdir()?,
-    };
+    let tmp = crate::report::temp_dir_in(args.work_dir.as_deref(), "assetlib-bench-scaleout-")?;
     println!("assetlib-bench scaleout: {assetlib_version}, {}; work dir {}", args.s3_version, tmp.path().display());
     println!(
         "machine: {} cores, {}, {} memory (the client shares these cores with the servers)",

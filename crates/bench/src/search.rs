@@ -641,12 +641,9 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
     anyhow::ensure!(args.folders > 200 && args.assets >= args.folders, "at least 201 folders and one asset per folder");
     anyhow::ensure!(args.requests > 0, "--requests must be positive");
     let machine = Machine::probe();
-    let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
+    let loadavg_before = crate::report::loadavg();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let tmp = match &args.run.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-bench-search-").tempdir()?,
-    };
+    let tmp = args.run.temp_dir("assetlib-bench-search-")?;
     let base = args.reuse.clone().unwrap_or_else(|| tmp.path().to_owned());
     println!("assetlib-bench search: {assetlib_version}; work dir {}", base.display());
     println!(
@@ -692,10 +689,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
         }
     }
     let report = Report {
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
-        program_command,
-        label: args.run.label.clone(),
+        header: args.run.header(program_command),
         machine,
         loadavg_before,
         assetlib_version,
@@ -723,10 +717,7 @@ pub async fn run(args: SearchArgs, program_command: String) -> anyhow::Result<()
 }
 
 struct Report {
-    date: String,
-    command: String,
-    program_command: String,
-    label: Option<String>,
+    header: crate::report::RunHeader,
     machine: Machine,
     loadavg_before: String,
     assetlib_version: String,
@@ -753,18 +744,8 @@ impl Report {
         let _ = writeln!(out, "{BEGIN}");
         let assets = self.runs.first().map_or(0, |r| r.loaded.assets);
         let _ = writeln!(out, "## Search run: one account of {} assets\n", thousands(assets));
-        let _ = writeln!(out, "- Date: {}", self.date);
-        if let Some(label) = &self.label {
-            let _ = writeln!(out, "- Code: {label}");
-        }
-        let _ = writeln!(out, "- Command: `{}`", self.command);
-        let _ = writeln!(out, "- Program: `{}`", self.program_command);
-        let m = &self.machine;
-        let _ = writeln!(
-            out,
-            "- Machine: {} cores (`nproc`), {}, {} memory, {}, Linux {}; `/proc/loadavg` when the run began: {}",
-            m.cores, m.cpu, m.memory, m.os, m.kernel, self.loadavg_before
-        );
+        let loadavg = format!("`/proc/loadavg` when the run began: {}", self.loadavg_before);
+        self.header.write(&mut out, &self.machine, Some(&loadavg));
         let versions: Vec<String> = self.runs.iter().map(|r| r.version.clone()).collect();
         let _ = writeln!(
             out,

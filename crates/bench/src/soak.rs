@@ -1449,12 +1449,9 @@ pub async fn run(args: SoakArgs, program_command: String) -> anyhow::Result<()> 
     kill_at.sort_by(f64::total_cmp);
     anyhow::ensure!(kill_at.iter().all(|&t| t > 0.0 && t < args.secs), "--kill-at times must lie inside the run");
     let machine = Machine::probe();
-    let loadavg_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned();
+    let loadavg_before = crate::report::loadavg();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let tmp = match &args.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-soak-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-soak-").tempdir()?,
-    };
+    let tmp = crate::report::temp_dir_in(args.work_dir.as_deref(), "assetlib-soak-")?;
     let data_dir = tmp.path().join("data");
     let log = tmp.path().join("server.log");
     let port = procs::free_port()?;
@@ -1643,7 +1640,7 @@ pub async fn run(args: SoakArgs, program_command: String) -> anyhow::Result<()> 
             [percentile_ms(&zip_settle_us, 50.0), percentile_ms(&zip_settle_us, 99.0), max]
         },
         loadavg_before,
-        loadavg_after: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned(),
+        loadavg_after: crate::report::loadavg(),
     };
     println!();
     print!("{}", soak_report::text(&results));

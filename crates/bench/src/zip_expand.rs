@@ -18,7 +18,7 @@
 //! defaults. Everything listens on 127.0.0.1 and every wait is bounded.
 
 use crate::procs;
-use crate::report::Machine;
+use crate::report::{Machine, loadavg};
 use crate::s3client::{Bucket, S3Settings};
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -151,10 +151,6 @@ impl SetupRun {
         rates.sort_by(f64::total_cmp);
         rates.get(rates.len() / 2).copied().unwrap_or(0.0)
     }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_owned()
 }
 
 struct Api {
@@ -318,10 +314,7 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
     }
     let machine = Machine::probe();
     let assetlib_version = crate::version_of(&args.assetlib.display().to_string(), "--version");
-    let work = match &args.run.work_dir {
-        Some(dir) => tempfile::Builder::new().prefix("assetlib-bench-zip-").tempdir_in(dir)?,
-        None => tempfile::Builder::new().prefix("assetlib-bench-zip-").tempdir()?,
-    };
+    let work = args.run.temp_dir("assetlib-bench-zip-")?;
     println!("assetlib-bench zip: {assetlib_version}; work dir {}", work.path().display());
     println!("machine: {} cores, {}, {} memory", machine.cores, machine.cpu, machine.memory);
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.run.seed);
@@ -337,10 +330,7 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
         setups.push(run_postgres_s3(&args, &work.path().join("postgres-s3"), &env, &zips).await?);
     }
     let report = Report {
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        command: args.run.command.clone().unwrap_or_else(|| program_command.clone()),
-        program_command,
-        label: args.run.label.clone(),
+        header: args.run.header(program_command),
         machine,
         assetlib_version,
         args: &args,
@@ -410,10 +400,7 @@ fn host_of(url: &str) -> String {
 }
 
 struct Report<'a> {
-    date: String,
-    command: String,
-    program_command: String,
-    label: Option<String>,
+    header: crate::report::RunHeader,
     machine: Machine,
     assetlib_version: String,
     args: &'a ZipArgs,
@@ -431,14 +418,7 @@ impl Report<'_> {
         let mut out = String::new();
         let _ = writeln!(out, "{BEGIN}");
         let _ = writeln!(out, "## Zip expansion: many small entries\n");
-        crate::report::write_run_header(
-            &mut out,
-            &self.date,
-            self.label.as_deref(),
-            &self.command,
-            &self.program_command,
-            &self.machine,
-        );
+        self.header.write(&mut out, &self.machine, None);
         let entries = self.zips.first().map_or(0, |z| z.entries.len());
         let mb: Vec<String> = self.zips.iter().map(|z| format!("{:.1}", z.archive.len() as f64 / 1e6)).collect();
         let _ = writeln!(

@@ -112,4 +112,31 @@ mod tests {
         super::render(b"");
         super::render(b"\x01\xff\xd8\xff");
     }
+
+    /// Every input that once made a decoder panic goes through the target without a panic and is
+    /// refused as undecodable.
+    #[test]
+    fn the_render_regressions_are_refused_without_a_panic() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/render");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            super::render(&data);
+            let (&selector, content) = data.split_first().unwrap();
+            let extension = ["png", "jpg", "gif", "svg"][usize::from(selector % 4)];
+            let file = tempfile::Builder::new().suffix(&format!(".{extension}")).tempfile().unwrap();
+            std::fs::write(file.path(), content).unwrap();
+            let renderer = super::MediaRenderer::new(super::RenderConfig {
+                max_pixels: super::RENDER_MAX_PIXELS,
+                ..super::RenderConfig::default()
+            });
+            let error = renderer.render_file(file.path(), extension).err();
+            let name = path.display();
+            let message = error.unwrap_or_else(|| panic!("{name} rendered")).to_string();
+            assert!(message.contains("could not be decoded"), "{name}: {message}");
+            seen += 1;
+        }
+        assert!(seen >= 1, "no regressions in {}", dir.display());
+    }
 }

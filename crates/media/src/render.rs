@@ -352,6 +352,10 @@ fn decode<R: Read + Seek + std::io::BufRead>(mut reader: R, max_pixels: u64) -> 
     if format == ImageFormat::Jpeg {
         return decode_jpeg(reader, max_pixels);
     }
+    if format == ImageFormat::Png {
+        check_png_palette(&mut reader)?;
+        reader.rewind().map_err(Error::internal)?;
+    }
     let mut reader = ImageReader::with_format(reader, format);
     let mut limits = Limits::default();
     // Room for the largest allowed image at 16 bits per channel with alpha, and the decoder's own.
@@ -375,6 +379,29 @@ fn decode<R: Read + Seek + std::io::BufRead>(mut reader: R, max_pixels: u64) -> 
         _ => Pixels { width, height, layout: Layout::Rgba, data: image.into_rgba8().into_raw() },
     };
     Ok(Decoded { pixels, size: (width, height), orientation, icc })
+}
+
+/// Refuses a PNG whose palette is not whole RGB entries (1 to 256 of them): the `png` decoder
+/// (0.18) indexes such a palette past its end and panics. Walks the chunk headers up to the image
+/// data; anything else wrong is left for the decoder to report.
+fn check_png_palette<R: Read + Seek>(reader: &mut R) -> Result<()> {
+    const SIGNATURE: u64 = 8;
+    reader.seek(std::io::SeekFrom::Start(SIGNATURE)).map_err(Error::internal)?;
+    let mut header = [0u8; 8];
+    loop {
+        if read_up_to(reader, &mut header).map_err(Error::internal)? < header.len() {
+            return Ok(());
+        }
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        match &header[4..] {
+            b"PLTE" if length == 0 || length % 3 != 0 || length > 256 * 3 => {
+                return Err(invalid(format_args!("its palette holds {length} bytes, not whole RGB entries")));
+            }
+            b"IDAT" | b"IEND" => return Ok(()),
+            // Chunk data and its CRC.
+            _ => reader.seek(std::io::SeekFrom::Current(i64::from(length) + 4)).map_err(Error::internal)?,
+        };
+    }
 }
 
 fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

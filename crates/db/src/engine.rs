@@ -58,10 +58,11 @@ pub(crate) trait Engine: Send + Sync + Sized + 'static {
     /// rendition is recorded only while its content is in use).
     const ASSET_USING_BLOB: &'static str;
 
-    /// The metadata side table as a search's probe names it (`… FROM {this} WHERE
-    /// m.asset_id = … AND key = … AND folded = …`): aliased `m`, with the index that answers
-    /// the probe alone where the engine would not choose it.
-    const METADATA_PROBE: &'static str;
+    /// What a search may use that only this engine has: the metadata side table as a probe
+    /// names it (`… FROM {this} WHERE m.asset_id = … AND key = … AND folded = …`, aliased `m`,
+    /// with the index that answers the probe alone where the engine would not choose it), and
+    /// whether the terms index answers conjunctions.
+    const SEARCH: crate::store::search::Features;
 
     /// A connection for reads.
     fn read(&self) -> impl Future<Output = Result<Self::Pooled>> + Send;

@@ -35,6 +35,7 @@ use crate::errors::{CONTENTION, contention, db};
 use crate::rows::{AssetRow, JobRow, metadata_json};
 use crate::shared::{job_kind_name, name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns, int};
+use crate::store::search::Features;
 use crate::store::{Store, bind_new_asset, chain};
 use assetlib_core::Code;
 use assetlib_core::model::{Asset, AssetWrite, Job, JobQueue, Millis, NewJob, now_millis};
@@ -228,7 +229,8 @@ impl Engine for PgEngine {
         "SELECT source_blob, version, blob_key, size, content_type, extension, width, height
          FROM renditions WHERE source_blob = ANY($1) ORDER BY source_blob, created_at, version";
     const ASSET_USING_BLOB: &'static str = "SELECT id FROM assets WHERE blob_key = $1 LIMIT 1 FOR KEY SHARE";
-    const METADATA_PROBE: &'static str = "asset_metadata m";
+    /// A GIN index intersects the lists of a conjunction's terms (0013).
+    const SEARCH: Features = Features { metadata_probe: "asset_metadata m", terms: true };
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.pool.acquire().await.map_err(db)

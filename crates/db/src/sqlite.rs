@@ -11,6 +11,7 @@ use crate::errors::db;
 use crate::shared::{job_kind_name, name_of, parent_of};
 use crate::sql::{Conn, Stmt, asset_columns};
 use crate::store::Store;
+use crate::store::search::Features;
 use assetlib_core::Code;
 use assetlib_core::model::{Asset, AssetWrite, Job, JobQueue, Millis, NewJob};
 use assetlib_core::{AccountId, Error, JobId, Result};
@@ -129,7 +130,11 @@ impl Engine for SqliteEngine {
     /// SQLite, without statistics, takes the primary key (asset id, key) for a probe that names
     /// both, and then reads the row for `folded`; `asset_metadata_asset` (0008) holds all three
     /// (a fifth less time for a walk of a million assets probing each).
-    const METADATA_PROBE: &'static str = "asset_metadata m INDEXED BY asset_metadata_asset";
+    ///
+    /// SQLite has no index of many values a row (its conjunctions are walked: see
+    /// `Plan::Dated` and `Plan::Folders`).
+    const SEARCH: Features =
+        Features { metadata_probe: "asset_metadata m INDEXED BY asset_metadata_asset", terms: false };
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.read.acquire().await.map_err(db)

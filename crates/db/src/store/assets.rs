@@ -126,7 +126,7 @@ impl<E: Engine> Store<E> {
 impl<E: Engine> AssetStore for Store<E> {
     async fn search_assets(&self, query: &AssetQuery, now: Millis) -> Result<Vec<Asset>> {
         let mut conn = self.engine.read().await?;
-        let counts = match super::search::narrowest(query) {
+        let counts = match super::search::narrowest(query, E::SEARCH) {
             Some(counts) => conn.fetch_all::<(i64, i64)>(counts).await?,
             None => vec![],
         };
@@ -134,8 +134,8 @@ impl<E: Engine> AssetStore for Store<E> {
             Some(count) => Some(conn.fetch_one::<(i64,)>(count).await?.0),
             None => None,
         };
-        let plan = super::search::plan_for(query, in_folder, &counts);
-        let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan, E::METADATA_PROBE)).await?;
+        let plan = super::search::plan_for(query, E::SEARCH, in_folder, &counts);
+        let rows: Vec<AssetRow> = conn.fetch_all(super::search::statement(query, now, plan, E::SEARCH)).await?;
         Ok(rows.into_iter().map(Asset::from).collect())
     }
 

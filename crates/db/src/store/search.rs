@@ -17,6 +17,25 @@ use sea_query::Value;
 /// The code point after which no character sorts: the end of a prefix range.
 const TOP: &str = "\u{10FFFF}";
 
+/// What a search may use that only one engine has.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Features {
+    /// The metadata side table as a probe names it (aliased `m`): `Engine::METADATA_PROBE`.
+    pub metadata_probe: &'static str,
+    /// Whether `assets_terms` (PostgreSQL, 0013) can answer a conjunction of tags, metadata
+    /// values and a `pathPrefix` ([`Driver::Terms`]).
+    pub terms: bool,
+}
+
+/// The expression `assets_terms` indexes (0013): an asset's tags (`t:` and the folded tag), its
+/// metadata (`m:`, the key's length, `:`, the key, `=`, the folded value: the length keeps a key
+/// holding `=` apart from a value that does) and every folder it lies in (`d:` and the path).
+const TERMS: &str = "asset_terms(tags, metadata, path)";
+
+/// The bound of the count of a [`Driver::Terms`]: unlike a side table's index, the terms index
+/// names assets without reading them, so each counted asset costs a row read.
+const TERMS_BELOW: i64 = GATHER_BELOW / 4;
+
 #[derive(Default)]
 struct Builder {
     args: Vec<Value>,
@@ -81,6 +100,10 @@ pub(crate) enum Driver {
     Side(usize),
     Text,
     Path,
+    /// The assets whose terms hold every tag, metadata value and the `pathPrefix` folder of the
+    /// query at once, from the terms index (PostgreSQL: a GIN index intersects their lists):
+    /// several filters, each on many assets, that few assets meet together.
+    Terms,
 }
 
 /// A filter whose assets are fewer than this many (times the number of filters, each of
@@ -115,6 +138,9 @@ struct Filters {
     /// The placeholder of `path_prefix` (not empty), and the condition of `path` alone.
     prefix: Option<String>,
     exact_path: Option<String>,
+    /// `asset_terms(…) @> ARRAY[…]`, for an engine with the terms index and a query with two
+    /// or more filters it holds.
+    terms: Option<String>,
 }
 
 impl Filters {
@@ -134,6 +160,7 @@ impl Filters {
                 )
             }
             Driver::Path => format!("SELECT id FROM assets WHERE {scope}{}", self.path.clone().unwrap_or_default()),
+            Driver::Terms => format!("SELECT id FROM assets WHERE {scope}{}", self.terms.clone().unwrap_or_default()),
         }
     }
 
@@ -141,7 +168,13 @@ impl Filters {
         let mut out: Vec<Driver> = (0..self.sides.len()).map(Driver::Side).collect();
         out.extend(self.text.as_ref().map(|_| Driver::Text));
         out.extend(self.path.as_ref().map(|_| Driver::Path));
+        out.extend(self.terms.as_ref().map(|_| Driver::Terms));
         out
+    }
+
+    /// Whether the terms condition holds side filter `i` (a tag or a metadata value).
+    fn in_terms(&self, i: usize) -> bool {
+        self.terms.is_some() && self.sides[i].dated()
     }
 }
 
@@ -150,7 +183,7 @@ fn prefix_range(column: &str, (lo, top): &(String, String)) -> String {
     format!("{column} >= lower({lo}) AND {column} < (lower({lo}) || {top})")
 }
 
-fn filters(q: &AssetQuery, b: &mut Builder) -> Filters {
+fn filters(q: &AssetQuery, features: Features, b: &mut Builder) -> Filters {
     // The accounts in scope, for the asset rows and for every side table (each is indexed by
     // account first).
     let in_scope = match &q.scope {
@@ -175,9 +208,12 @@ fn filters(q: &AssetQuery, b: &mut Builder) -> Filters {
     }
     let path = (!paths.is_empty()).then(|| paths.join(" AND "));
     let mut sides = Vec::new();
+    // The same values as terms (see [`TERMS`]).
+    let mut terms: Vec<String> = prefix_arg.iter().map(|p| format!("'d:' || {p}")).collect();
     for tag in &q.tags {
         let t = b.arg(tag.as_str());
         sides.push(Side { table: "asset_tags", condition: format!("folded = lower({t})") });
+        terms.push(format!("'t:' || lower({t})"));
     }
     if let Some(sku) = &q.sku {
         let s = b.arg(sku.as_str());
@@ -194,8 +230,10 @@ fn filters(q: &AssetQuery, b: &mut Builder) -> Filters {
     for (key, value) in &q.metadata {
         let (k, v) = (b.arg(key.as_str()), b.arg(value.as_str()));
         sides.push(Side { table: "asset_metadata", condition: format!("key = {k} AND folded = lower({v})") });
+        terms.push(format!("'m:' || length({k}) || ':' || {k} || '=' || lower({v})"));
     }
-    Filters { in_scope, sides, text, path, prefix: prefix_arg, exact_path }
+    let terms = (features.terms && terms.len() >= 2).then(|| format!("{TERMS} @> ARRAY[{}]", terms.join(", ")));
+    Filters { in_scope, sides, text, path, prefix: prefix_arg, exact_path, terms }
 }
 
 /// The bound of each count of [`narrowest`] for a query with `filters` filters.
@@ -215,7 +253,7 @@ pub(crate) fn folder_count(q: &AssetQuery, counts: &[(i64, i64)]) -> Option<Stmt
         return None;
     }
     let mut b = Builder::default();
-    let f = filters(q, &mut b);
+    let f = filters(q, Features { metadata_probe: "", terms: false }, &mut b);
     let prefix = f.prefix.clone().unwrap_or_default();
     let bound = b.arg(GATHER_BELOW);
     let sql = format!(
@@ -237,13 +275,14 @@ fn folder_side_bound(in_folder: Option<i64>) -> i64 {
 /// assets up to a bound (a few ten thousand index entries at most), as rows `(k, n)`; `None`
 /// if `q` has none, or names its assets by id (then they are few). With a folder walk
 /// possible, the folder is not among them (its count, if needed, comes after: see
-/// [`folder_count`]), and the bound is the most [`folder_side_bound`] can be.
-pub(crate) fn narrowest(q: &AssetQuery) -> Option<Stmt> {
+/// [`folder_count`]), and the bound is the most [`folder_side_bound`] can be. The terms of a
+/// [`Driver::Terms`] are counted up to [`TERMS_BELOW`].
+pub(crate) fn narrowest(q: &AssetQuery, features: Features) -> Option<Stmt> {
     if !q.ids.is_empty() {
         return None;
     }
     let mut b = Builder::default();
-    let f = filters(q, &mut b);
+    let f = filters(q, features, &mut b);
     let drivers = f.drivers();
     let walkable = folders_walkable(q);
     // A folder alone is walked in its own index whatever its size, and so is a tag or a
@@ -252,11 +291,13 @@ pub(crate) fn narrowest(q: &AssetQuery) -> Option<Stmt> {
         return None;
     }
     let bound = b.arg(if walkable { folder_side_bound(None) } else { gather_below(drivers.len()) });
+    let terms_bound = f.terms.as_ref().map(|_| b.arg(TERMS_BELOW));
     let counts: Vec<String> = drivers
         .iter()
         .enumerate()
         .filter(|(_, d)| !walkable || **d != Driver::Path)
         .map(|(k, d)| {
+            let bound = if *d == Driver::Terms { terms_bound.as_deref().unwrap_or(&bound) } else { &bound };
             format!("SELECT CAST({k} AS BIGINT) AS k, count(*) AS n FROM ({} LIMIT {bound}) AS s{k}", f.ids(*d))
         })
         .collect();
@@ -294,9 +335,9 @@ fn folders_walkable(q: &AssetQuery) -> bool {
 /// With a folder under the creation-time sort, its walk ([`Plan::Folders`]) reads at most the
 /// subtree's index entries, and never more than a walk of the whole account: only a filter
 /// with far fewer assets than the subtree (a rare tag in a large folder) is gathered instead.
-pub(crate) fn plan_for(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i64)]) -> Plan {
+pub(crate) fn plan_for(q: &AssetQuery, features: Features, in_folder: Option<i64>, counts: &[(i64, i64)]) -> Plan {
     let mut b = Builder::default();
-    let f = filters(q, &mut b);
+    let f = filters(q, features, &mut b);
     if let Some(i) = lone_dated(q, &f) {
         return Plan::Dated(i);
     }
@@ -304,9 +345,11 @@ pub(crate) fn plan_for(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i
     let bound = if folders_walkable(q) { folder_side_bound(in_folder) } else { gather_below(drivers.len()) };
     let best = counts
         .iter()
-        .filter(|(_, n)| *n < bound)
-        .min_by_key(|(_, n)| *n)
-        .and_then(|(k, _)| drivers.get(usize::try_from(*k).ok()?).copied());
+        .filter_map(|(k, n)| Some((*n, drivers.get(usize::try_from(*k).ok()?).copied()?)))
+        // The terms' count stops at its own bound: there it says only "at least".
+        .filter(|(n, d)| *n < bound && (*d != Driver::Terms || *n < TERMS_BELOW))
+        .min_by_key(|(n, _)| *n)
+        .map(|(_, d)| d);
     // Else the dated side filter with the fewest assets is walked: it meets fewer assets than
     // the sort's index does, in the same order.
     let dated = || {
@@ -330,11 +373,13 @@ pub(crate) fn plan_for(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i
 }
 
 /// The statement that answers `q` at `now` (the time licence expiry is judged by) by `plan`:
-/// at most `q.limit` assets in the query's order. `metadata_probe` is the engine's
-/// `METADATA_PROBE`.
-pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, metadata_probe: &str) -> Stmt {
+/// at most `q.limit` assets in the query's order.
+pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Features) -> Stmt {
     let mut b = Builder::default();
-    let f = filters(q, &mut b);
+    let f = filters(q, features, &mut b);
+    let metadata_probe = features.metadata_probe;
+    // The filters the terms condition holds are not checked again.
+    let by_terms = plan == Plan::Gather(Driver::Terms);
     let in_scope = f.in_scope.as_str();
     let walk_folders = plan == Plan::Folders;
     let walked_side = match plan {
@@ -391,15 +436,16 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, metadata_probe:
         let list: Vec<String> = q.ids.iter().map(|id| b.arg(id.0.as_str())).collect();
         b.when(format!("a.id IN ({})", list.join(", ")));
     }
-    // The folder walk meets only the subtree's assets; an exact folder is still checked.
-    let path = if walk_folders { f.exact_path.as_ref() } else { f.path.as_ref() };
+    // The folder walk meets only the subtree's assets, as the terms hold only them; an exact
+    // folder is still checked.
+    let path = if walk_folders || by_terms { f.exact_path.as_ref() } else { f.path.as_ref() };
     if let Some(path) = path
         && plan != Plan::Gather(Driver::Path)
     {
         b.when(format!("({})", path.replace("path ", "a.path ")));
     }
     for (i, side) in f.sides.iter().enumerate() {
-        if plan != Plan::Gather(Driver::Side(i)) && plan != Plan::Dated(i) {
+        if plan != Plan::Gather(Driver::Side(i)) && plan != Plan::Dated(i) && !(by_terms && f.in_terms(i)) {
             b.when(exists(side.table, &side.condition));
         }
     }
@@ -521,6 +567,18 @@ mod tests {
     use super::*;
     use assetlib_core::AccountId;
 
+    /// An engine without the terms index, and one with it.
+    const SQLITE: Features = Features { metadata_probe: "asset_metadata m", terms: false };
+    const POSTGRES: Features = Features { metadata_probe: "asset_metadata m", terms: true };
+
+    fn narrowest_sqlite(q: &AssetQuery) -> Option<Stmt> {
+        narrowest(q, SQLITE)
+    }
+
+    fn plan_for_sqlite(q: &AssetQuery, in_folder: Option<i64>, counts: &[(i64, i64)]) -> Plan {
+        plan_for(q, SQLITE, in_folder, counts)
+    }
+
     fn query(prefix: Option<&str>, tag: &str) -> AssetQuery {
         let mut q = AssetQuery::new(Scope::Accounts(vec![AccountId(1)]), 100);
         q.path_prefix = prefix.map(str::to_owned);
@@ -534,37 +592,37 @@ mod tests {
         let cap = folder_side_bound(None);
         // Every other filter at the bound: the walk wins whatever the folder's size.
         assert!(folder_count(&q, &[(0, cap)]).is_none());
-        assert_eq!(plan_for(&q, None, &[(0, cap)]), Plan::Folders);
+        assert_eq!(plan_for_sqlite(&q, None, &[(0, cap)]), Plan::Folders);
         // A narrow one: weighed against the folder's size.
         assert!(folder_count(&q, &[(0, 30)]).is_some());
-        assert_eq!(plan_for(&q, Some(GATHER_BELOW), &[(0, 30)]), Plan::Gather(Driver::Side(0)));
-        assert_eq!(plan_for(&q, Some(100), &[(0, 30)]), Plan::Folders, "30 is not much narrower than 100");
+        assert_eq!(plan_for_sqlite(&q, Some(GATHER_BELOW), &[(0, 30)]), Plan::Gather(Driver::Side(0)));
+        assert_eq!(plan_for_sqlite(&q, Some(100), &[(0, 30)]), Plan::Folders, "30 is not much narrower than 100");
         // The folder alone: nothing to count.
         let mut alone = q.clone();
         alone.tags.clear();
-        assert!(narrowest(&alone).is_none() && folder_count(&alone, &[]).is_none());
-        assert_eq!(plan_for(&alone, None, &[]), Plan::Folders);
+        assert!(narrowest_sqlite(&alone).is_none() && folder_count(&alone, &[]).is_none());
+        assert_eq!(plan_for_sqlite(&alone, None, &[]), Plan::Folders);
         // No folder to walk, and a filter an index of its own cannot walk in date order (a
         // collection): the sort's order, or the filter's assets.
         let mut q = query(None, "t");
         q.tags.clear();
         q.collection = Some(assetlib_core::CollectionId("c".into()));
         assert!(folder_count(&q, &[(0, 30)]).is_none());
-        assert!(narrowest(&q).is_some());
-        assert_eq!(plan_for(&q, None, &[(0, GATHER_BELOW)]), Plan::Walk);
-        assert_eq!(plan_for(&q, None, &[(0, 30)]), Plan::Gather(Driver::Side(0)));
+        assert!(narrowest_sqlite(&q).is_some());
+        assert_eq!(plan_for_sqlite(&q, None, &[(0, GATHER_BELOW)]), Plan::Walk);
+        assert_eq!(plan_for_sqlite(&q, None, &[(0, 30)]), Plan::Gather(Driver::Side(0)));
     }
 
     #[test]
     fn one_tag_or_metadata_value_walks_its_own_index_in_date_order() {
         // Alone, in one account, newest or oldest first: no count at all.
         let q = query(None, "t");
-        assert!(narrowest(&q).is_none());
-        assert_eq!(plan_for(&q, None, &[]), Plan::Dated(0));
+        assert!(narrowest_sqlite(&q).is_none());
+        assert_eq!(plan_for_sqlite(&q, None, &[]), Plan::Dated(0));
         let mut oldest = q.clone();
         oldest.sort.descending = false;
-        assert_eq!(plan_for(&oldest, None, &[]), Plan::Dated(0));
-        let stmt = statement(&q, 0, Plan::Dated(0), "asset_metadata m");
+        assert_eq!(plan_for_sqlite(&oldest, None, &[]), Plan::Dated(0));
+        let stmt = statement(&q, 0, Plan::Dated(0), SQLITE);
         let sql = stmt.text();
         assert!(sql.contains("FROM asset_tags d CROSS JOIN assets a"), "{sql}");
         assert!(sql.contains("ORDER BY d.created_at DESC, d.asset_id DESC"), "{sql}");
@@ -572,12 +630,12 @@ mod tests {
         let mut two = q.clone();
         two.metadata = vec![("colour".into(), "red".into())];
         two.collection = Some(assetlib_core::CollectionId("c".into()));
-        assert!(narrowest(&two).is_some());
-        assert_eq!(plan_for(&two, None, &[(0, 30_000), (1, 500), (2, 30_000)]), Plan::Gather(Driver::Side(1)));
+        assert!(narrowest_sqlite(&two).is_some());
+        assert_eq!(plan_for_sqlite(&two, None, &[(0, 30_000), (1, 500), (2, 30_000)]), Plan::Gather(Driver::Side(1)));
         // Every count at its bound: the first dated side (its walk meets fewer assets than the
         // sort's index does, in the same order).
         let cap = gather_below(3);
-        assert_eq!(plan_for(&two, None, &[(0, cap), (1, cap), (2, cap)]), Plan::Dated(0));
+        assert_eq!(plan_for_sqlite(&two, None, &[(0, cap), (1, cap), (2, cap)]), Plan::Dated(0));
         // Other sorts, several accounts, every account, a folder, a list of ids: not dated.
         let mut by_name = q.clone();
         by_name.sort.field = SortField::Name;
@@ -588,8 +646,46 @@ mod tests {
         let mut ids = q.clone();
         ids.ids = vec![assetlib_core::AssetId("x".into())];
         for other in [by_name, two_accounts, all, ids] {
-            assert_ne!(plan_for(&other, None, &[(0, GATHER_BELOW)]), Plan::Dated(0), "{other:?}");
+            assert_ne!(plan_for_sqlite(&other, None, &[(0, GATHER_BELOW)]), Plan::Dated(0), "{other:?}");
         }
-        assert_eq!(plan_for(&query(Some("a"), "t"), None, &[(0, folder_side_bound(None))]), Plan::Folders);
+        assert_eq!(plan_for_sqlite(&query(Some("a"), "t"), None, &[(0, folder_side_bound(None))]), Plan::Folders);
+    }
+
+    #[test]
+    fn a_conjunction_few_assets_meet_is_gathered_from_the_terms_index_where_the_engine_has_one() {
+        let mut q = query(Some("clients/brand-07"), "Product");
+        q.metadata = vec![("channel".into(), "web".into())];
+        // Drivers: the tag (0), the metadata value (1), the folder (2), the terms (3).
+        let counts = narrowest(&q, POSTGRES).unwrap();
+        assert!(counts.text().contains("asset_terms(tags, metadata, path) @> ARRAY["), "{}", counts.text());
+        assert!(!narrowest_sqlite(&q).unwrap().text().contains("asset_terms"));
+        let cap = folder_side_bound(None);
+        // Each filter on many assets, few on all three: the terms.
+        let few = [(0, cap), (1, cap), (3, 284)];
+        assert!(folder_count(&q, &few).is_some());
+        assert_eq!(plan_for(&q, POSTGRES, Some(GATHER_BELOW), &few), Plan::Gather(Driver::Terms));
+        // Many on all three: the folder's walk.
+        assert_eq!(plan_for(&q, POSTGRES, Some(GATHER_BELOW), &[(0, cap), (1, cap), (3, TERMS_BELOW)]), Plan::Folders);
+        // A small folder is walked rather than gathered.
+        assert_eq!(plan_for(&q, POSTGRES, Some(600), &few), Plan::Folders);
+        // The terms hold the tag, the value and the folder: none is checked again.
+        let sql = statement(&q, 0, Plan::Gather(Driver::Terms), POSTGRES).text().to_owned();
+        assert!(sql.contains("a.id IN (SELECT id FROM assets WHERE account_id IN ($1) AND asset_terms("), "{sql}");
+        assert!(!sql.contains("asset_tags") && !sql.contains("asset_metadata") && !sql.contains("a.path"), "{sql}");
+        // Another plan checks each as before.
+        let sql = statement(&q, 0, Plan::Folders, POSTGRES).text().to_owned();
+        assert!(sql.contains("asset_tags") && sql.contains("asset_metadata") && !sql.contains("asset_terms"), "{sql}");
+        // Without a folder the gather bound is higher than the terms': a count stopped at its
+        // bound is no reason to gather.
+        let mut no_folder = q.clone();
+        no_folder.path_prefix = None;
+        let cap = gather_below(3);
+        assert_eq!(plan_for(&no_folder, POSTGRES, None, &[(0, cap), (1, cap), (2, TERMS_BELOW)]), Plan::Dated(0));
+        assert_eq!(plan_for(&no_folder, POSTGRES, None, &[(0, cap), (1, cap), (2, 40)]), Plan::Gather(Driver::Terms));
+        // One filter the terms hold: nothing to intersect.
+        let mut one = no_folder.clone();
+        one.metadata.clear();
+        one.collection = Some(assetlib_core::CollectionId("c".into()));
+        assert!(!narrowest(&one, POSTGRES).unwrap().text().contains("asset_terms"));
     }
 }

@@ -219,3 +219,48 @@ async fn postgres_libraries_before_the_dated_side_rows_carry_forward() {
     conn.close().await.unwrap();
     common::drop_database(&url).await;
 }
+
+/// A PostgreSQL library of migration 0012 gains the terms index (0013) over the assets it
+/// holds: a conjunction that fewer assets meet than each of its filters alone is answered from
+/// it, and finds them.
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
+#[tokio::test]
+async fn postgres_libraries_before_the_terms_index_carry_forward() {
+    use assetlib_core::search::{AssetQuery, Scope, Sort};
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("postgres", 12, old.path());
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for (id, tag, team) in [("both", "Hero", "Red"), ("tag-only", "hero", "Blue"), ("team-only", "Other", "red")] {
+        let asset = format!(
+            "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded, tags, metadata)
+               VALUES ('{id}', 7, 'p/q', '{id}.png', 1, 'image/png', 'h', 'b-{id}', 10, 10, '{id}.png', '[\"{tag}\"]', '{{\"Team\":\"{team}\"}}')"
+        );
+        let tag_row = format!(
+            "INSERT INTO asset_tags (asset_id, account_id, tag, folded, created_at) VALUES ('{id}', 7, '{tag}', lower('{tag}'), 10)"
+        );
+        let team_row = format!(
+            "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded, created_at) VALUES ('{id}', 7, 'Team', '{team}', lower('{team}'), 10)"
+        );
+        for sql in [asset, tag_row, team_row] {
+            conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+    }
+    let store = assetlib_db::connect(&url).await.unwrap();
+    let mut q = AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 10);
+    q.tags = vec!["HERO".into()];
+    q.metadata = vec![("Team".into(), "RED".into())];
+    q.path_prefix = Some("p".into());
+    q.sort = Sort::parse("name").unwrap();
+    let found: Vec<String> = store.search_assets(&q, 100).await.unwrap().into_iter().map(|a| a.id.0).collect();
+    assert_eq!(found, ["both"]);
+    let indexed: (i64,) = sqlx::query_as("SELECT count(*) FROM assets WHERE asset_terms(tags, metadata, path) @> ARRAY['t:hero', 'm:4:Team=red', 'd:p', 'd:p/q']")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(indexed.0, 1, "the terms of the rows the library held");
+    conn.close().await.unwrap();
+    common::drop_database(&url).await;
+}

@@ -23,7 +23,7 @@ pub(crate) struct Features {
     /// The metadata side table as a probe names it (aliased `m`): `Engine::METADATA_PROBE`.
     pub metadata_probe: &'static str,
     /// Whether `assets_terms` (PostgreSQL, 0013) can answer a conjunction of tags, metadata
-    /// values and a `pathPrefix` ([`Driver::Terms`]).
+    /// values and a `pathPrefix` ([`Plan::Terms`]).
     pub terms: bool,
 }
 
@@ -32,9 +32,10 @@ pub(crate) struct Features {
 /// holding `=` apart from a value that does) and every folder it lies in (`d:` and the path).
 const TERMS: &str = "asset_terms(tags, metadata, path)";
 
-/// The bound of the count of a [`Driver::Terms`]: unlike a side table's index, the terms index
-/// names assets without reading them, so each counted asset costs a row read.
-const TERMS_BELOW: i64 = GATHER_BELOW / 4;
+/// The most assets a [`Plan::Terms`] gathers: each costs a row read (the terms index names
+/// rows without holding anything else), and sorting a few thousand is still quick. A
+/// conjunction met by more is answered by the other plans.
+pub(crate) const TERMS_BELOW: i64 = GATHER_BELOW / 4;
 
 #[derive(Default)]
 struct Builder {
@@ -91,6 +92,12 @@ pub(crate) enum Plan {
     /// checked in the other side tables by its id before its row is read. For the
     /// creation-time sort in one account, without a folder to walk.
     Dated(usize),
+    /// Every asset that holds all the terms of the query's tags, metadata values and
+    /// `pathPrefix` folder (PostgreSQL's GIN index intersects their lists) and meets the other
+    /// conditions, up to [`TERMS_BELOW`], sorted, with their number: several filters, each on
+    /// many assets, that few assets meet together. The store tries it first where it can
+    /// ([`terms_statement`]) and keeps its answer when that number is under the bound.
+    Terms,
 }
 
 /// The filter a [`Plan::Gather`] starts from.
@@ -100,10 +107,6 @@ pub(crate) enum Driver {
     Side(usize),
     Text,
     Path,
-    /// The assets whose terms hold every tag, metadata value and the `pathPrefix` folder of the
-    /// query at once, from the terms index (PostgreSQL: a GIN index intersects their lists):
-    /// several filters, each on many assets, that few assets meet together.
-    Terms,
 }
 
 /// A filter whose assets are fewer than this many (times the number of filters, each of
@@ -160,7 +163,6 @@ impl Filters {
                 )
             }
             Driver::Path => format!("SELECT id FROM assets WHERE {scope}{}", self.path.clone().unwrap_or_default()),
-            Driver::Terms => format!("SELECT id FROM assets WHERE {scope}{}", self.terms.clone().unwrap_or_default()),
         }
     }
 
@@ -168,7 +170,6 @@ impl Filters {
         let mut out: Vec<Driver> = (0..self.sides.len()).map(Driver::Side).collect();
         out.extend(self.text.as_ref().map(|_| Driver::Text));
         out.extend(self.path.as_ref().map(|_| Driver::Path));
-        out.extend(self.terms.as_ref().map(|_| Driver::Terms));
         out
     }
 
@@ -249,13 +250,16 @@ fn gather_below(filters: usize) -> i64 {
 /// [`GATHER_BELOW`] / 4, so when none is below that the subtree is not counted (the walk wins
 /// whatever its size).
 pub(crate) fn folder_count(q: &AssetQuery, counts: &[(i64, i64)]) -> Option<Stmt> {
-    if !folders_walkable(q) || counts.iter().all(|(_, n)| *n >= folder_side_bound(None)) {
+    let narrowest = counts.iter().map(|(_, n)| *n).min().unwrap_or(GATHER_BELOW);
+    if !folders_walkable(q) || narrowest >= folder_side_bound(None) {
         return None;
     }
     let mut b = Builder::default();
     let f = filters(q, Features { metadata_probe: "", terms: false }, &mut b);
     let prefix = f.prefix.clone().unwrap_or_default();
-    let bound = b.arg(GATHER_BELOW);
+    // Counted only as far as decides: at four times the narrowest filter's count (and more), it
+    // is gathered ([`folder_side_bound`]).
+    let bound = b.arg((narrowest * 4 + 4).min(GATHER_BELOW));
     let sql = format!(
         "SELECT count(*) FROM (SELECT asset_id FROM asset_folders WHERE {}folder = {prefix} LIMIT {bound}) AS s",
         f.in_scope
@@ -275,8 +279,7 @@ fn folder_side_bound(in_folder: Option<i64>) -> i64 {
 /// assets up to a bound (a few ten thousand index entries at most), as rows `(k, n)`; `None`
 /// if `q` has none, or names its assets by id (then they are few). With a folder walk
 /// possible, the folder is not among them (its count, if needed, comes after: see
-/// [`folder_count`]), and the bound is the most [`folder_side_bound`] can be. The terms of a
-/// [`Driver::Terms`] are counted up to [`TERMS_BELOW`].
+/// [`folder_count`]), and the bound is the most [`folder_side_bound`] can be.
 pub(crate) fn narrowest(q: &AssetQuery, features: Features) -> Option<Stmt> {
     if !q.ids.is_empty() {
         return None;
@@ -291,13 +294,11 @@ pub(crate) fn narrowest(q: &AssetQuery, features: Features) -> Option<Stmt> {
         return None;
     }
     let bound = b.arg(if walkable { folder_side_bound(None) } else { gather_below(drivers.len()) });
-    let terms_bound = f.terms.as_ref().map(|_| b.arg(TERMS_BELOW));
     let counts: Vec<String> = drivers
         .iter()
         .enumerate()
         .filter(|(_, d)| !walkable || **d != Driver::Path)
         .map(|(k, d)| {
-            let bound = if *d == Driver::Terms { terms_bound.as_deref().unwrap_or(&bound) } else { &bound };
             format!("SELECT CAST({k} AS BIGINT) AS k, count(*) AS n FROM ({} LIMIT {bound}) AS s{k}", f.ids(*d))
         })
         .collect();
@@ -345,11 +346,9 @@ pub(crate) fn plan_for(q: &AssetQuery, features: Features, in_folder: Option<i64
     let bound = if folders_walkable(q) { folder_side_bound(in_folder) } else { gather_below(drivers.len()) };
     let best = counts
         .iter()
-        .filter_map(|(k, n)| Some((*n, drivers.get(usize::try_from(*k).ok()?).copied()?)))
-        // The terms' count stops at its own bound: there it says only "at least".
-        .filter(|(n, d)| *n < bound && (*d != Driver::Terms || *n < TERMS_BELOW))
-        .min_by_key(|(n, _)| *n)
-        .map(|(_, d)| d);
+        .filter(|(_, n)| *n < bound)
+        .min_by_key(|(_, n)| *n)
+        .and_then(|(k, _)| drivers.get(usize::try_from(*k).ok()?).copied());
     // Else the dated side filter with the fewest assets is walked: it meets fewer assets than
     // the sort's index does, in the same order.
     let dated = || {
@@ -372,6 +371,16 @@ pub(crate) fn plan_for(q: &AssetQuery, features: Features, in_folder: Option<i64
     }
 }
 
+/// The statement that answers `q` by [`Plan::Terms`], where the engine has the terms index and
+/// `q` two or more filters it holds: rows of the page's assets, each with `matched`, the number
+/// of assets gathered (at most [`TERMS_BELOW`]). Under the bound the page is the answer; at it,
+/// or with no row to tell, the store plans as if there were no terms.
+pub(crate) fn terms_statement(q: &AssetQuery, now: Millis, features: Features) -> Option<Stmt> {
+    let mut b = Builder::default();
+    let f = filters(q, features, &mut b);
+    (q.ids.is_empty() && f.terms.is_some()).then(|| statement(q, now, Plan::Terms, features))
+}
+
 /// The statement that answers `q` at `now` (the time licence expiry is judged by) by `plan`:
 /// at most `q.limit` assets in the query's order.
 pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Features) -> Stmt {
@@ -379,7 +388,7 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
     let f = filters(q, features, &mut b);
     let metadata_probe = features.metadata_probe;
     // The filters the terms condition holds are not checked again.
-    let by_terms = plan == Plan::Gather(Driver::Terms);
+    let by_terms = plan == Plan::Terms;
     let in_scope = f.in_scope.as_str();
     let walk_folders = plan == Plan::Folders;
     let walked_side = match plan {
@@ -398,7 +407,8 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
         b.when(match plan {
             Plan::Folders => format!("f.{scope}"),
             Plan::Dated(_) => format!("d.{scope}"),
-            Plan::Gather(_) => format!("+a.{scope}"),
+            // Off the account's indexes: the terms index leads.
+            Plan::Gather(_) | Plan::Terms => format!("+a.{scope}"),
             Plan::Walk => format!("a.{scope}"),
         });
     }
@@ -414,6 +424,10 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
         && driver != Driver::Text
     {
         b.when(format!("a.id IN ({})", f.ids(driver)));
+    }
+    if let (Plan::Terms, Some(terms)) = (plan, &f.terms) {
+        // Its columns are the asset row's only one in the statement: as the index names them.
+        b.when(terms.clone());
     }
     // Every other side filter is checked by the asset's id (each side table's key starts with
     // `asset_id`).
@@ -549,6 +563,16 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
         }
         _ => None,
     };
+    if plan == Plan::Terms {
+        // Gathered up to the bound, counted before the page is cut: the count says whether
+        // that was all of them.
+        let bound = b.arg(TERMS_BELOW);
+        let sql = format!(
+            "SELECT {}, count(*) OVER () AS matched FROM (SELECT * FROM assets a WHERE {conditions} LIMIT {bound}) AS a {order}{tail}",
+            asset_columns!()
+        );
+        return Stmt::built(sql, b.args);
+    }
     let sql = match page_ids {
         Some(ids) => {
             let outer = column.trim_start_matches("a.");
@@ -652,40 +676,34 @@ mod tests {
     }
 
     #[test]
-    fn a_conjunction_few_assets_meet_is_gathered_from_the_terms_index_where_the_engine_has_one() {
+    fn a_conjunction_is_gathered_from_the_terms_index_where_the_engine_has_one() {
         let mut q = query(Some("clients/brand-07"), "Product");
         q.metadata = vec![("channel".into(), "web".into())];
-        // Drivers: the tag (0), the metadata value (1), the folder (2), the terms (3).
-        let counts = narrowest(&q, POSTGRES).unwrap();
-        assert!(counts.text().contains("asset_terms(tags, metadata, path) @> ARRAY["), "{}", counts.text());
-        assert!(!narrowest_sqlite(&q).unwrap().text().contains("asset_terms"));
-        let cap = folder_side_bound(None);
-        // Each filter on many assets, few on all three: the terms.
-        let few = [(0, cap), (1, cap), (3, 284)];
-        assert!(folder_count(&q, &few).is_some());
-        assert_eq!(plan_for(&q, POSTGRES, Some(GATHER_BELOW), &few), Plan::Gather(Driver::Terms));
-        // Many on all three: the folder's walk.
-        assert_eq!(plan_for(&q, POSTGRES, Some(GATHER_BELOW), &[(0, cap), (1, cap), (3, TERMS_BELOW)]), Plan::Folders);
-        // A small folder is walked rather than gathered.
-        assert_eq!(plan_for(&q, POSTGRES, Some(600), &few), Plan::Folders);
+        let sql = terms_statement(&q, 0, POSTGRES).unwrap().text().to_owned();
+        assert!(sql.contains("asset_terms(tags, metadata, path) @> ARRAY['d:' || $"), "{sql}");
+        assert!(sql.contains("count(*) OVER () AS matched") && sql.contains("+a.account_id IN ($1)"), "{sql}");
         // The terms hold the tag, the value and the folder: none is checked again.
-        let sql = statement(&q, 0, Plan::Gather(Driver::Terms), POSTGRES).text().to_owned();
-        assert!(sql.contains("a.id IN (SELECT id FROM assets WHERE account_id IN ($1) AND asset_terms("), "{sql}");
         assert!(!sql.contains("asset_tags") && !sql.contains("asset_metadata") && !sql.contains("a.path"), "{sql}");
-        // Another plan checks each as before.
-        let sql = statement(&q, 0, Plan::Folders, POSTGRES).text().to_owned();
-        assert!(sql.contains("asset_tags") && sql.contains("asset_metadata") && !sql.contains("asset_terms"), "{sql}");
-        // Without a folder the gather bound is higher than the terms': a count stopped at its
-        // bound is no reason to gather.
-        let mut no_folder = q.clone();
-        no_folder.path_prefix = None;
-        let cap = gather_below(3);
-        assert_eq!(plan_for(&no_folder, POSTGRES, None, &[(0, cap), (1, cap), (2, TERMS_BELOW)]), Plan::Dated(0));
-        assert_eq!(plan_for(&no_folder, POSTGRES, None, &[(0, cap), (1, cap), (2, 40)]), Plan::Gather(Driver::Terms));
-        // One filter the terms hold: nothing to intersect.
-        let mut one = no_folder.clone();
+        assert!(terms_statement(&q, 0, SQLITE).is_none());
+        // Filters the terms do not hold still are.
+        let mut more = q.clone();
+        more.collection = Some(assetlib_core::CollectionId("c".into()));
+        more.path = Some("clients/brand-07".into());
+        let sql = terms_statement(&more, 0, POSTGRES).unwrap().text().to_owned();
+        assert!(sql.contains("asset_collections") && sql.contains("(a.path = $"), "{sql}");
+        // No other plan uses them.
+        for plan in [Plan::Folders, Plan::Walk, Plan::Gather(Driver::Side(1)), Plan::Dated(0)] {
+            let sql = statement(&q, 0, plan, POSTGRES).text().to_owned();
+            assert!(!sql.contains("asset_terms") && sql.contains("asset_metadata"), "{plan:?}: {sql}");
+        }
+        // One filter the terms hold, or a list of ids: nothing to intersect.
+        let mut one = q.clone();
         one.metadata.clear();
+        one.path_prefix = None;
         one.collection = Some(assetlib_core::CollectionId("c".into()));
-        assert!(!narrowest(&one, POSTGRES).unwrap().text().contains("asset_terms"));
+        assert!(terms_statement(&one, 0, POSTGRES).is_none());
+        let mut ids = q.clone();
+        ids.ids = vec![assetlib_core::AssetId("x".into())];
+        assert!(terms_statement(&ids, 0, POSTGRES).is_none());
     }
 }

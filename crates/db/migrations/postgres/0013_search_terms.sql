@@ -2,7 +2,7 @@
 -- common metadata value and a large folder): every asset's terms in one GIN index, whose
 -- lists PostgreSQL intersects without reading a row. The terms are an expression of the row
 -- (tags, metadata, path), so every write keeps them as it keeps the row, with nothing more to
--- write. The search (`Driver::Terms` in crates/db/src/store/search.rs) builds its terms with
+-- write. The search (`Plan::Terms` in crates/db/src/store/search.rs) builds its terms with
 -- the same functions:
 --   t:<lower(tag)>                               each tag, folded as asset_tags.folded
 --   m:<length(key)>:<key>=<lower(value)>         each metadata value, folded as asset_metadata.folded;

@@ -196,6 +196,25 @@ pub struct Me {
     pub accounts: Vec<MeAccount>,
 }
 
+/// The body of `POST /api/v1/session`: the API key to sign in with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionBody {
+    pub key: String,
+}
+
+/// A web UI session: who it acts as, the token its state-changing requests send in
+/// `X-CSRF-Token`, and when it ends (RFC 3339). The session itself is the HttpOnly cookie
+/// `assetlib_session`, which scripts cannot read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub user: MeUser,
+    pub accounts: Vec<MeAccount>,
+}
+
 /// An RFC 9457 problem. `code` is one of `invalid_parameter`, `invalid_body`, `not_found`,
 /// `conflict`, `too_large`, `unauthenticated`, `forbidden`, `precondition_failed`,
 /// `timed_out`, `rate_limited`, `unavailable`, `internal`; `type` names the precise error

@@ -87,6 +87,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds a signed link lives unless its maker asks otherwise (at most 7 days).
     pub signed_url_ttl_secs: u64,
+    /// Seconds a web UI session lasts after sign-in (1 minute to 30 days).
+    pub session_ttl_secs: u64,
     /// The secret that signs links, at least 32 bytes. Servers that share a library must share
     /// it: unset, each server generates its own into `<data_dir>/signing-key`, and a second
     /// server whose key differs from the one the library has registered refuses to start.
@@ -166,6 +168,7 @@ impl Default for Config {
             body_read_timeout_secs: http.body_read_timeout.as_secs(),
             max_connections: http.max_connections,
             signed_url_ttl_secs: assetlib_core::signing::DEFAULT_LINK_SECS,
+            session_ttl_secs: assetlib_core::library::sessions::DEFAULT_SESSION_SECS,
             signing_secret: None,
             rate_limit_per_sec: 0,
             rate_limit_burst: 0,

@@ -56,6 +56,7 @@ pub async fn open_library_with(
         node: node_id(&config.data_dir)?,
         signing: signing_key(config)?,
         signed_link_ttl: Duration::from_secs(config.signed_url_ttl_secs),
+        session_ttl: Duration::from_secs(config.session_ttl_secs),
         rate_limit: assetlib_core::library::limits::RateLimit::from_config(
             config.rate_limit_per_sec,
             config.rate_limit_burst,
@@ -136,6 +137,10 @@ fn signing_key(config: &Config) -> anyhow::Result<assetlib_core::signing::Signin
     anyhow::ensure!(
         (1..=MAX_LINK_SECS).contains(&config.signed_url_ttl_secs),
         "signed_url_ttl_secs must be 1 to {MAX_LINK_SECS} (7 days)"
+    );
+    anyhow::ensure!(
+        (60..=30 * 24 * 3600).contains(&config.session_ttl_secs),
+        "session_ttl_secs must be 60 to 2592000 (30 days)"
     );
     if let Some(secret) = &config.signing_secret {
         return SigningKey::new(secret.0.as_bytes()).context("signing_secret");

@@ -286,21 +286,33 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/accounts/{a}/keys", "get"),
         ("/api/v1/accounts/{a}/keys", "post"),
         ("/api/v1/accounts/{a}/keys/{id}", "delete"),
+        // The web UI's session (SPEC 8).
+        ("/api/v1/session", "post"),
+        ("/api/v1/session", "get"),
+        ("/api/v1/session", "delete"),
     ];
     for (path, method) in table {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
     }
     // And every documented operation is served: without credentials it is 401 (credentials are
-    // checked first), never the unknown-route 404 or a 405.
+    // checked first), never the unknown-route 404 or a 405. Signing in takes a key in its body
+    // (none: 400), and signing out without a session has nothing to end (204).
     let mut operations = 0;
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             let url = path.replace("{a}", "1").replace("{id}", "x");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let res = app.client.request(method.clone(), app.url(&url)).send().await.unwrap();
-            assert_eq!(res.status(), 401, "{method} {path}");
-            let body: Value = res.json().await.unwrap();
-            assert_eq!(body["code"], "unauthenticated", "{method} {path}: {body}");
+            let (status, code) = match (path.as_str(), method.as_str()) {
+                ("/api/v1/session", "POST") => (400, Some("invalid_body")),
+                ("/api/v1/session", "DELETE") => (204, None),
+                _ => (401, Some("unauthenticated")),
+            };
+            assert_eq!(res.status(), status, "{method} {path}");
+            if let Some(code) = code {
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["code"], code, "{method} {path}: {body}");
+            }
             operations += 1;
         }
         // Each operation answers a problem document on error, and names its responses.
@@ -310,7 +322,7 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert_eq!(operations, table.len(), "no operation is documented beyond the table");
     // The schemas the answers use are in the document.
-    for schema in ["Asset", "AssetPage", "Problem", "Collection", "Key", "Upload", "Tree", "Link", "Me"] {
+    for schema in ["Asset", "AssetPage", "Problem", "Collection", "Key", "Upload", "Tree", "Link", "Me", "Session"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
     // Browsable, with everything it needs served by the server itself.

@@ -19,8 +19,8 @@ use crate::model::{
     JobQueue, Metadata, Millis, NewApiKey, NewJob, QueueEntry, Renditions, Role, User,
 };
 use crate::ports::{
-    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, RenditionStore, SettingStore,
-    TransferStore, UploadQueueStore,
+    AccountStore, AssetStore, CollectionStore, FolderStore, JobStore, MetaStore, RenditionStore, SessionStore,
+    SettingStore, TransferStore, UploadQueueStore,
 };
 use crate::search::AssetQuery;
 use crate::transfer::{Record, Table};
@@ -320,6 +320,26 @@ impl SettingStore for CachedMetaStore {
 
     async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
         self.inner.set_setting(name, value).await
+    }
+}
+
+/// Not cached: a session ends everywhere the moment it is deleted.
+#[async_trait]
+impl SessionStore for CachedMetaStore {
+    async fn create_session(&self, hash: &str, key_hash: &str, now: Millis, expires_at: Millis) -> Result<()> {
+        self.inner.create_session(hash, key_hash, now, expires_at).await
+    }
+
+    async fn session_key(&self, hash: &str, now: Millis) -> Result<Option<(String, Millis)>> {
+        self.inner.session_key(hash, now).await
+    }
+
+    async fn delete_session(&self, hash: &str) -> Result<bool> {
+        self.inner.delete_session(hash).await
+    }
+
+    async fn sweep_sessions(&self, now: Millis) -> Result<u64> {
+        self.inner.sweep_sessions(now).await
     }
 }
 

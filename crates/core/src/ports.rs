@@ -48,6 +48,7 @@ pub trait MetaStore:
     + RenditionStore
     + TransferStore
     + SettingStore
+    + SessionStore
 {
 }
 
@@ -61,6 +62,7 @@ impl<T> MetaStore for T where
         + RenditionStore
         + TransferStore
         + SettingStore
+        + SessionStore
 {
 }
 
@@ -201,6 +203,22 @@ pub trait SettingStore: Send + Sync + 'static {
     async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String>;
     /// Stores `value` under `name`, replacing any.
     async fn set_setting(&self, name: &str, value: &str) -> Result<()>;
+}
+
+/// Web UI sessions: a cookie's secret stands for the API key it was given for, until it ends,
+/// it is deleted, or the key is. Only hashes are stored.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Records a session (`hash` of its secret) for the key whose hash is `key_hash`;
+    /// `NotFound` if there is no such key.
+    async fn create_session(&self, hash: &str, key_hash: &str, now: Millis, expires_at: Millis) -> Result<()>;
+    /// The hash of the key of the session whose secret hashes to `hash`, and when the session
+    /// ends, if it has not ended by `now`.
+    async fn session_key(&self, hash: &str, now: Millis) -> Result<Option<(String, Millis)>>;
+    /// Ends a session; `false` if there was none.
+    async fn delete_session(&self, hash: &str) -> Result<bool>;
+    /// Removes the sessions that ended before `now`; how many.
+    async fn sweep_sessions(&self, now: Millis) -> Result<u64>;
 }
 
 /// Collections: named sets of one account's assets.

@@ -95,6 +95,18 @@ impl SigningKey {
         mac
     }
 
+    /// The CSRF token of the web UI session whose secret is `session`: its MAC, URL-safe. Not a
+    /// link's (no link payload holds a `:`).
+    pub fn csrf_token(&self, session: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(&format!("csrf:{session}")).finalize().into_bytes())
+    }
+
+    /// Whether `token` is the CSRF token of `session`, compared in constant time.
+    pub fn csrf_ok(&self, session: &str, token: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(token) else { return false };
+        self.mac(&format!("csrf:{session}")).verify_slice(&tag).is_ok()
+    }
+
     /// The token of a link: the claims and their MAC, URL-safe.
     pub fn sign(&self, claims: &LinkClaims) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());

@@ -63,6 +63,7 @@ pub async fn suite(store: Arc<dyn MetaStore>) {
     folder_store(&*store).await;
     collection_store(&*store).await;
     setting_store(&*store).await;
+    session_store(&*store).await;
     upload_queue_store(&*store).await;
     job_store(&*store).await;
     rendition_store(&*store).await;
@@ -901,6 +902,44 @@ async fn collection_store(store: &dyn MetaStore) {
     assert!(store.get_collection(B, &other.id).await.unwrap().is_some());
 }
 
+/// Sessions stand for the key they were made for until they end, are deleted, or the key is
+/// (after `account_store`: `key_1` of account B exists, `secret`).
+async fn session_store(store: &dyn MetaStore) {
+    let key = hash_api_key("secret");
+    store.create_session("s1", &key, 10, 100).await.unwrap();
+    store.create_session("s2", &key, 10, 50).await.unwrap();
+    let missing = store.create_session("s3", &hash_api_key("no such key"), 10, 100).await.unwrap_err();
+    assert_eq!(missing.kind, ErrorKind::NotFound, "no session for a key that does not exist");
+    assert_eq!(store.session_key("s3", 20).await.unwrap(), None);
+    assert_eq!(store.session_key("s1", 20).await.unwrap(), Some((key.clone(), 100)));
+    assert_eq!(store.session_key("s2", 49).await.unwrap(), Some((key.clone(), 50)));
+    assert_eq!(store.session_key("s2", 50).await.unwrap(), None, "ended at its time");
+    assert!(store.create_session("s1", &key, 10, 100).await.is_err(), "a hash is taken once");
+    // Sweeping removes the ended ones only.
+    assert_eq!(store.sweep_sessions(60).await.unwrap(), 1);
+    assert_eq!(store.sweep_sessions(60).await.unwrap(), 0);
+    assert_eq!(store.session_key("s1", 60).await.unwrap(), Some((key.clone(), 100)));
+    // Signing out.
+    assert!(store.delete_session("s1").await.unwrap());
+    assert!(!store.delete_session("s1").await.unwrap());
+    assert_eq!(store.session_key("s1", 60).await.unwrap(), None);
+    // Deleting the key ends its sessions.
+    store.create_session("s4", &key, 10, 100).await.unwrap();
+    assert_eq!(store.delete_api_key(B, "key_1").await.unwrap(), Some(key.clone()));
+    assert_eq!(store.session_key("s4", 20).await.unwrap(), None);
+    let again = NewApiKey {
+        id: "key_1".into(),
+        name: "ci".into(),
+        user: UserId("usr_1".into()),
+        hash: key,
+        account: Some(B),
+        read_only: true,
+        created_at: 1,
+    };
+    store.create_api_key(&again).await.unwrap();
+    assert_eq!(store.session_key("s4", 20).await.unwrap(), None, "a key made again does not bring them back");
+}
+
 async fn setting_store(store: &dyn MetaStore) {
     assert_eq!(store.get_setting("signing_key_id").await.unwrap(), None);
     assert_eq!(store.setting_or_insert("signing_key_id", "first").await.unwrap(), "first");
@@ -1245,6 +1284,8 @@ fn every_port_method_has_a_case() {
         "JobStore",
         "RenditionStore",
         "TransferStore",
+        "SettingStore",
+        "SessionStore",
     ];
     let gathered = ports.split("pub trait MetaStore:").nth(1).and_then(|s| s.split('{').next()).unwrap_or_default();
     for name in traits {

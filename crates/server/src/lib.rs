@@ -43,7 +43,10 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
     Router::new()
         .merge(dialects::jivox::routes())
         .merge(dialects::clinch::routes())
-        .merge(dialects::native::routes())
+        .merge(
+            dialects::native::routes()
+                .layer(axum::middleware::from_fn_with_state(state.clone(), dialects::native::session::guard)),
+        )
         .merge(dialects::hivo::routes())
         .merge(files::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -143,6 +143,11 @@ impl Library {
                     Ok(n) => tracing::info!(removed = n, "removed partial writes left by an interrupted upload"),
                     Err(e) => tracing::warn!(error = %e, "could not sweep partial writes"),
                 }
+                match lib.sweep_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed ended sessions"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep ended sessions"),
+                }
                 if lib.config.orphan_sweep.is_some_and(|period| last_orphan_sweep.elapsed() >= period) {
                     last_orphan_sweep = tokio::time::Instant::now();
                     match lib.sweep_orphans(grace).await {

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod links;
 pub mod renditions;
 pub mod search;
+pub mod sessions;
 pub mod uploads;
 pub mod zip;
 
@@ -72,6 +73,8 @@ pub struct LibraryConfig {
     pub signed_link_ttl: Duration,
     /// Requests per API key (SPEC 5.6); `None`: unlimited.
     pub rate_limit: Option<limits::RateLimit>,
+    /// How long a web UI session lasts after sign-in (SPEC 8).
+    pub session_ttl: Duration,
 }
 
 impl Default for LibraryConfig {
@@ -90,6 +93,7 @@ impl Default for LibraryConfig {
             signing: crate::signing::SigningKey::generate(),
             signed_link_ttl: Duration::from_secs(crate::signing::DEFAULT_LINK_SECS),
             rate_limit: None,
+            session_ttl: Duration::from_secs(sessions::DEFAULT_SESSION_SECS),
         }
     }
 }

@@ -17,6 +17,7 @@ mod jobs;
 mod queues;
 pub(crate) mod renditions;
 pub(crate) mod search;
+mod sessions;
 mod settings;
 mod transfer;
 

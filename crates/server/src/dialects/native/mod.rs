@@ -14,6 +14,7 @@ mod files;
 mod folders;
 mod keys;
 pub mod openapi;
+pub mod session;
 
 use crate::AppState;
 use assetlib_core::auth::{Access, Principal};
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(get_me))
+        .routes(routes!(session::sign_in, session::get_session, session::sign_out))
         .routes(routes!(search_assets, files::upload))
         .routes(routes!(files::batch_delete))
         .routes(routes!(get_asset, patch_asset, files::delete))
@@ -179,9 +181,13 @@ async fn unknown_route() -> Problem {
     Problem::not_found()
 }
 
-/// The caller, from `Authorization: Bearer KEY`.
+/// The caller, from `Authorization: Bearer KEY`, or else from the web UI's session cookie
+/// ([`session`]).
 async fn principal(state: &AppState, headers: &HeaderMap) -> NativeResult<Principal> {
     let Some(value) = super::credential(headers, "authorization")? else {
+        if let Some(secret) = session::secret(headers) {
+            return Ok(state.lib.session_principal(&secret).await?.0);
+        }
         return Err(Error::unauthenticated("Send your API key as Authorization: Bearer KEY.").into());
     };
     let Some(key) = value.strip_prefix("Bearer ").filter(|k| !k.is_empty()) else {
@@ -385,15 +391,20 @@ fn json_body<T: DeserializeOwned>(body: &Bytes) -> NativeResult<T> {
     responses((status = 200, description = "The caller and the accounts its key reaches", body = schema::Me), openapi::Problems))]
 async fn get_me(State(state): State<AppState>, headers: HeaderMap) -> NativeResult<Response> {
     let who = principal(&state, &headers).await?;
+    Ok(axum::Json(me_of(&state, &who).await).into_response())
+}
+
+/// The caller and the accounts its key reaches, with its role in each.
+async fn me_of(state: &AppState, who: &Principal) -> schema::Me {
     let mut accounts = vec![];
     for account in who.reachable().unwrap_or_default() {
         let role = who.roles.get(&account).map_or("owner", |r| r.as_str());
-        if let Ok(a) = state.lib.authorize(&who, account, Access::Read).await {
+        if let Ok(a) = state.lib.authorize(who, account, Access::Read).await {
             accounts.push(schema::MeAccount { id: a.id.0, name: a.name, role: role.to_owned() });
         }
     }
     let user = schema::MeUser { id: who.user.0.clone(), name: who.name.clone(), admin: who.admin };
-    Ok(axum::Json(schema::Me { user, accounts }).into_response())
+    schema::Me { user, accounts }
 }
 
 /// Parses the search parameters of SPEC 5.4 into a query of `account`. Unknown parameters are

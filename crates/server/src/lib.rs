@@ -10,6 +10,7 @@ pub mod fuzzing;
 pub mod http;
 mod multipart;
 mod streamed_json;
+pub mod ui;
 
 pub use http::{HttpLimits, serve};
 
@@ -49,6 +50,7 @@ pub fn router(lib: Arc<Library>, http: HttpConfig) -> Router {
         )
         .merge(dialects::hivo::routes())
         .merge(files::routes())
+        .merge(ui::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
         .layer(DefaultBodyLimit::max(http::JSON_BODY_LIMIT))

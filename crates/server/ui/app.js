@@ -1,0 +1,232 @@
+// The web UI (SPEC 8): a page of the native API. It signs in for a session cookie (HttpOnly:
+// this script never sees it), keeps only the session's CSRF token in memory, and renders every
+// name the server sends as text. Folder views are addressed as #/{account}/{folder path}.
+'use strict';
+
+const state = { csrf: null, accounts: [], cursor: null, view: null };
+const byId = (id) => document.getElementById(id);
+
+/** One call of the native API: `{ status, data }`, `data` the parsed JSON body or null. */
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (state.csrf && method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = state.csrf;
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (e) {
+    return { status: 0, data: { detail: 'The server could not be reached.' } };
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
+  return { status: res.status, data };
+}
+
+function show(view) {
+  for (const id of ['signin', 'library']) byId(id).hidden = id !== view;
+  byId('who').hidden = view !== 'library';
+}
+
+function signedOut() {
+  state.csrf = null;
+  state.accounts = [];
+  byId('grid').replaceChildren();
+  show('signin');
+  byId('key').focus();
+}
+
+function enter(session) {
+  state.csrf = session.csrfToken;
+  state.accounts = session.accounts;
+  byId('user-name').textContent = session.user.name;
+  const select = byId('account');
+  select.replaceChildren(...session.accounts.map((a) => {
+    const option = document.createElement('option');
+    option.value = String(a.id);
+    option.textContent = `${a.name} (${a.role})`;
+    return option;
+  }));
+  show('library');
+  route();
+}
+
+/** The account and folder the address names; the first account's root by default. */
+function parseHash() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
+  let decoded;
+  try { decoded = parts.map(decodeURIComponent); } catch (e) { decoded = []; }
+  const first = state.accounts[0];
+  const account = decoded.length > 0 ? Number(decoded[0]) : (first ? first.id : NaN);
+  return { account, folder: decoded.slice(1).join('/') };
+}
+
+function folderHref(account, folder) {
+  const tail = folder ? `/${folder.split('/').map(encodeURIComponent).join('/')}` : '';
+  return `#/${account}${tail}`;
+}
+
+function route() {
+  if (!state.csrf) return;
+  const { account, folder } = parseHash();
+  const known = state.accounts.find((a) => a.id === account);
+  byId('grid').replaceChildren();
+  byId('more').hidden = true;
+  if (!known) {
+    // An account the key does not reach: nothing of it is shown.
+    byId('crumbs').replaceChildren();
+    byId('folder-title').textContent = 'Not found';
+    byId('status').textContent = 'There is no such account for you. Choose one of yours above.';
+    return;
+  }
+  byId('account').value = String(account);
+  state.view = { account, folder };
+  state.cursor = null;
+  renderCrumbs(account, known.name, folder);
+  byId('folder-title').textContent = folder ? folder.split('/').pop() : known.name;
+  loadPage();
+}
+
+function renderCrumbs(account, accountName, folder) {
+  const items = [{ label: accountName, path: '' }];
+  let path = '';
+  for (const part of folder ? folder.split('/') : []) {
+    path = path ? `${path}/${part}` : part;
+    items.push({ label: part, path });
+  }
+  byId('crumbs').replaceChildren(...items.map((item, i) => {
+    const li = document.createElement('li');
+    if (i === items.length - 1) {
+      const here = document.createElement('span');
+      here.setAttribute('aria-current', 'page');
+      here.textContent = item.label;
+      li.append(here);
+    } else {
+      const a = document.createElement('a');
+      a.href = folderHref(account, item.path);
+      a.textContent = item.label;
+      li.append(a);
+    }
+    return li;
+  }));
+}
+
+async function loadPage() {
+  const view = state.view;
+  const params = new URLSearchParams({ limit: '200' });
+  if (view.folder) params.set('path', view.folder);
+  if (state.cursor) params.set('cursor', state.cursor);
+  byId('status').textContent = 'Loading…';
+  const { status, data } = await api('GET', `/api/v1/accounts/${view.account}/tree?${params}`);
+  if (state.view !== view) return; // the user went elsewhere meanwhile
+  if (status === 401) { signedOut(); return; }
+  if (status !== 200) {
+    byId('status').textContent = (data && data.detail) || `The folder could not be read (${status}).`;
+    return;
+  }
+  byId('grid').append(...data.entries.map((entry) => tile(view.account, entry)));
+  state.cursor = data.nextCursor;
+  byId('more').hidden = !state.cursor;
+  const count = byId('grid').children.length;
+  byId('status').textContent = count === 0
+    ? 'This folder is empty. Upload files into it through the API, or open another folder.'
+    : `${count} item${count === 1 ? '' : 's'}${state.cursor ? ' so far' : ''}`;
+}
+
+/** A short label for a file without a thumbnail: its extension, or its type's family. */
+function typeLabel(asset) {
+  const dot = asset.name.lastIndexOf('.');
+  if (dot > 0 && dot < asset.name.length - 1) return asset.name.slice(dot + 1, dot + 6);
+  return (asset.contentType || 'file').split('/')[0];
+}
+
+function tile(account, entry) {
+  const li = document.createElement('li');
+  li.className = 'tile';
+  const link = document.createElement('a');
+  const thumb = document.createElement('div');
+  thumb.className = 'thumb';
+  const name = document.createElement('div');
+  name.className = 'name';
+  if (entry.type === 'folder') {
+    link.href = folderHref(account, entry.path);
+    const icon = document.createElement('span');
+    icon.className = 'icon';
+    icon.textContent = 'Folder';
+    thumb.append(icon);
+    name.textContent = entry.name;
+    li.dataset.kind = 'folder';
+  } else {
+    const asset = entry.asset;
+    link.href = asset.url;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    if (asset.versions && asset.versions.thumbnail) {
+      // The thumbnail rendition, never the original.
+      const img = document.createElement('img');
+      img.src = `/api/v1/accounts/${account}/assets/${encodeURIComponent(asset.id)}/content?version=thumbnail`;
+      img.alt = '';
+      img.loading = 'lazy';
+      thumb.append(img);
+    } else {
+      const icon = document.createElement('span');
+      icon.className = 'icon';
+      icon.textContent = typeLabel(asset);
+      thumb.append(icon);
+    }
+    name.textContent = asset.name;
+    li.dataset.kind = 'asset';
+  }
+  link.append(thumb, name);
+  li.append(link);
+  return li;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const input = byId('key');
+  const error = byId('signin-error');
+  error.textContent = '';
+  const key = input.value.trim();
+  if (!key) {
+    error.textContent = 'Enter an API key.';
+    input.focus();
+    return;
+  }
+  const { status, data } = await api('POST', '/api/v1/session', { key });
+  if (status === 201) {
+    input.value = '';
+    enter(data);
+    byId('main').focus();
+  } else {
+    error.textContent = (data && data.detail) || `Signing in failed (${status}).`;
+    input.focus();
+  }
+}
+
+async function signOut() {
+  await api('DELETE', '/api/v1/session');
+  history.replaceState(null, '', location.pathname);
+  signedOut();
+}
+
+async function start() {
+  byId('signin-form').addEventListener('submit', signIn);
+  byId('sign-out').addEventListener('click', signOut);
+  byId('more').addEventListener('click', loadPage);
+  byId('account').addEventListener('change', (e) => { location.hash = folderHref(e.target.value, ''); });
+  window.addEventListener('hashchange', route);
+  const { status, data } = await api('GET', '/api/v1/session');
+  if (status === 200) enter(data);
+  else signedOut();
+}
+
+document.addEventListener('DOMContentLoaded', start);

@@ -114,6 +114,15 @@ impl Browser {
         serde_json::from_value(v).unwrap()
     }
 
+    /// Saves a screenshot as `<name>.png` in `ASSETLIB_UI_SCREENSHOTS`, when that is set (how the
+    /// pictures under docs/ are made).
+    async fn snapshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("ASSETLIB_UI_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
     async fn sign_in(&self, key: &str) {
         let input = self.client.find(Locator::Id("key")).await.unwrap();
         input.clear().await.unwrap();
@@ -154,6 +163,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     assert_eq!(b.text("signin-error").await, "Invalid API key.");
     assert_eq!(b.eval("return document.getElementById('signin-error').getAttribute('role')").await, "alert");
     assert!(b.visible("signin").await && !b.visible("library").await);
+    b.snapshot("sign-in").await;
 
     // The right key: the first account's root folder.
     b.sign_in(&app.key).await;
@@ -163,6 +173,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let mut names = b.names().await;
     names.sort();
     assert_eq!(names, [hostile.to_owned(), "brand".to_owned()]);
+    b.snapshot("root").await;
     // The name is text: no element was made from it, no script ran (an alert would fail the
     // next WebDriver command).
     assert_eq!(b.eval("return document.querySelectorAll('img[src=\"x\"]').length").await, 0);
@@ -188,6 +199,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let src = b.eval("return document.querySelector('#grid img').getAttribute('src')").await;
     assert!(src.as_str().is_some_and(|s| s.ends_with("/content?version=thumbnail")), "{src}");
     assert_eq!(b.names().await, ["hero.png"]);
+    b.snapshot("folder").await;
     let crumbs = b.eval("return [...document.querySelectorAll('#crumbs li')].map(e => e.textContent)").await;
     assert_eq!(crumbs, json!(["Default", "brand"]));
 

@@ -3,8 +3,9 @@
 //! says, after every kind of write: an upload with and without metadata, a patch, a metadata
 //! replacement, a copy, a replacement of the content, a write of many files at once, a
 //! collection's deletion, a move, an
-//! asset's deletion, a folder's deletion and an import. They are read here with
-//! SQL, as no port reads them yet.
+//! asset's deletion, a folder's deletion and an import; and on SQLite each folder row's
+//! signature of its asset's tags and values (0015) is the one they give. They are read here
+//! with SQL, as no port reads them yet.
 
 use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata};
 use assetlib_core::ports::MetaStore;
@@ -33,8 +34,20 @@ enum Db {
     Pg(PgConnection),
 }
 
+/// Folder rows whose signature (SQLite's 0015, kept by triggers) is not the one their asset's
+/// tags and metadata give now. PostgreSQL keeps none: its column stays 0.
+const STALE_SIGNATURES: &str = "SELECT asset_id, folder FROM asset_folders f
+     WHERE terms <> (SELECT coalesce(sum(DISTINCT b), 0) FROM asset_term_bits WHERE asset_id = f.asset_id)";
+const ANY_SIGNATURE: &str = "SELECT asset_id, folder FROM asset_folders WHERE terms <> 0";
+
 impl Db {
+    /// The side rows, after checking that every folder row's signature is exact.
     async fn rows(&mut self) -> Rows {
+        let stale: Vec<(String, String)> = match self {
+            Db::Sqlite(c) => sqlx::query_as(STALE_SIGNATURES).fetch_all(c).await.unwrap(),
+            Db::Pg(c) => sqlx::query_as(ANY_SIGNATURE).fetch_all(c).await.unwrap(),
+        };
+        assert!(stale.is_empty(), "folder rows with a signature other than their asset's: {stale:?}");
         let rows: Vec<(String, String, String, String)> = match self {
             Db::Sqlite(c) => sqlx::query_as(SIDE_ROWS).fetch_all(c).await.unwrap(),
             Db::Pg(c) => sqlx::query_as(SIDE_ROWS).fetch_all(c).await.unwrap(),

@@ -264,3 +264,49 @@ async fn postgres_libraries_before_the_terms_index_carry_forward() {
     conn.close().await.unwrap();
     common::drop_database(&url).await;
 }
+
+/// A SQLite library of migration 0014 gains the signatures of 0015 in its folder rows: a folder
+/// walk with a tag and a metadata value finds what it found before, and no other asset.
+#[tokio::test]
+async fn sqlite_libraries_before_the_folder_signatures_carry_forward() {
+    use assetlib_core::search::{AssetQuery, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("sqlite", 14, old.path());
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("meta.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    for (id, tag, team, at) in
+        [("both", "Hero", "Red", 30), ("tag-only", "hero", "Blue", 20), ("team-only", "Other", "red", 10)]
+    {
+        let rows = [
+            format!(
+                "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded, tags, metadata)
+                 VALUES ('{id}', 7, 'p/q', '{id}.png', 1, 'image/png', 'h', 'b-{id}', {at}, {at}, '{id}.png', '[\"{tag}\"]', '{{\"Team\":\"{team}\"}}')"
+            ),
+            format!("INSERT INTO asset_tags (asset_id, account_id, tag, folded, created_at) VALUES ('{id}', 7, '{tag}', lower('{tag}'), {at})"),
+            format!(
+                "INSERT INTO asset_metadata (asset_id, account_id, key, value, folded, created_at) VALUES ('{id}', 7, 'Team', '{team}', lower('{team}'), {at})"
+            ),
+            format!("INSERT INTO asset_folders (asset_id, account_id, folder, created_at) VALUES ('{id}', 7, 'p', {at}), ('{id}', 7, 'p/q', {at})"),
+        ];
+        for sql in rows {
+            conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+        }
+    }
+    conn.close().await.unwrap();
+    let store = assetlib_db::connect(&url).await.unwrap();
+    let mut q = AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 10);
+    q.path_prefix = Some("p".into());
+    q.tags = vec!["HERO".into()];
+    q.metadata = vec![("Team".into(), "RED".into())];
+    let ids = |v: Vec<assetlib_core::model::Asset>| v.into_iter().map(|a| a.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.search_assets(&q, 100).await.unwrap()), ["both"]);
+    q.metadata.clear();
+    assert_eq!(ids(store.search_assets(&q, 100).await.unwrap()), ["both", "tag-only"]);
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let (unset,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM asset_folders WHERE terms = 0").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(unset, 0, "every folder row has its asset's signature");
+}

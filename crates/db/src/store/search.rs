@@ -25,6 +25,34 @@ pub(crate) struct Features {
     /// Whether `assets_terms` (PostgreSQL, 0013) can answer a conjunction of tags, metadata
     /// values and a `pathPrefix` ([`Plan::Terms`]).
     pub terms: bool,
+    /// Whether the folder rows hold a signature of their asset's tags and metadata values
+    /// (`asset_folders.terms`, SQLite's 0015) that a folder walk tests first ([`signature`]).
+    pub signatures: bool,
+}
+
+/// The hash of the SQL text value `s` that SQLite's 0015 computes for a signature bit: its
+/// length and five of its characters (first, second, middle, last but one, last). The
+/// migration's view and triggers spell out the same expression.
+fn text_hash(s: &str) -> String {
+    let code = |at: &str| format!("coalesce(unicode({at}), 0)");
+    format!(
+        "(length({s}) * 7 + {} * 31 + {} * 131 + {} * 17 + {} * 257 + {} * 13)",
+        code(s),
+        code(&format!("substr({s}, 2, 1)")),
+        code(&format!("substr({s}, (length({s}) + 1) / 2, 1)")),
+        code(&format!("substr({s}, -2, 1)")),
+        code(&format!("substr({s}, -1)")),
+    )
+}
+
+/// The signature bit of a folded tag `t` (SQL text), as 0015's view has it.
+fn tag_bit(t: &str) -> String {
+    format!("(1 << ({} % 61))", text_hash(t))
+}
+
+/// The signature bit of metadata key `k` with folded value `v` (SQL text), as 0015's view has it.
+fn metadata_bit(k: &str, v: &str) -> String {
+    format!("(1 << (({} * 3 + {} + 29) % 61))", text_hash(k), text_hash(v))
 }
 
 /// The expression `assets_terms` indexes (0013): an asset's tags (`t:` and the folded tag), its
@@ -144,6 +172,9 @@ struct Filters {
     /// `asset_terms(…) @> ARRAY[…]`, for an engine with the terms index and a query with two
     /// or more filters it holds.
     terms: Option<String>,
+    /// The bits of the query's tags and metadata values in a folder row's signature (an SQL
+    /// expression), for an engine that keeps signatures.
+    signature: Option<String>,
 }
 
 impl Filters {
@@ -209,12 +240,14 @@ fn filters(q: &AssetQuery, features: Features, b: &mut Builder) -> Filters {
     }
     let path = (!paths.is_empty()).then(|| paths.join(" AND "));
     let mut sides = Vec::new();
+    let mut bits: Vec<String> = Vec::new();
     // The same values as terms (see [`TERMS`]).
     let mut terms: Vec<String> = prefix_arg.iter().map(|p| format!("'d:' || {p}")).collect();
     for tag in &q.tags {
         let t = b.arg(tag.as_str());
         sides.push(Side { table: "asset_tags", condition: format!("folded = lower({t})") });
         terms.push(format!("'t:' || lower({t})"));
+        bits.push(tag_bit(&format!("lower({t})")));
     }
     if let Some(sku) = &q.sku {
         let s = b.arg(sku.as_str());
@@ -232,9 +265,11 @@ fn filters(q: &AssetQuery, features: Features, b: &mut Builder) -> Filters {
         let (k, v) = (b.arg(key.as_str()), b.arg(value.as_str()));
         sides.push(Side { table: "asset_metadata", condition: format!("key = {k} AND folded = lower({v})") });
         terms.push(format!("'m:' || length({k}) || ':' || {k} || '=' || lower({v})"));
+        bits.push(metadata_bit(&k, &format!("lower({v})")));
     }
     let terms = (features.terms && terms.len() >= 2).then(|| format!("{TERMS} @> ARRAY[{}]", terms.join(", ")));
-    Filters { in_scope, sides, text, path, prefix: prefix_arg, exact_path, terms }
+    let signature = (features.signatures && !bits.is_empty()).then(|| bits.join(" | "));
+    Filters { in_scope, sides, text, path, prefix: prefix_arg, exact_path, terms, signature }
 }
 
 /// The bound of each count of [`narrowest`] for a query with `filters` filters.
@@ -255,7 +290,7 @@ pub(crate) fn folder_count(q: &AssetQuery, counts: &[(i64, i64)]) -> Option<Stmt
         return None;
     }
     let mut b = Builder::default();
-    let f = filters(q, Features { metadata_probe: "", terms: false }, &mut b);
+    let f = filters(q, Features { metadata_probe: "", terms: false, signatures: false }, &mut b);
     let prefix = f.prefix.clone().unwrap_or_default();
     // Counted only as far as decides: at four times the narrowest filter's count (and more), it
     // is gathered ([`folder_side_bound`]).
@@ -414,6 +449,11 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
     }
     if walk_folders {
         b.when(format!("f.folder = {}", f.prefix.clone().unwrap_or_default()));
+        // Assets whose signature lacks a wanted bit are passed over from the index entry,
+        // before any probe.
+        if let Some(bits) = &f.signature {
+            b.when(format!("(f.terms & ({bits})) = ({bits})"));
+        }
     }
     if let Some(side) = walked_side {
         // Its columns are the side table's own (`folded`, `key`): no asset column has their
@@ -592,8 +632,8 @@ mod tests {
     use assetlib_core::AccountId;
 
     /// An engine without the terms index, and one with it.
-    const SQLITE: Features = Features { metadata_probe: "asset_metadata m", terms: false };
-    const POSTGRES: Features = Features { metadata_probe: "asset_metadata m", terms: true };
+    const SQLITE: Features = Features { metadata_probe: "asset_metadata m", terms: false, signatures: true };
+    const POSTGRES: Features = Features { metadata_probe: "asset_metadata m", terms: true, signatures: false };
 
     fn narrowest_sqlite(q: &AssetQuery) -> Option<Stmt> {
         narrowest(q, SQLITE)
@@ -705,5 +745,21 @@ mod tests {
         let mut ids = q.clone();
         ids.ids = vec![assetlib_core::AssetId("x".into())];
         assert!(terms_statement(&ids, 0, POSTGRES).is_none());
+    }
+    #[test]
+    fn a_folder_walk_tests_the_signature_first_where_the_engine_keeps_one() {
+        let mut q = query(Some("clients/brand-07"), "Product");
+        q.metadata = vec![("channel".into(), "web".into())];
+        let sql = statement(&q, 0, Plan::Folders, SQLITE).text().to_owned();
+        let test = sql.find("(f.terms & (").unwrap_or_else(|| panic!("{sql}"));
+        assert!(test < sql.find("EXISTS").unwrap(), "before any probe: {sql}");
+        // The probes still decide.
+        assert!(sql.contains("asset_tags") && sql.contains("asset_metadata"), "{sql}");
+        // Not where the engine keeps none, and not for other filters alone.
+        assert!(!statement(&q, 0, Plan::Folders, POSTGRES).text().contains("f.terms"));
+        let mut collection = query(Some("a"), "t");
+        collection.tags.clear();
+        collection.collection = Some(assetlib_core::CollectionId("c".into()));
+        assert!(!statement(&collection, 0, Plan::Folders, SQLITE).text().contains("f.terms"));
     }
 }

@@ -203,6 +203,28 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let crumbs = b.eval("return [...document.querySelectorAll('#crumbs li')].map(e => e.textContent)").await;
     assert_eq!(crumbs, json!(["Default", "brand"]));
 
+    // A search of the folder: its own address (kept on reload), results as tiles, an empty
+    // result said so.
+    let q = b.client.find(Locator::Id("q")).await.unwrap();
+    q.send_keys("HER").await.unwrap();
+    b.client.find(Locator::Css("#search-form button")).await.unwrap().click().await.unwrap();
+    b.until("the results", "return document.getElementById('folder-title').textContent.startsWith('Results for')")
+        .await;
+    assert_eq!(b.eval("return location.hash").await, "#/1/brand?q=HER");
+    b.until("one result", "return document.querySelectorAll('#grid .tile').length === 1").await;
+    assert_eq!(b.names().await, ["hero.png"]);
+    b.snapshot("search").await;
+    b.client.goto(&app.url("/#/1?q=%3Cimg")).await.unwrap();
+    b.client.refresh().await.unwrap();
+    b.until("the results from the root", "return document.querySelectorAll('#grid .tile').length === 1").await;
+    assert_eq!(b.names().await, [hostile]);
+    assert_eq!(b.eval("return document.getElementById('q').value").await, "<img");
+    assert_eq!(b.eval("return document.querySelectorAll('img[src=\"x\"]').length").await, 0);
+    b.client.goto(&app.url("/#/1/brand?q=nothing-like-it")).await.unwrap();
+    b.until("no result", "return document.getElementById('status').textContent.startsWith('Nothing here matches')")
+        .await;
+    assert_eq!(b.eval("return document.querySelectorAll('#grid .tile').length").await, 0);
+
     // An account the key does not reach shows nothing of it.
     b.client.goto(&app.url("/#/2")).await.unwrap();
     b.until("the refusal", "return document.getElementById('folder-title').textContent === 'Not found'").await;

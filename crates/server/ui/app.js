@@ -1,6 +1,7 @@
 // The web UI (SPEC 8): a page of the native API. It signs in for a session cookie (HttpOnly:
 // this script never sees it), keeps only the session's CSRF token in memory, and renders every
-// name the server sends as text. Folder views are addressed as #/{account}/{folder path}.
+// name the server sends as text. Folder views are addressed as #/{account}/{folder path}, and a
+// search in a folder as #/{account}/{folder path}?q=… (bookmarkable; never the key).
 'use strict';
 
 const state = { csrf: null, accounts: [], cursor: null, view: null };
@@ -59,14 +60,18 @@ function enter(session) {
   route();
 }
 
-/** The account and folder the address names; the first account's root by default. */
+/** The account, folder and search the address names; the first account's root by default. */
 function parseHash() {
-  const parts = location.hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
+  const raw = location.hash.replace(/^#\/?/, '');
+  const mark = raw.indexOf('?');
+  const path = mark < 0 ? raw : raw.slice(0, mark);
+  const search = new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1));
+  const parts = path.split('/').filter((p) => p !== '');
   let decoded;
   try { decoded = parts.map(decodeURIComponent); } catch (e) { decoded = []; }
   const first = state.accounts[0];
   const account = decoded.length > 0 ? Number(decoded[0]) : (first ? first.id : NaN);
-  return { account, folder: decoded.slice(1).join('/') };
+  return { account, folder: decoded.slice(1).join('/'), q: search.get('q') || '' };
 }
 
 function folderHref(account, folder) {
@@ -76,7 +81,7 @@ function folderHref(account, folder) {
 
 function route() {
   if (!state.csrf) return;
-  const { account, folder } = parseHash();
+  const { account, folder, q } = parseHash();
   const known = state.accounts.find((a) => a.id === account);
   byId('grid').replaceChildren();
   byId('more').hidden = true;
@@ -88,23 +93,26 @@ function route() {
     return;
   }
   byId('account').value = String(account);
-  state.view = { account, folder };
+  byId('q').value = q;
+  state.view = { account, folder, q };
   state.cursor = null;
-  renderCrumbs(account, known.name, folder);
-  byId('folder-title').textContent = folder ? folder.split('/').pop() : known.name;
+  renderCrumbs(account, known.name, folder, q);
+  const here = folder ? folder.split('/').pop() : known.name;
+  byId('folder-title').textContent = q ? `Results for “${q}” in ${here}` : here;
   loadPage();
 }
 
-function renderCrumbs(account, accountName, folder) {
+function renderCrumbs(account, accountName, folder, q) {
   const items = [{ label: accountName, path: '' }];
   let path = '';
   for (const part of folder ? folder.split('/') : []) {
     path = path ? `${path}/${part}` : part;
     items.push({ label: part, path });
   }
+  if (q) items.push({ label: 'Search', path: null });
   byId('crumbs').replaceChildren(...items.map((item, i) => {
     const li = document.createElement('li');
-    if (i === items.length - 1) {
+    if (i === items.length - 1 || item.path === null) {
       const here = document.createElement('span');
       here.setAttribute('aria-current', 'page');
       here.textContent = item.label;
@@ -121,23 +129,37 @@ function renderCrumbs(account, accountName, folder) {
 
 async function loadPage() {
   const view = state.view;
-  const params = new URLSearchParams({ limit: '200' });
-  if (view.folder) params.set('path', view.folder);
-  if (state.cursor) params.set('cursor', state.cursor);
+  let url;
+  if (view.q) {
+    // A search of the folder and everything below it, newest first, 100 at a time.
+    const params = new URLSearchParams({ q: view.q, limit: '100' });
+    if (view.folder) params.set('pathPrefix', view.folder);
+    if (state.cursor) params.set('cursor', state.cursor);
+    url = `/api/v1/accounts/${view.account}/assets?${params}`;
+  } else {
+    const params = new URLSearchParams({ limit: '200' });
+    if (view.folder) params.set('path', view.folder);
+    if (state.cursor) params.set('cursor', state.cursor);
+    url = `/api/v1/accounts/${view.account}/tree?${params}`;
+  }
   byId('status').textContent = 'Loading…';
-  const { status, data } = await api('GET', `/api/v1/accounts/${view.account}/tree?${params}`);
+  const { status, data } = await api('GET', url);
   if (state.view !== view) return; // the user went elsewhere meanwhile
   if (status === 401) { signedOut(); return; }
   if (status !== 200) {
     byId('status').textContent = (data && data.detail) || `The folder could not be read (${status}).`;
     return;
   }
-  byId('grid').append(...data.entries.map((entry) => tile(view.account, entry)));
+  const entries = view.q ? data.items.map((asset) => ({ type: 'asset', asset })) : data.entries;
+  byId('grid').append(...entries.map((entry) => tile(view.account, entry)));
   state.cursor = data.nextCursor;
   byId('more').hidden = !state.cursor;
   const count = byId('grid').children.length;
+  const empty = view.q
+    ? 'Nothing here matches. Names and tags are matched from their first letters.'
+    : 'This folder is empty. Upload files into it through the API, or open another folder.';
   byId('status').textContent = count === 0
-    ? 'This folder is empty. Upload files into it through the API, or open another folder.'
+    ? empty
     : `${count} item${count === 1 ? '' : 's'}${state.cursor ? ' so far' : ''}`;
 }
 
@@ -218,8 +240,18 @@ async function signOut() {
   signedOut();
 }
 
+function search(event) {
+  event.preventDefault();
+  const view = state.view;
+  if (!view) return;
+  const q = byId('q').value.trim();
+  const tail = q ? `?${new URLSearchParams({ q })}` : '';
+  location.hash = folderHref(view.account, view.folder) + tail;
+}
+
 async function start() {
   byId('signin-form').addEventListener('submit', signIn);
+  byId('search-form').addEventListener('submit', search);
   byId('sign-out').addEventListener('click', signOut);
   byId('more').addEventListener('click', loadPage);
   byId('account').addEventListener('change', (e) => { location.hash = folderHref(e.target.value, ''); });

@@ -20,22 +20,18 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value, HeaderMap) {
-    let mut req = app.client.request(method, app.url(path));
-    if let Some(cookie) = cookie {
-        req = req.header("cookie", format!("assetlib_session={cookie}"));
-    }
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap();
-    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    (status, value, headers)
+    let cookie = cookie.map(|c| format!("assetlib_session={c}"));
+    let mut all: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", c.as_str())).collect();
+    all.extend_from_slice(headers);
+    Api { app }.request(method, path, &all, body).await
+}
+
+/// `POST .../collections {name}` by the session `cookie` with these headers.
+async fn create_collection(app: &TestApp, cookie: &str, headers: &[(&str, &str)], name: &str) -> (u16, Value) {
+    let (status, body, _) =
+        call(app, Method::POST, "/api/v1/accounts/1/collections", Some(cookie), headers, Some(json!({ "name": name })))
+            .await;
+    (status, body)
 }
 
 /// Signs in with `key`: the cookie's secret, the answer, and its `Set-Cookie`.
@@ -102,7 +98,6 @@ async fn a_session_acts_as_its_key_and_state_changes_need_its_csrf_token() {
 
     // A state change by cookie without the token, with a wrong one, or from another origin:
     // 403 and nothing happens.
-    let create = |name: &str| Some(json!({ "name": name }));
     let host = app.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
     let other_origin = "http://evil.example";
     for headers in [
@@ -113,47 +108,21 @@ async fn a_session_acts_as_its_key_and_state_changes_need_its_csrf_token() {
         vec![("origin", "null")],
         vec![("origin", other_origin), ("x-csrf-token", "not-it")],
     ] {
-        let got =
-            call(&app, Method::POST, "/api/v1/accounts/1/collections", Some(&secret), &headers, create("refused"))
-                .await;
-        problem(&(got.0, got.1.clone()), 403, "forbidden", None);
+        let got = create_collection(&app, &secret, &headers, "refused").await;
+        problem(&got, 403, "forbidden", None);
         assert_eq!(got.1["type"], "urn:assetlib:problem:csrf_refused", "{headers:?}");
     }
     // Another session's token is not this one's.
     let (other_secret, other_body, _) = sign_in(&app, &app.key).await;
     assert_ne!(other_secret, secret);
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/accounts/1/collections",
-        Some(&secret),
-        &[("x-csrf-token", &csrf(&other_body))],
-        create("refused"),
-    )
-    .await;
+    let got = create_collection(&app, &secret, &[("x-csrf-token", &csrf(&other_body))], "refused").await;
     assert_eq!(got.0, 403, "{}", got.1);
     assert!(collection_names(&app).await.is_empty(), "a refused request changed nothing");
     // With the token, or from the server's own origin: done.
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/accounts/1/collections",
-        Some(&secret),
-        &[("x-csrf-token", &token)],
-        create("by token"),
-    )
-    .await;
+    let got = create_collection(&app, &secret, &[("x-csrf-token", &token)], "by token").await;
     assert_eq!(got.0, 201, "{}", got.1);
     let origin = format!("http://{host}");
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/accounts/1/collections",
-        Some(&secret),
-        &[("origin", &origin)],
-        create("same origin"),
-    )
-    .await;
+    let got = create_collection(&app, &secret, &[("origin", &origin)], "same origin").await;
     assert_eq!(got.0, 201, "{}", got.1);
     let mut names = collection_names(&app).await;
     names.sort();
@@ -216,25 +185,9 @@ async fn a_session_reaches_what_its_key_reaches_with_its_role() {
     let got = call(&app, Method::GET, "/api/v1/accounts/2/assets", Some(&secret), &[], None).await;
     problem(&(got.0, got.1), 404, "not_found", None);
     // A viewer's session cannot change anything, token or not.
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/accounts/1/collections",
-        Some(&secret),
-        &[("x-csrf-token", &token)],
-        Some(json!({ "name": "no" })),
-    )
-    .await;
+    let got = create_collection(&app, &secret, &[("x-csrf-token", &token)], "no").await;
     problem(&(got.0, got.1), 403, "forbidden", None);
     // A Bearer key beside the cookie is the caller, and needs no token.
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/accounts/1/collections",
-        Some(&secret),
-        &[("authorization", &format!("Bearer {}", app.key))],
-        Some(json!({ "name": "by key" })),
-    )
-    .await;
+    let got = create_collection(&app, &secret, &[("authorization", &format!("Bearer {}", app.key))], "by key").await;
     assert_eq!(got.0, 201, "{}", got.1);
 }

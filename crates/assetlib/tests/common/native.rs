@@ -16,9 +16,22 @@ impl Api<'_> {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let bearer = key.map(|key| format!("Bearer {key}"));
+        let headers: Vec<(&str, &str)> = bearer.iter().map(|b| ("authorization", b.as_str())).collect();
+        self.request(method, path, &headers, body).await
+    }
+
+    /// A call with these headers (and a JSON body, if any): status, parsed body, headers.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
         let mut req = self.app.client.request(method, self.app.url(path));
-        if let Some(key) = key {
-            req = req.header("authorization", format!("Bearer {key}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(body) = body {
             req = req.json(&body);

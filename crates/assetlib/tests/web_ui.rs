@@ -203,6 +203,42 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let crumbs = b.eval("return [...document.querySelectorAll('#crumbs li')].map(e => e.textContent)").await;
     assert_eq!(crumbs, json!(["Default", "brand"]));
 
+    // The asset's panel: its own address, a preview from a rendition, every attribute and
+    // version as text, the public URL, and a signed link that serves the bytes to anyone.
+    b.client.find(Locator::Css("#grid li[data-kind=asset] a")).await.unwrap().click().await.unwrap();
+    b.until("the panel", "return !document.getElementById('panel').hidden && document.getElementById('panel-title').textContent === 'hero.png'").await;
+    let hash = b.eval("return location.hash").await;
+    assert!(hash.as_str().is_some_and(|h| h.starts_with("#/1/brand?asset=")), "{hash}");
+    b.until(
+        "the preview",
+        "const img = document.querySelector('#preview img'); return !!img && img.complete && img.naturalWidth > 0",
+    )
+    .await;
+    let src = b.eval("return document.querySelector('#preview img').getAttribute('src')").await;
+    assert!(src.as_str().is_some_and(|s| s.ends_with("/content?version=web")), "never the original: {src}");
+    let facts = b.eval("return [...document.querySelectorAll('#facts dt')].map(e => e.textContent)").await;
+    for term in ["Folder", "Type", "Size", "Tags", "Version: original", "Version: thumbnail", "Version: web"] {
+        assert!(facts.as_array().unwrap().iter().any(|t| t == term), "{term} in {facts}");
+    }
+    let public = b.eval("return document.getElementById('public-url').value").await;
+    assert!(public.as_str().is_some_and(|u| u.ends_with("/files/1/brand/hero.png")), "{public}");
+    b.client.find(Locator::Css("#link-disposition option[value=attachment]")).await.unwrap().click().await.unwrap();
+    b.client.find(Locator::Css("#link-form button")).await.unwrap().click().await.unwrap();
+    b.until("the signed link", "return !document.getElementById('signed-line').hidden").await;
+    let signed = b.eval("return document.getElementById('signed-url').value").await;
+    let signed = signed.as_str().unwrap().to_owned();
+    assert!(signed.contains("/signed/"), "{signed}");
+    let res = reqwest::get(&signed).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(res.bytes().await.unwrap().to_vec(), common::real_png());
+    b.snapshot("asset").await;
+    // Escape closes it; the folder stays.
+    b.client.find(Locator::Id("panel-close")).await.unwrap().send_keys("\u{e00c}").await.unwrap();
+    b.until("the panel closed", "return document.getElementById('panel').hidden").await;
+    assert_eq!(b.eval("return location.hash").await, "#/1/brand");
+    assert_eq!(b.names().await, ["hero.png"]);
+
     // A search of the folder: its own address (kept on reload), results as tiles, an empty
     // result said so.
     let q = b.client.find(Locator::Id("q")).await.unwrap();
@@ -219,6 +255,14 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     b.until("the results from the root", "return document.querySelectorAll('#grid .tile').length === 1").await;
     assert_eq!(b.names().await, [hostile]);
     assert_eq!(b.eval("return document.getElementById('q').value").await, "<img");
+    b.client.find(Locator::Css("#grid li[data-kind=asset] a")).await.unwrap().click().await.unwrap();
+    b.until("the hostile asset's panel", "return !document.getElementById('panel').hidden && document.getElementById('panel-title').textContent.length > 0").await;
+    assert_eq!(b.text("panel-title").await, hostile);
+    assert_eq!(
+        b.eval("return document.querySelector('#preview .icon').textContent").await,
+        "png",
+        "no rendition: its type"
+    );
     assert_eq!(b.eval("return document.querySelectorAll('img[src=\"x\"]').length").await, 0);
     b.client.goto(&app.url("/#/1/brand?q=nothing-like-it")).await.unwrap();
     b.until("no result", "return document.getElementById('status').textContent.startsWith('Nothing here matches')")

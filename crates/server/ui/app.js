@@ -1,7 +1,8 @@
 // The web UI (SPEC 8): a page of the native API. It signs in for a session cookie (HttpOnly:
 // this script never sees it), keeps only the session's CSRF token in memory, and renders every
 // name the server sends as text. Folder views are addressed as #/{account}/{folder path}, and a
-// search in a folder as #/{account}/{folder path}?q=… (bookmarkable; never the key).
+// search in a folder as #/{account}/{folder path}?q=… and an open asset as …?asset=ID
+// (bookmarkable; never the key).
 'use strict';
 
 const state = { csrf: null, accounts: [], cursor: null, view: null };
@@ -40,6 +41,8 @@ function show(view) {
 function signedOut() {
   state.csrf = null;
   state.accounts = [];
+  state.view = null;
+  byId('panel').hidden = true;
   byId('grid').replaceChildren();
   show('signin');
   byId('key').focus();
@@ -71,7 +74,21 @@ function parseHash() {
   try { decoded = parts.map(decodeURIComponent); } catch (e) { decoded = []; }
   const first = state.accounts[0];
   const account = decoded.length > 0 ? Number(decoded[0]) : (first ? first.id : NaN);
-  return { account, folder: decoded.slice(1).join('/'), q: search.get('q') || '' };
+  return {
+    account,
+    folder: decoded.slice(1).join('/'),
+    q: search.get('q') || '',
+    asset: search.get('asset') || '',
+  };
+}
+
+/** The address of a view: a folder, maybe searched, maybe with an asset open. */
+function viewHref({ account, folder, q, asset }) {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (asset) params.set('asset', asset);
+  const tail = params.toString();
+  return folderHref(account, folder) + (tail ? `?${tail}` : '');
 }
 
 function folderHref(account, folder) {
@@ -81,7 +98,14 @@ function folderHref(account, folder) {
 
 function route() {
   if (!state.csrf) return;
-  const { account, folder, q } = parseHash();
+  const { account, folder, q, asset } = parseHash();
+  const same = state.view && state.view.account === account && state.view.folder === folder && state.view.q === q;
+  if (same) {
+    // Only the open asset changed: the grid stays as it is.
+    state.view.asset = asset;
+    showPanel(account, asset);
+    return;
+  }
   const known = state.accounts.find((a) => a.id === account);
   byId('grid').replaceChildren();
   byId('more').hidden = true;
@@ -94,7 +118,8 @@ function route() {
   }
   byId('account').value = String(account);
   byId('q').value = q;
-  state.view = { account, folder, q };
+  state.view = { account, folder, q, asset };
+  showPanel(account, asset);
   state.cursor = null;
   renderCrumbs(account, known.name, folder, q);
   const here = folder ? folder.split('/').pop() : known.name;
@@ -188,9 +213,8 @@ function tile(account, entry) {
     li.dataset.kind = 'folder';
   } else {
     const asset = entry.asset;
-    link.href = asset.url;
-    link.target = '_blank';
-    link.rel = 'noopener';
+    const view = state.view;
+    link.href = viewHref({ account, folder: view.folder, q: view.q, asset: asset.id });
     if (asset.versions && asset.versions.thumbnail) {
       // The thumbnail rendition, never the original.
       const img = document.createElement('img');
@@ -210,6 +234,163 @@ function tile(account, entry) {
   link.append(thumb, name);
   li.append(link);
   return li;
+}
+
+const SIZE_UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+
+function humanSize(n) {
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${SIZE_UNITS[unit]}`;
+}
+
+function when(t) {
+  return t ? new Date(t).toLocaleString() : '—';
+}
+
+/** The asset's panel (`?asset=ID`), or none. */
+async function showPanel(account, id) {
+  const panel = byId('panel');
+  if (!id) {
+    panel.hidden = true;
+    state.panel = null;
+    return;
+  }
+  state.panel = id;
+  byId('signed-line').hidden = true;
+  byId('panel-status').textContent = 'Loading…';
+  byId('panel-close').href = viewHref({ ...state.view, asset: '' });
+  panel.hidden = false;
+  const { status, data } = await api('GET', `/api/v1/accounts/${account}/assets/${encodeURIComponent(id)}`);
+  if (state.panel !== id) return;
+  if (status === 401) { signedOut(); return; }
+  if (status !== 200) {
+    byId('panel-title').textContent = 'Not found';
+    byId('preview').replaceChildren();
+    byId('facts').replaceChildren();
+    byId('public-url').value = '';
+    byId('panel-status').textContent = (data && data.detail) || `The asset could not be read (${status}).`;
+    return;
+  }
+  state.asset = data;
+  byId('panel-title').textContent = data.name;
+  byId('preview').replaceChildren(preview(account, data));
+  byId('facts').replaceChildren(...facts(data));
+  byId('public-url').value = data.url;
+  byId('panel-status').textContent = '';
+  byId('panel-close').focus();
+}
+
+/** A preview fit for the type: the web or thumbnail rendition of an image, a player for video
+ * and audio, the first 64 KB of text; else the type's label. Never the original of an image. */
+function preview(account, asset) {
+  const content = (version) => `/api/v1/accounts/${account}/assets/${encodeURIComponent(asset.id)}/content`
+    + (version ? `?version=${version}` : '');
+  const type = asset.contentType || '';
+  const versions = asset.versions || {};
+  if (versions.web || versions.thumbnail) {
+    const img = document.createElement('img');
+    img.src = content(versions.web ? 'web' : 'thumbnail');
+    img.alt = `Preview of ${asset.name}`;
+    return img;
+  }
+  if (type.startsWith('video/')) {
+    const video = document.createElement('video');
+    video.controls = true;
+    video.preload = 'metadata';
+    video.src = content('');
+    return video;
+  }
+  if (type.startsWith('audio/')) {
+    const audio = document.createElement('audio');
+    audio.controls = true;
+    audio.preload = 'metadata';
+    audio.src = content('');
+    return audio;
+  }
+  if (type.startsWith('text/') || type === 'application/json') {
+    const pre = document.createElement('pre');
+    pre.textContent = 'Loading…';
+    fetch(content(''), { headers: { Range: 'bytes=0-65535' }, credentials: 'same-origin' })
+      .then((res) => (res.ok ? res.text() : Promise.reject(new Error(String(res.status)))))
+      .then((text) => { pre.textContent = text; })
+      .catch(() => { pre.textContent = 'The text could not be read.'; });
+    return pre;
+  }
+  const icon = document.createElement('span');
+  icon.className = 'icon';
+  icon.textContent = typeLabel(asset);
+  return icon;
+}
+
+/** The asset's attributes and versions as definition list entries, all as text. */
+function facts(asset) {
+  const rows = [
+    ['Folder', asset.path || '(root)'],
+    ['Type', asset.contentType],
+    ['Size', humanSize(asset.size)],
+    ['Created', when(asset.createdAt)],
+    ['Modified', when(asset.lastModified)],
+    ['Tags', asset.tags.length ? asset.tags.join(', ') : '—'],
+    ['SKUs', asset.skus.length ? asset.skus.join(', ') : '—'],
+  ];
+  for (const [key, value] of Object.entries(asset.metadata)) rows.push([`Metadata: ${key}`, value]);
+  rows.push(
+    ['Collections', asset.collectionIds.length ? asset.collectionIds.join(', ') : '—'],
+    ['Approved', asset.approvedAt ? when(asset.approvedAt) : 'no'],
+    ['Archived', asset.archivedAt ? when(asset.archivedAt) : 'no'],
+    ['Sensitive', asset.sensitiveAt ? 'yes' : 'no'],
+    ['Expires', when(asset.expiresAt)],
+    ['Licence expires', when(asset.licenseExpiresAt)],
+    ['Views', String(asset.views)],
+    ['Downloads', String(asset.downloads)],
+  );
+  for (const [name, v] of Object.entries(asset.versions || {})) {
+    const size = v.width ? `, ${v.width}×${v.height}` : '';
+    rows.push([`Version: ${name}`, `${v.contentType}, ${humanSize(v.size)}${size}`]);
+  }
+  return rows.flatMap(([term, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    return [dt, dd];
+  });
+}
+
+async function copy(inputId, button) {
+  const input = byId(inputId);
+  try {
+    await navigator.clipboard.writeText(input.value);
+    byId('panel-status').textContent = 'Copied.';
+  } catch (e) {
+    input.select();
+    byId('panel-status').textContent = 'Selected: press Ctrl+C (or Cmd+C) to copy.';
+  }
+  button.focus();
+}
+
+async function makeLink(event) {
+  event.preventDefault();
+  const asset = state.asset;
+  if (!asset) return;
+  const body = {
+    expiresIn: Number(byId('link-life').value),
+    disposition: byId('link-disposition').value,
+  };
+  const path = `/api/v1/accounts/${asset.accountId}/assets/${encodeURIComponent(asset.id)}/links`;
+  const { status, data } = await api('POST', path, body);
+  if (status === 201 || status === 200) {
+    byId('signed-url').value = data.url;
+    byId('signed-line').hidden = false;
+    byId('panel-status').textContent = `Link made, valid until ${when(data.expiresAt)}.`;
+  } else {
+    byId('panel-status').textContent = (data && data.detail) || `The link could not be made (${status}).`;
+  }
 }
 
 async function signIn(event) {
@@ -252,6 +433,12 @@ function search(event) {
 async function start() {
   byId('signin-form').addEventListener('submit', signIn);
   byId('search-form').addEventListener('submit', search);
+  byId('link-form').addEventListener('submit', makeLink);
+  byId('copy-public').addEventListener('click', (e) => copy('public-url', e.target));
+  byId('copy-signed').addEventListener('click', (e) => copy('signed-url', e.target));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !byId('panel').hidden) location.hash = byId('panel-close').getAttribute('href');
+  });
   byId('sign-out').addEventListener('click', signOut);
   byId('more').addEventListener('click', loadPage);
   byId('account').addEventListener('change', (e) => { location.hash = folderHref(e.target.value, ''); });

@@ -282,3 +282,69 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     assert!(!b.visible("library").await);
     browser.client.clone().close().await.unwrap();
 }
+
+#[ignore = "needs chromium and chromium-driver (.ci/run installs them)"]
+#[tokio::test]
+async fn upload_files_a_folder_and_a_zip_in_a_browser() {
+    let Some(browser) = browser().await else { return };
+    let app = TestApp::spawn().await;
+    let b = &browser;
+    b.client.goto(&app.url("/")).await.unwrap();
+    b.until("the sign-in form", "return !document.getElementById('signin').hidden").await;
+    b.sign_in(&app.key).await;
+    b.until("the library", "return !document.getElementById('library').hidden").await;
+
+    // Files, one of them refused by the server, and a zip: each with its progress and state,
+    // the server's own message for the refused one, and the zip's expansion followed.
+    let dir = tempfile::tempdir().unwrap();
+    let zip = common::zip_of(&[("z1.txt", b"one"), ("sub/z2.txt", b"two")]);
+    let files: [(&str, Vec<u8>); 4] =
+        [("a.txt", b"hello".to_vec()), ("b.png", common::real_png()), ("evil.exe", b"MZ".to_vec()), ("batch.zip", zip)];
+    let mut paths = vec![];
+    for (name, bytes) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path.display().to_string());
+    }
+    b.client.find(Locator::Id("files")).await.unwrap().send_keys(&paths.join("\n")).await.unwrap();
+    b.until("every upload", "return document.getElementById('upload-summary').textContent === '4 of 4 done, 1 failed'")
+        .await;
+    let states = b.eval("return [...document.querySelectorAll('#uploads li')].map(li => [li.querySelector('.file').textContent, li.querySelector('.state').textContent])").await;
+    let state_of = |name: &str| {
+        states.as_array().unwrap().iter().find(|s| s[0] == name).map(|s| s[1].as_str().unwrap().to_owned()).unwrap()
+    };
+    assert_eq!(state_of("a.txt"), "Uploaded");
+    assert!(state_of("evil.exe").contains("is not allowed"), "{states}");
+    assert!(state_of("batch.zip").starts_with("Expanded: 2 of 2 files"), "{states}");
+    assert_eq!(
+        b.eval("return document.querySelectorAll('#uploads button').length").await,
+        1,
+        "a retry for the refused one"
+    );
+    b.until(
+        "the folder reloaded",
+        "const n = [...document.querySelectorAll('#grid .name')].map(e => e.textContent); return ['a.txt', 'b.png', 'z1.txt', 'sub'].every(x => n.includes(x))",
+    )
+    .await;
+    assert!(!b.names().await.contains(&"evil.exe".to_owned()));
+    b.snapshot("upload").await;
+    let api = common::native::Api { app: &app };
+    let (status, page) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=sub").await;
+    assert_eq!((status, page["items"][0]["name"].as_str()), (200, Some("z2.txt")), "{page}");
+
+    // A whole folder keeps its structure below the folder it is dropped in.
+    let pack = dir.path().join("pack");
+    std::fs::create_dir_all(pack.join("deep")).unwrap();
+    std::fs::write(pack.join("x.txt"), b"x").unwrap();
+    std::fs::write(pack.join("deep").join("y.txt"), b"y").unwrap();
+    b.client.find(Locator::Id("folder-files")).await.unwrap().send_keys(&pack.display().to_string()).await.unwrap();
+    b.until(
+        "the folder's files",
+        "return document.getElementById('upload-summary').textContent === '6 of 6 done, 1 failed'",
+    )
+    .await;
+    let (status, page) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=pack&sort=name").await;
+    let keys: Vec<&str> = page["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!((status, keys), (200, vec!["pack/x.txt", "pack/deep/y.txt"]), "{page}");
+    browser.client.clone().close().await.unwrap();
+}

@@ -393,6 +393,194 @@ async function makeLink(event) {
   }
 }
 
+// ---- uploads ---------------------------------------------------------------------------------
+
+/** Files sent at once. */
+const PARALLEL_UPLOADS = 3;
+const uploads = { queue: [], running: 0, items: [] };
+
+/** Adds files (each with the folder below the current one it goes to) to the uploads. */
+function enqueue(files) {
+  const view = state.view;
+  if (!view || files.length === 0) return;
+  byId('upload-panel').hidden = false;
+  for (const { file, dir } of files) {
+    const folder = [view.folder, dir].filter((p) => p).join('/');
+    const item = { file, folder, account: view.account, loaded: 0, done: false, li: uploadRow(file, folder) };
+    uploads.items.push(item);
+    uploads.queue.push(item);
+  }
+  pump();
+}
+
+function uploadRow(file, folder) {
+  const li = document.createElement('li');
+  const name = document.createElement('span');
+  name.className = 'file';
+  name.textContent = folder ? `${folder}/${file.name}` : file.name;
+  const bar = document.createElement('progress');
+  bar.max = file.size || 1;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Upload of ${file.name}`);
+  const state = document.createElement('span');
+  state.className = 'state';
+  state.textContent = 'Waiting';
+  li.append(name, bar, state);
+  byId('uploads').append(li);
+  return li;
+}
+
+function setState(item, text, failed) {
+  const el = item.li.querySelector('.state');
+  el.textContent = text;
+  el.classList.toggle('failed', !!failed);
+}
+
+function pump() {
+  while (uploads.running < PARALLEL_UPLOADS && uploads.queue.length > 0) {
+    const item = uploads.queue.shift();
+    uploads.running += 1;
+    send(item).finally(() => {
+      uploads.running -= 1;
+      totals();
+      pump();
+      if (uploads.running === 0 && uploads.queue.length === 0) refreshFolder();
+    });
+  }
+  totals();
+}
+
+function totals() {
+  const size = uploads.items.reduce((n, i) => n + (i.file.size || 1), 0);
+  const loaded = uploads.items.reduce((n, i) => n + (i.done ? (i.file.size || 1) : i.loaded), 0);
+  const bar = byId('upload-total');
+  bar.max = size || 1;
+  bar.value = loaded;
+  const finished = uploads.items.filter((i) => i.done).length;
+  const failed = uploads.items.filter((i) => i.failed).length;
+  byId('upload-summary').textContent =
+    `${finished} of ${uploads.items.length} done${failed ? `, ${failed} failed` : ''}`;
+}
+
+/** Sends one file (multipart `path` and `file`), with its progress; a zip's expansion is
+ * then followed until it ends. */
+function send(item) {
+  item.failed = false;
+  item.done = false;
+  item.loaded = 0;
+  setState(item, 'Uploading…');
+  const bar = item.li.querySelector('progress');
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/v1/accounts/${item.account}/assets`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (state.csrf) xhr.setRequestHeader('X-CSRF-Token', state.csrf);
+    xhr.upload.onprogress = (e) => {
+      item.loaded = e.loaded;
+      bar.value = e.loaded;
+      totals();
+    };
+    xhr.onload = async () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      if (xhr.status === 200 || xhr.status === 201) {
+        bar.value = bar.max;
+        item.done = true;
+        setState(item, xhr.status === 201 ? 'Uploaded' : 'Uploaded, replacing the file that was there');
+      } else if (xhr.status === 202 && data && data.upload) {
+        bar.value = bar.max;
+        setState(item, 'Uploaded; expanding the zip…');
+        await follow(item, data.upload.id);
+      } else {
+        fail(item, (data && data.detail) || `Refused (${xhr.status}).`);
+      }
+      resolve();
+    };
+    xhr.onerror = () => { fail(item, 'The upload was cut off.'); resolve(); };
+    const form = new FormData();
+    if (item.folder) form.append('path', item.folder);
+    form.append('file', item.file, item.file.name);
+    xhr.send(form);
+  });
+}
+
+function fail(item, message) {
+  item.failed = true;
+  item.done = true;
+  setState(item, message, true);
+  if (!item.li.querySelector('button')) {
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.textContent = 'Retry';
+    retry.setAttribute('aria-label', `Retry ${item.file.name}`);
+    retry.addEventListener('click', () => {
+      retry.remove();
+      uploads.queue.push(item);
+      pump();
+    });
+    item.li.insertBefore(retry, item.li.querySelector('.state'));
+  }
+}
+
+/** Polls a zip's expansion until it completes or fails. */
+async function follow(item, id) {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const { status, data } = await api('GET', `/api/v1/accounts/${item.account}/uploads/${encodeURIComponent(id)}`);
+    if (status !== 200) { fail(item, (data && data.detail) || `The expansion could not be followed (${status}).`); return; }
+    if (data.status === 'completed' || data.status === 'completed_with_errors') {
+      item.done = true;
+      const skipped = data.errors.length ? `, ${data.errors.length} skipped: ${data.errors.map((e) => `${e.entry} (${e.reason})`).join('; ')}` : '';
+      setState(item, `Expanded: ${data.totalProcessed} of ${data.totalItems} files${skipped}`);
+      return;
+    }
+    if (data.status === 'failed') { fail(item, data.message || 'The zip could not be expanded.'); return; }
+    setState(item, `Expanding the zip: ${data.totalProcessed} of ${data.totalItems}…`);
+  }
+}
+
+function refreshFolder() {
+  if (!state.view) return;
+  const view = state.view;
+  state.view = null; // force a reload of the same address
+  location.hash === viewHref(view) ? route() : (location.hash = viewHref(view));
+}
+
+/** The files of a drop, folders walked (each file with its folder below the drop). */
+async function droppedFiles(dataTransfer) {
+  const out = [];
+  const walk = async (entry, dir) => {
+    if (entry.isFile) {
+      const file = await new Promise((ok, err) => entry.file(ok, err));
+      out.push({ file, dir });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      const sub = dir ? `${dir}/${entry.name}` : entry.name;
+      for (;;) {
+        const batch = await new Promise((ok, err) => reader.readEntries(ok, err));
+        if (batch.length === 0) break;
+        for (const e of batch) await walk(e, sub);
+      }
+    }
+  };
+  const entries = [...dataTransfer.items].map((i) => (i.webkitGetAsEntry ? i.webkitGetAsEntry() : null));
+  if (entries.some((e) => e)) {
+    for (const e of entries) if (e) await walk(e, '');
+  } else {
+    for (const file of dataTransfer.files) out.push({ file, dir: '' });
+  }
+  return out;
+}
+
+function picked(input, keepFolders) {
+  const files = [...input.files].map((file) => {
+    const rel = keepFolders && file.webkitRelativePath ? file.webkitRelativePath.split('/').slice(0, -1).join('/') : '';
+    return { file, dir: rel };
+  });
+  input.value = '';
+  enqueue(files);
+}
+
 async function signIn(event) {
   event.preventDefault();
   const input = byId('key');
@@ -434,6 +622,16 @@ async function start() {
   byId('signin-form').addEventListener('submit', signIn);
   byId('search-form').addEventListener('submit', search);
   byId('link-form').addEventListener('submit', makeLink);
+  byId('files').addEventListener('change', (e) => picked(e.target, false));
+  byId('folder-files').addEventListener('change', (e) => picked(e.target, true));
+  const library = byId('library');
+  library.addEventListener('dragover', (e) => { e.preventDefault(); library.classList.add('dropping'); });
+  library.addEventListener('dragleave', () => library.classList.remove('dropping'));
+  library.addEventListener('drop', async (e) => {
+    e.preventDefault();
+    library.classList.remove('dropping');
+    enqueue(await droppedFiles(e.dataTransfer));
+  });
   byId('copy-public').addEventListener('click', (e) => copy('public-url', e.target));
   byId('copy-signed').addEventListener('click', (e) => copy('signed-url', e.target));
   document.addEventListener('keydown', (e) => {

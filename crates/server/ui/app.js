@@ -195,6 +195,14 @@ function typeLabel(asset) {
   return (asset.contentType || 'file').split('/')[0];
 }
 
+/** A labelled box standing for a file or folder without a picture. */
+function icon(label) {
+  const span = document.createElement('span');
+  span.className = 'icon';
+  span.textContent = label;
+  return span;
+}
+
 function tile(account, entry) {
   const li = document.createElement('li');
   li.className = 'tile';
@@ -205,10 +213,7 @@ function tile(account, entry) {
   name.className = 'name';
   if (entry.type === 'folder') {
     link.href = folderHref(account, entry.path);
-    const icon = document.createElement('span');
-    icon.className = 'icon';
-    icon.textContent = 'Folder';
-    thumb.append(icon);
+    thumb.append(icon('Folder'));
     name.textContent = entry.name;
     li.dataset.kind = 'folder';
   } else {
@@ -223,10 +228,7 @@ function tile(account, entry) {
       img.loading = 'lazy';
       thumb.append(img);
     } else {
-      const icon = document.createElement('span');
-      icon.className = 'icon';
-      icon.textContent = typeLabel(asset);
-      thumb.append(icon);
+      thumb.append(icon(typeLabel(asset)));
     }
     name.textContent = asset.name;
     li.dataset.kind = 'asset';
@@ -298,19 +300,13 @@ function preview(account, asset) {
     img.alt = `Preview of ${asset.name}`;
     return img;
   }
-  if (type.startsWith('video/')) {
-    const video = document.createElement('video');
-    video.controls = true;
-    video.preload = 'metadata';
-    video.src = content('');
-    return video;
-  }
-  if (type.startsWith('audio/')) {
-    const audio = document.createElement('audio');
-    audio.controls = true;
-    audio.preload = 'metadata';
-    audio.src = content('');
-    return audio;
+  const family = type.split('/')[0];
+  if (family === 'video' || family === 'audio') {
+    const player = document.createElement(family);
+    player.controls = true;
+    player.preload = 'metadata';
+    player.src = content('');
+    return player;
   }
   if (type.startsWith('text/') || type === 'application/json') {
     const pre = document.createElement('pre');
@@ -321,10 +317,7 @@ function preview(account, asset) {
       .catch(() => { pre.textContent = 'The text could not be read.'; });
     return pre;
   }
-  const icon = document.createElement('span');
-  icon.className = 'icon';
-  icon.textContent = typeLabel(asset);
-  return icon;
+  return icon(typeLabel(asset));
 }
 
 /** The asset's attributes and versions as definition list entries, all as text. */

@@ -8,7 +8,6 @@
 
 use super::{NativeResult, Problem, openapi, read_json, rfc3339, schema};
 use crate::AppState;
-use assetlib_core::auth::Principal;
 use assetlib_core::{Code, Error};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -88,10 +87,6 @@ fn session_body(state: &AppState, secret: &str, me: schema::Me, ends: i64) -> sc
     }
 }
 
-async fn me(state: &AppState, who: &Principal) -> schema::Me {
-    super::me_of(state, who).await
-}
-
 #[utoipa::path(post, path = "/api/v1/session", tag = "identity", request_body = schema::SessionBody,
     security(()),
     responses((status = 201, description = "Signed in: the session cookie is set (HttpOnly, SameSite=Strict)", body = schema::Session),
@@ -102,7 +97,7 @@ pub(super) async fn sign_in(State(state): State<AppState>, headers: HeaderMap, b
         return Err(Error::unauthenticated("Invalid API key.").into());
     }
     let session = state.lib.sign_in(&body.key).await?;
-    let me = me(&state, &session.principal).await;
+    let me = super::me_of(&state, &session.principal).await;
     let answer = session_body(&state, &session.secret, me, session.expires_at);
     // In whole seconds, rounded up: the session's own lifetime as configured.
     let max_age = (session.expires_at - assetlib_core::model::now_millis() + 999) / 1000;
@@ -121,7 +116,7 @@ pub(super) async fn get_session(State(state): State<AppState>, headers: HeaderMa
         return Err(Error::unauthenticated("No session: sign in with POST /api/v1/session.").into());
     };
     let (who, ends) = state.lib.session_principal(&secret).await?;
-    let me = me(&state, &who).await;
+    let me = super::me_of(&state, &who).await;
     let mut response = axum::Json(session_body(&state, &secret, me, ends)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)

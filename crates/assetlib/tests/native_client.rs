@@ -84,6 +84,9 @@ async fn the_client_speaks_every_route() {
     assert_eq!(tree.entries.len(), 4, "{tree:?}");
     c.delete_folder(1, "brand/empty", false).await.unwrap();
     problem(c.tree(1, "brand/empty", None, None).await.unwrap_err(), "not_found", None);
+    let folders = c.subfolders(1, "", None, None).await.unwrap();
+    assert!(folders.entries.iter().all(|e| matches!(e, assetlib_client::api::TreeEntry::Folder { .. })), "{folders:?}");
+    assert!(!folders.entries.is_empty());
 
     // Collections.
     let col = c.create_collection(1, &CollectionBody { name: Some("Spring".into()), description: None }).await.unwrap();

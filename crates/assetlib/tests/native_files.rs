@@ -87,6 +87,43 @@ async fn uploads_raw_multipart_and_zip() {
     assert_eq!(status, 200, "{tree}");
     assert_eq!(tree["entries"][0]["asset"]["key"], "kit/a.png");
     assert_eq!(tree["entries"][1], json!({ "type": "folder", "name": "sub", "path": "kit/sub" }));
+    // A folder tree's level: the folders only, paged by cursor like the whole level.
+    for name in ["kit/b-dir", "kit/c-dir", "kit/sub/deeper"] {
+        assert_eq!(
+            api.send(&app.key, Method::POST, "/api/v1/accounts/1/folders", json!({ "path": name })).await.0,
+            201
+        );
+    }
+    let (status, page) = api.get(&app.key, "/api/v1/accounts/1/tree?path=kit&type=folder&limit=2").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["entries"],
+        json!([
+            { "type": "folder", "name": "b-dir", "path": "kit/b-dir" },
+            { "type": "folder", "name": "c-dir", "path": "kit/c-dir" },
+        ])
+    );
+    let cursor = page["nextCursor"].as_str().unwrap().to_owned();
+    let (_, rest) =
+        api.get(&app.key, &format!("/api/v1/accounts/1/tree?path=kit&type=folder&limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["entries"], json!([{ "type": "folder", "name": "sub", "path": "kit/sub" }]), "{rest}");
+    assert_eq!(rest["nextCursor"], Value::Null);
+    let (_, root) = api.get(&app.key, "/api/v1/accounts/1/tree?type=folder").await;
+    let names: Vec<&str> = root["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["brand", "kit"], "{root}");
+    problem(
+        &api.get(&app.key, "/api/v1/accounts/1/tree?path=kit&type=asset").await,
+        400,
+        "invalid_parameter",
+        Some("type"),
+    );
+    problem(&api.get(&app.key, "/api/v1/accounts/1/tree?path=nope&type=folder").await, 404, "not_found", None);
+    problem(
+        &api.get(&app.key, "/api/v1/accounts/1/tree?type=folder&cursor=zzz").await,
+        400,
+        "invalid_parameter",
+        Some("cursor"),
+    );
 
     // Refused: no key, an unknown parameter, a bad key, a stray field; nothing is stored.
     let res = app

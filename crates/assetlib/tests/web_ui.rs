@@ -1,9 +1,12 @@
 //! The web UI (SPEC 8) in a real browser: Debian's `chromium`, headless, driven through
 //! `chromedriver` (WebDriver) against a real server. Without chromedriver on the PATH these
-//! tests say so and stop (under CI they fail instead); `.ci/run` installs both.
+//! tests say so and stop (under CI they fail instead); `.ci/run` installs both. Each main state
+//! of the page is checked against WCAG 2.1 AA with axe-core (`tests/vendor/axe-core`), in the
+//! light and the dark colour scheme.
 
 mod common;
 
+use assetlib_core::model::Role;
 use common::TestApp;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -80,6 +83,26 @@ async fn browser() -> Option<Browser> {
     Some(Browser { client, driver, _profile: profile })
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's own endpoint for them.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+/// `url::ParseError`, named through reqwest's `Url` rather than a dependency on `url` itself.
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &reqwest::Url, session: Option<&str>) -> Result<reqwest::Url, UrlError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
 impl Browser {
     /// Runs `script` (a function body that returns a value) in the page.
     async fn eval(&self, script: &str) -> Value {
@@ -123,6 +146,64 @@ impl Browser {
         }
     }
 
+    /// Checks the page as it is now against WCAG 2.1 A and AA with axe-core, and fails on any
+    /// serious or critical violation (lesser ones are only said on stderr). axe comes in through
+    /// WebDriver, which the page's Content-Security-Policy does not restrict; the server never
+    /// serves it.
+    async fn axe(&self, page: &str) {
+        if self.eval("return typeof window.axe === 'object'").await != Value::Bool(true) {
+            let axe = concat!(include_str!("vendor/axe-core/axe.min.js"), "\n;return typeof window.axe");
+            let loaded = self.client.execute(axe, vec![]).await.unwrap_or_else(|e| panic!("loading axe: {e}"));
+            assert_eq!(loaded, "object", "axe loaded on {page}");
+        }
+        let found = self
+            .client
+            .execute(
+                r#"return axe.run(document, {
+                    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+                    resultTypes: ['violations'],
+                }).then(r => r.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.replace(/\s*\n\s*/g, ' ')),
+                })))"#,
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("axe on {page}: {e}"));
+        let mut serious = String::new();
+        for v in found.as_array().expect("axe's violations") {
+            let (id, impact, help) = (v["id"].as_str(), v["impact"].as_str(), v["help"].as_str());
+            let mut line = format!("- {} ({}): {}\n", id.unwrap_or("?"), impact.unwrap_or("?"), help.unwrap_or("?"));
+            for node in v["nodes"].as_array().into_iter().flatten() {
+                line.push_str(&format!("    {}\n", node.as_str().unwrap_or("?")));
+            }
+            if matches!(impact, Some("serious" | "critical")) {
+                serious.push_str(&line);
+            } else {
+                eprintln!("axe on {page}: {line}");
+            }
+        }
+        assert!(serious.is_empty(), "axe on {page}: serious or critical WCAG 2.1 AA violations:\n{serious}");
+    }
+
+    /// Emulates `prefers-color-scheme: dark` (or stops emulating it) through chromedriver's
+    /// Chrome DevTools Protocol endpoint; it lasts across page loads.
+    async fn dark(&self, on: bool) {
+        let scheme = if on { "dark" } else { "" };
+        let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
+        self.client.issue_cmd(Cdp { cmd: "Emulation.setEmulatedMedia", params }).await.unwrap();
+        let dark = self.eval("return matchMedia('(prefers-color-scheme: dark)').matches").await;
+        assert_eq!(dark, Value::Bool(on), "the emulated colour scheme");
+    }
+
+    /// [`Browser::axe`] in the light theme and then in the dark one.
+    async fn axe_both_themes(&self, page: &str) {
+        self.axe(page).await;
+        self.dark(true).await;
+        self.axe(&format!("{page} (dark)")).await;
+        self.dark(false).await;
+    }
+
     async fn sign_in(&self, key: &str) {
         let input = self.client.find(Locator::Id("key")).await.unwrap();
         input.clear().await.unwrap();
@@ -156,6 +237,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     b.client.goto(&app.url("/")).await.unwrap();
     b.until("the sign-in form", "return !document.getElementById('signin').hidden").await;
     assert!(!b.visible("library").await);
+    b.axe_both_themes("the sign-in page").await;
 
     // A wrong key: the server's message in the alert region, and the form stays.
     b.sign_in("not-a-key").await;
@@ -164,6 +246,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     assert_eq!(b.eval("return document.getElementById('signin-error').getAttribute('role')").await, "alert");
     assert!(b.visible("signin").await && !b.visible("library").await);
     b.snapshot("sign-in").await;
+    b.axe_both_themes("the sign-in page with its refusal").await;
 
     // The right key: the first account's root folder.
     b.sign_in(&app.key).await;
@@ -174,6 +257,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     names.sort();
     assert_eq!(names, [hostile.to_owned(), "brand".to_owned()]);
     b.snapshot("root").await;
+    b.axe_both_themes("the root folder").await;
     // The name is text: no element was made from it, no script ran (an alert would fail the
     // next WebDriver command).
     assert_eq!(b.eval("return document.querySelectorAll('img[src=\"x\"]').length").await, 0);
@@ -200,6 +284,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     assert!(src.as_str().is_some_and(|s| s.ends_with("/content?version=thumbnail")), "{src}");
     assert_eq!(b.names().await, ["hero.png"]);
     b.snapshot("folder").await;
+    b.axe_both_themes("a folder with a thumbnail").await;
     let crumbs = b.eval("return [...document.querySelectorAll('#crumbs li')].map(e => e.textContent)").await;
     assert_eq!(crumbs, json!(["Default", "brand"]));
 
@@ -220,6 +305,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     for term in ["Folder", "Type", "Size", "Tags", "Version: original", "Version: thumbnail", "Version: web"] {
         assert!(facts.as_array().unwrap().iter().any(|t| t == term), "{term} in {facts}");
     }
+    b.axe_both_themes("the asset panel").await;
     let public = b.eval("return document.getElementById('public-url').value").await;
     assert!(public.as_str().is_some_and(|u| u.ends_with("/files/1/brand/hero.png")), "{public}");
     b.client.find(Locator::Css("#link-disposition option[value=attachment]")).await.unwrap().click().await.unwrap();
@@ -233,6 +319,8 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     assert_eq!(res.bytes().await.unwrap().to_vec(), common::real_png());
     b.snapshot("asset").await;
+    // The panel has scrolled to the link: axe cannot see its title's colours now.
+    b.axe_both_themes("the asset panel with a signed link").await;
     // Escape closes it; the folder stays.
     b.client.find(Locator::Id("panel-close")).await.unwrap().send_keys("\u{e00c}").await.unwrap();
     b.until("the panel closed", "return document.getElementById('panel').hidden").await;
@@ -250,6 +338,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     b.until("one result", "return document.querySelectorAll('#grid .tile').length === 1").await;
     assert_eq!(b.names().await, ["hero.png"]);
     b.snapshot("search").await;
+    b.axe_both_themes("search results").await;
     b.client.goto(&app.url("/#/1?q=%3Cimg")).await.unwrap();
     b.client.refresh().await.unwrap();
     b.until("the results from the root", "return document.querySelectorAll('#grid .tile').length === 1").await;
@@ -328,6 +417,7 @@ async fn upload_files_a_folder_and_a_zip_in_a_browser() {
     .await;
     assert!(!b.names().await.contains(&"evil.exe".to_owned()));
     b.snapshot("upload").await;
+    b.axe_both_themes("the uploads panel").await;
     let api = common::native::Api { app: &app };
     let (status, page) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=sub").await;
     assert_eq!((status, page["items"][0]["name"].as_str()), (200, Some("z2.txt")), "{page}");
@@ -346,5 +436,370 @@ async fn upload_files_a_folder_and_a_zip_in_a_browser() {
     let (status, page) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=pack&sort=name").await;
     let keys: Vec<&str> = page["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert_eq!((status, keys), (200, vec!["pack/x.txt", "pack/deep/y.txt"]), "{page}");
+    browser.client.clone().close().await.unwrap();
+}
+
+/// Small steps of the tests below.
+impl Browser {
+    async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    }
+
+    /// Replaces what the field `css` holds with `text`, as typed.
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn hash(&self) -> String {
+        self.eval("return decodeURIComponent(location.hash)").await.as_str().unwrap().to_owned()
+    }
+
+    /// Waits until the listing shows exactly these names (in this order).
+    async fn until_names(&self, names: &[&str]) {
+        let want = serde_json::to_string(names).unwrap();
+        self.until(
+            &format!("the names {want}"),
+            &format!(
+                "return document.getElementById('status').textContent !== 'Loading…' && JSON.stringify([...document.querySelectorAll('#grid .name')].map(e => e.textContent)) === '{want}'"
+            ),
+        )
+        .await;
+    }
+
+    /// Answers the page's question dialog with `text` (None: only confirm).
+    async fn answer(&self, text: Option<&str>) {
+        self.until("the question", "return document.getElementById('ask').open").await;
+        if let Some(text) = text {
+            self.fill("#ask-input", text).await;
+        }
+        self.click("#ask-ok").await;
+        self.until("the question closed", "return !document.getElementById('ask').open").await;
+    }
+}
+
+/// Uploads `bytes` as `key` into account 1 through the native API; the new asset's id.
+async fn upload_native(app: &TestApp, key: &str, bytes: Vec<u8>) -> String {
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/accounts/1/assets?key={key}")))
+        .header("authorization", format!("Bearer {}", app.key))
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{key}");
+    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+#[ignore = "needs chromium and chromium-driver (.ci/run installs them)"]
+#[tokio::test]
+async fn find_edit_select_and_manage_in_a_browser() {
+    let Some(browser) = browser().await else { return };
+    let app = TestApp::spawn().await;
+    let api = common::native::Api { app: &app };
+    let hero = upload_native(&app, "brand/hero.png", common::real_png()).await;
+    let logo = upload_native(&app, "brand/logo.png", common::png()).await;
+    let notes = upload_native(&app, "brand/notes.txt", "notes ".repeat(20_000).into_bytes()).await;
+    upload_native(&app, "other/readme.txt", b"x".to_vec()).await;
+    let (status, summer) =
+        api.send(&app.key, reqwest::Method::POST, "/api/v1/accounts/1/collections", json!({ "name": "Summer" })).await;
+    assert_eq!(status, 201, "{summer}");
+    let summer = summer["id"].as_str().unwrap().to_owned();
+    app.settle_jobs().await;
+
+    let b = &browser;
+    b.client.goto(&app.url("/#/1/brand")).await.unwrap();
+    b.until("the sign-in form", "return !document.getElementById('signin').hidden").await;
+    b.sign_in(&app.key).await;
+    b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+
+    // The folder tree: the account's top folders, the open one marked; a click opens another.
+    b.until("the tree", "return document.querySelector('#tree li[data-path=\"brand\"] a[aria-current=page]') !== null")
+        .await;
+    let top = b
+        .eval("return [...document.querySelectorAll('#tree > li > ul > li > .tree-row a')].map(a => a.textContent)")
+        .await;
+    assert_eq!(top, json!(["brand", "other"]));
+    b.click("#tree li[data-path=\"other\"] > .tree-row a").await;
+    b.until_names(&["readme.txt"]).await;
+    assert_eq!(b.hash().await, "#/1/other");
+    b.client.back().await.unwrap();
+    b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+
+    // Edit in the panel: tags, SKUs, metadata, a collection, approval and a licence date; the
+    // API then holds them.
+    b.click(&format!("#grid li[data-id=\"{hero}\"] a")).await;
+    b.until("the edit form", "return !document.getElementById('edit-form').hidden && document.getElementById('edit-tags') !== null && document.getElementById('rename-key').value === 'brand/hero.png'").await;
+    b.fill("#edit-tags", "summer, Hero").await;
+    b.fill("#edit-skus", "SKU-1").await;
+    b.fill("#edit-metadata", "colour: Red\nchannel: web").await;
+    b.click(&format!("#edit-collections input[value=\"{summer}\"]")).await;
+    b.click("#edit-approved").await;
+    b.eval("document.getElementById('edit-license').value = '2030-01-31T12:00'; return true").await;
+    b.click("#edit-form button[type=submit]").await;
+    b.until("saved", "return document.getElementById('panel-status').textContent === 'Saved.'").await;
+    let (_, got) = api.get(&app.key, &format!("/api/v1/accounts/1/assets/{hero}")).await;
+    assert_eq!(got["tags"], json!(["summer", "Hero"]), "{got}");
+    assert_eq!(got["skus"], json!(["SKU-1"]));
+    assert_eq!(got["metadata"], json!({ "colour": "Red", "channel": "web" }));
+    assert_eq!(got["collectionIds"], json!([summer]));
+    assert!(got["approvedAt"].is_string() && got["archivedAt"].is_null(), "{got}");
+    assert!(got["licenseExpiresAt"].as_str().is_some_and(|t| t.starts_with("2030-01-31")), "{got}");
+    b.snapshot("asset-edit").await;
+    b.axe("the asset panel with its edit form").await;
+    // A metadata line that is not "key: value" is refused in the page and sends nothing.
+    b.fill("#edit-metadata", "no colon here").await;
+    b.click("#edit-form button[type=submit]").await;
+    b.until(
+        "the refusal",
+        "return document.getElementById('panel-status').textContent.includes('is not “key: value”')",
+    )
+    .await;
+    assert_eq!(api.get(&app.key, &format!("/api/v1/accounts/1/assets/{hero}")).await.1["metadata"], got["metadata"]);
+    // Favourite is the caller's own.
+    b.click("#favorite").await;
+    b.until("the favourite", "return document.getElementById('favorite').getAttribute('aria-pressed') === 'true'")
+        .await;
+    b.click("#panel-close").await;
+    b.until("the panel closed", "return document.getElementById('panel').hidden").await;
+
+    // Filter chips: each one in the address, combinable, removable; the address reloads to the
+    // same search.
+    b.eval("const s = document.getElementById('filter-kind'); s.value = 'tag'; s.dispatchEvent(new Event('change')); return true").await;
+    b.fill("#filter-value", "summer").await;
+    b.click("#filter-form button[type=submit]").await;
+    b.until_names(&["hero.png"]).await;
+    b.eval("const s = document.getElementById('filter-kind'); s.value = 'meta'; s.dispatchEvent(new Event('change')); return true").await;
+    b.fill("#filter-meta-key", "colour").await;
+    b.fill("#filter-value", "red").await;
+    b.click("#filter-form button[type=submit]").await;
+    b.until("two chips", "return document.querySelectorAll('#chips .chip').length === 2").await;
+    b.until_names(&["hero.png"]).await;
+    assert_eq!(b.hash().await, "#/1/brand?tag=summer&meta.colour=red");
+    b.eval("const s = document.getElementById('filter-kind'); s.value = 'favoriteBy'; s.dispatchEvent(new Event('change')); return true").await;
+    b.click("#filter-form button[type=submit]").await;
+    b.until("three chips", "return document.querySelectorAll('#chips .chip').length === 3").await;
+    b.until_names(&["hero.png"]).await;
+    b.client.refresh().await.unwrap();
+    b.until("the chips after a reload", "return document.querySelectorAll('#chips .chip').length === 3").await;
+    b.until_names(&["hero.png"]).await;
+    let chips = b.eval("return [...document.querySelectorAll('#chips .chip-label')].map(e => e.textContent)").await;
+    assert_eq!(chips, json!(["Tag: summer", "Metadata: colour = red", "My favourites"]));
+    b.snapshot("filters").await;
+    b.axe("search with filter chips").await;
+    // Approved: no matches nothing; removing every chip brings back the folder.
+    b.client.goto(&app.url("/#/1/brand?approved=false&tag=summer")).await.unwrap();
+    b.until("no result", "return document.getElementById('status').textContent.startsWith('Nothing here matches')")
+        .await;
+    b.click("#chips button[aria-label^='Remove filter Approved']").await;
+    b.until_names(&["hero.png"]).await;
+    b.click("#chips .chip-remove").await;
+    b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+    // The owner-only filters are offered to owners (this key is one).
+    let kinds = b.eval("return [...document.querySelectorAll('#filter-kind option')].map(o => o.value)").await;
+    for kind in [
+        "tag",
+        "sku",
+        "meta",
+        "collectionId",
+        "contentType",
+        "approved",
+        "favoriteBy",
+        "createdMin",
+        "createdMax",
+        "batchId",
+        "path",
+        "id",
+        "sensitive",
+        "archived",
+        "licenseExpired",
+    ] {
+        assert!(kinds.as_array().unwrap().iter().any(|k| k == kind), "{kind} in {kinds}");
+    }
+
+    // Sort and list view, both in the address.
+    b.eval("const s = document.getElementById('sort'); s.value = '-size'; s.dispatchEvent(new Event('change')); return true").await;
+    let (_, by_size) = api.get(&app.key, "/api/v1/accounts/1/assets?path=brand&sort=-size").await;
+    let by_size: Vec<&str> = by_size["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_ne!(by_size, ["hero.png", "logo.png", "notes.txt"], "the sizes tell the sorts apart");
+    b.until_names(&by_size).await;
+    assert_eq!(b.hash().await, "#/1/brand?sort=-size");
+    b.click("#layout-list").await;
+    b.until("the list", "return document.getElementById('grid').classList.contains('list')").await;
+    assert_eq!(b.hash().await, "#/1/brand?sort=-size&view=list");
+    b.snapshot("list").await;
+    b.axe("the list view").await;
+    b.click("#layout-grid").await;
+    b.eval(
+        "const s = document.getElementById('sort'); s.value = ''; s.dispatchEvent(new Event('change')); return true",
+    )
+    .await;
+    b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+
+    // Multi-select: a checkbox, then Shift-click for a range and Ctrl-click to take one out;
+    // tags added to all; moved; then deleted (their public URLs are then 404).
+    b.click(&format!("#grid li[data-id=\"{hero}\"] .pick-box")).await;
+    b.eval(&format!(
+        "document.querySelector('#grid li[data-id=\"{notes}\"] a').dispatchEvent(new MouseEvent('click', {{ shiftKey: true, bubbles: true, cancelable: true }})); return true"
+    ))
+    .await;
+    b.until("three selected", "return document.getElementById('selection-count').textContent === '3 selected'").await;
+    b.eval(&format!(
+        "document.querySelector('#grid li[data-id=\"{hero}\"] a').dispatchEvent(new MouseEvent('click', {{ ctrlKey: true, bubbles: true, cancelable: true }})); return true"
+    ))
+    .await;
+    b.until("two selected", "return document.getElementById('selection-count').textContent === '2 selected'").await;
+    assert_eq!(b.hash().await, "#/1/brand", "a modified click selects, it does not open");
+    b.snapshot("selection").await;
+    b.axe("a selection").await;
+    b.click("[data-bulk=tag]").await;
+    b.answer(Some("bulk, Hero")).await;
+    b.until("the tags added", "return document.getElementById('status').textContent.startsWith('2 changed')").await;
+    for id in [&logo, &notes] {
+        let (_, got) = api.get(&app.key, &format!("/api/v1/accounts/1/assets/{id}")).await;
+        assert_eq!(got["tags"], json!(["bulk", "Hero"]), "{got}");
+    }
+    assert_eq!(
+        api.get(&app.key, &format!("/api/v1/accounts/1/assets/{hero}")).await.1["tags"],
+        json!(["summer", "Hero"])
+    );
+    b.click(&format!("#grid li[data-id=\"{logo}\"] .pick-box")).await;
+    b.click(&format!("#grid li[data-id=\"{notes}\"] .pick-box")).await;
+    b.until("two selected", "return document.getElementById('selection-count').textContent === '2 selected'").await;
+    b.click("[data-bulk=move]").await;
+    b.answer(Some("moved/here")).await;
+    b.until_names(&["hero.png"]).await;
+    let (_, moved) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=moved&sort=name").await;
+    let keys: Vec<&str> = moved["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["moved/here/logo.png", "moved/here/notes.txt"]);
+    assert_eq!(app.client.get(app.url("/files/1/brand/logo.png")).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(app.url("/files/1/moved/here/logo.png")).send().await.unwrap().status(), 200);
+    b.client.goto(&app.url("/#/1/moved/here")).await.unwrap();
+    b.until_names(&["logo.png", "notes.txt"]).await;
+    b.click("#grid li[data-kind=asset] .pick-box").await;
+    b.click("#select-all").await;
+    b.until("two selected", "return document.getElementById('selection-count').textContent === '2 selected'").await;
+    b.click("[data-bulk=delete]").await;
+    b.answer(None).await;
+    b.until("the folder emptied", "return document.getElementById('status').textContent.startsWith('2 changed')").await;
+    assert_eq!(b.eval("return document.querySelectorAll('#grid .tile').length").await, 0);
+    assert_eq!(app.client.get(app.url("/files/1/moved/here/notes.txt")).send().await.unwrap().status(), 404);
+
+    // Rename, copy and delete one asset from its panel.
+    b.client.goto(&app.url(&format!("/#/1/brand?asset={hero}"))).await.unwrap();
+    b.until("the rename form", "return document.getElementById('rename-key').value === 'brand/hero.png'").await;
+    b.fill("#copy-key-to", "brand/hero-copy.png").await;
+    b.click("#copy-form button[type=submit]").await;
+    b.until(
+        "the copy",
+        "return document.getElementById('panel-status').textContent === 'Copied to brand/hero-copy.png.'",
+    )
+    .await;
+    b.fill("#rename-key", "brand/hero-final.png").await;
+    b.click("#rename-form button[type=submit]").await;
+    b.until_names(&["hero-copy.png", "hero-final.png"]).await;
+    assert_eq!(app.client.get(app.url("/files/1/brand/hero-final.png")).send().await.unwrap().status(), 200);
+    b.click("#delete-asset").await;
+    b.answer(None).await;
+    b.until_names(&["hero-copy.png"]).await;
+    assert_eq!(app.client.get(app.url("/files/1/brand/hero-final.png")).send().await.unwrap().status(), 404);
+
+    // Collections: made in the page, listed with their count, a link to their assets.
+    b.click("#nav-collections").await;
+    b.until("the collections", "return !document.getElementById('collections').hidden && document.querySelectorAll('#collection-rows tr').length === 1").await;
+    b.fill("#collection-name", "Autumn <b>sale</b>").await;
+    b.fill("#collection-description", "Banners for the autumn").await;
+    b.click("#collection-form button[type=submit]").await;
+    b.until("the new collection", "return document.querySelectorAll('#collection-rows tr').length === 2").await;
+    let (_, list) = api.get(&app.key, "/api/v1/accounts/1/collections").await;
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Autumn <b>sale</b>"), "{list}");
+    assert_eq!(b.eval("return document.querySelectorAll('#collection-rows b').length").await, 0, "names are text");
+    b.snapshot("collections").await;
+    b.axe("the collections page").await;
+
+    // API keys (owners): the new key is shown once and works; revoked, it stops working.
+    b.click("#nav-keys").await;
+    b.until(
+        "the keys",
+        "return !document.getElementById('keys').hidden && document.querySelectorAll('#key-rows tr').length === 1",
+    )
+    .await;
+    b.fill("#key-name", "build server").await;
+    b.click("#key-read-only").await;
+    b.click("#key-form button[type=submit]").await;
+    b.until("the secret", "return !document.getElementById('key-secret').hidden").await;
+    let secret = b.eval("return document.getElementById('key-secret-value').value").await.as_str().unwrap().to_owned();
+    let (status, me) = api.get(&secret, "/api/v1/me").await;
+    assert_eq!(status, 200, "{me}");
+    let (status, _) =
+        api.send(&secret, reqwest::Method::POST, "/api/v1/accounts/1/folders", json!({ "path": "nope" })).await;
+    assert_eq!(status, 403, "the key is read-only");
+    b.snapshot("keys").await;
+    b.axe("the API keys page").await;
+    b.click("#key-secret-done").await;
+    let shown = format!(
+        "return document.documentElement.outerHTML.includes('{secret}') || document.getElementById('key-secret-value').value !== ''"
+    );
+    assert_eq!(b.eval(&shown).await, false, "the secret is gone from the page");
+    b.until("two keys", "return document.querySelectorAll('#key-rows tr').length === 2").await;
+    b.click("#key-rows button[aria-label='Revoke build server']").await;
+    b.answer(None).await;
+    b.until("one key", "return document.querySelectorAll('#key-rows tr').length === 1").await;
+    assert_eq!(api.get(&secret, "/api/v1/me").await.0, 401);
+
+    // A font's preview is a specimen set in the font itself (a font of the system's, where one
+    // is installed: Chromium's packages pull DejaVu in).
+    let font = [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).is_file());
+    match font {
+        Some(path) => {
+            let id = upload_native(&app, "fonts/sans.ttf", std::fs::read(path).unwrap()).await;
+            b.client.goto(&app.url(&format!("/#/1/fonts?asset={id}"))).await.unwrap();
+            b.until("the specimen", "return document.querySelectorAll('#preview .specimen p').length === 3").await;
+            let family =
+                b.eval("return getComputedStyle(document.querySelector('#preview .specimen')).fontFamily").await;
+            assert!(family.as_str().is_some_and(|f| f.contains("assetlib-specimen")), "{family}");
+            assert_eq!(b.eval("return [...document.fonts].some(f => f.family.startsWith('assetlib-specimen') && f.status === 'loaded')").await, true);
+        }
+        None => eprintln!("skipped the font preview: no DejaVu or Liberation font is installed"),
+    }
+
+    // The dark theme follows the system's; at a phone's width the tree goes above the listing
+    // and nothing is wider than the screen.
+    b.client.goto(&app.url("/#/1/brand?view=list")).await.unwrap();
+    b.until_names(&["hero-copy.png"]).await;
+    b.dark(true).await;
+    b.snapshot("dark").await;
+    b.dark(false).await;
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.client.goto(&app.url("/#/1/brand")).await.unwrap();
+    b.until_names(&["hero-copy.png"]).await;
+    assert_eq!(
+        b.eval("return document.documentElement.scrollWidth <= window.innerWidth").await,
+        true,
+        "no sideways scrolling"
+    );
+    b.snapshot("phone").await;
+    b.axe_both_themes("a phone's width").await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+
+    // A viewer sees no edit controls, no owner-only filters and no keys page.
+    let viewer = app.user(1, Role::Viewer).await;
+    b.click("#sign-out").await;
+    b.until("the sign-in form", "return !document.getElementById('signin').hidden").await;
+    b.client.goto(&app.url(&format!("/#/1/brand?asset={}", "x"))).await.unwrap();
+    b.sign_in(&viewer).await;
+    b.until("the panel", "return document.getElementById('panel-title').textContent === 'Not found'").await;
+    assert!(!b.visible("edit-form").await && !b.visible("delete-asset").await);
+    assert!(!b.visible("nav-keys").await && !b.visible("new-folder").await);
+    let kinds = b.eval("return [...document.querySelectorAll('#filter-kind option')].map(o => o.value)").await;
+    assert!(!kinds.as_array().unwrap().iter().any(|k| k == "archived" || k == "sensitive"), "{kinds}");
     browser.client.clone().close().await.unwrap();
 }

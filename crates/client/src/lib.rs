@@ -273,6 +273,14 @@ impl Client {
         Self::json(self.request(Method::GET, self.account_url(account, &["tree"])?).query(&query)).await
     }
 
+    /// One level of `path`'s child folders only (`type=folder`), in name order.
+    pub async fn subfolders(&self, account: i64, path: &str, cursor: Option<&str>, limit: Option<u32>) -> Result<Tree> {
+        let mut query = vec![("path", path.to_owned()), ("type", "folder".to_owned())];
+        query.extend(cursor.map(|c| ("cursor", c.to_owned())));
+        query.extend(limit.map(|l| ("limit", l.to_string())));
+        Self::json(self.request(Method::GET, self.account_url(account, &["tree"])?).query(&query)).await
+    }
+
     pub async fn create_folder(&self, account: i64, path: &str) -> Result<Folder> {
         let body = FolderRequest { path: path.to_owned() };
         Self::json(self.request(Method::POST, self.account_url(account, &["folders"])?).json(&body)).await

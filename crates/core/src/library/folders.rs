@@ -62,6 +62,34 @@ impl Library {
         self.list_folder(who, account, &path, cursor, limit).await
     }
 
+    /// As [`Library::tree`], but only the child folders (what a folder tree shows), paged by
+    /// the same cursor.
+    pub async fn tree_folders(
+        &self,
+        who: &Principal,
+        account: AccountId,
+        folder: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing> {
+        let limit = page_size(limit);
+        self.authorize(who, account, Access::Read).await?;
+        let folder = self.config.rules.folder(folder)?;
+        if !folder.is_empty() && !self.meta.folder_exists(account, &folder).await? {
+            return Err(folder_not_found(&folder));
+        }
+        let after = cursor.map(|c| Cursor::decode(c, "nextKey")).transpose()?;
+        let after = after.map(|c| c.name).unwrap_or_default();
+        let mut names = self.meta.list_subfolders(account, &folder, &after, limit + 1).await?;
+        let next = if names.len() > limit {
+            names.truncate(limit);
+            names.last().map(|name| Cursor { name: name.clone(), folder: true }.encode())
+        } else {
+            None
+        };
+        Ok(Listing { folder, entries: names.into_iter().map(Entry::Folder).collect(), next })
+    }
+
     /// Creates an explicit folder, which persists while empty. `Conflict` if it exists.
     pub async fn create_folder(&self, who: &Principal, account: AccountId, folder: &str) -> Result<String> {
         self.authorize(who, account, Access::Write).await?;

@@ -11,9 +11,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// `GET /accounts/{a}/tree?path=&cursor=&limit=`: one folder level, folders and assets
-/// together in name order. A folder that does not exist is 404.
+/// together in name order, or with `type=folder` its folders only (a folder tree's level). A
+/// folder that does not exist is 404.
 #[utoipa::path(get, path = "/api/v1/accounts/{a}/tree", tag = "folders",
     params(("a" = i64, Path, description = "The account id"), ("path" = Option<String>, Query, description = "The folder; the root if absent"),
+        ("type" = Option<String>, Query, description = "`folder`: the child folders only"),
         ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, description = "One folder level in name order", body = schema::Tree), super::openapi::Problems))]
 pub(super) async fn tree(
@@ -23,16 +25,23 @@ pub(super) async fn tree(
     headers: HeaderMap,
 ) -> NativeResult<Response> {
     let (who, account) = caller(&state, &headers, &a, Access::Read).await?;
-    let (mut path, mut cursor, mut limit) = (String::new(), None, super::DEFAULT_LIMIT);
+    let (mut path, mut cursor, mut limit, mut folders_only) = (String::new(), None, super::DEFAULT_LIMIT, false);
     for (name, value) in query_params(raw.as_deref())? {
         match name.as_str() {
             "path" => path = value,
+            "type" if value == "folder" => folders_only = true,
+            "type" => return Err(Problem::invalid("type", "type must be 'folder'.")),
             "cursor" => cursor = Some(value),
             "limit" => limit = limit_param(&value)?,
             other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
         }
     }
-    let listing = state.lib.tree(&who, account, &path, cursor.as_deref(), limit).await.map_err(|e| match e.code {
+    let listing = if folders_only {
+        state.lib.tree_folders(&who, account, &path, cursor.as_deref(), limit).await
+    } else {
+        state.lib.tree(&who, account, &path, cursor.as_deref(), limit).await
+    };
+    let listing = listing.map_err(|e| match e.code {
         assetlib_core::Code::CursorInvalid => Problem::invalid("cursor", "Invalid cursor."),
         _ => Problem::from(e).param_if_invalid("path"),
     })?;

@@ -74,6 +74,7 @@ async fn browser() -> Option<Browser> {
     .collect::<Vec<_>>();
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
     let client = ClientBuilder::rustls()
         .expect("a WebDriver client")
         .capabilities(caps)
@@ -103,7 +104,41 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// chromedriver's log of the page's console (`goog:loggingPrefs`), drained by each read.
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(&self, base: &reqwest::Url, session: Option<&str>) -> Result<reqwest::Url, UrlError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+    }
+}
+
 impl Browser {
+    /// Fails on any error the page's console logged since the last call: a script error, a
+    /// Content-Security-Policy violation, a failed load of a script, style, image or font. The
+    /// one kind let through is Chromium's own line for an API answer with an error status
+    /// (`Failed to load resource: … status of 4xx`), which every `fetch` of a refusal logs.
+    async fn no_console_errors(&self, when: &str) {
+        let log = self.client.issue_cmd(ConsoleLog).await.unwrap();
+        let errors: Vec<String> = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .filter(|m| {
+                !(m.contains("/api/v1/")
+                    && m.contains("Failed to load resource: the server responded with a status of 4"))
+            })
+            .collect();
+        assert!(errors.is_empty(), "console errors {when}: {errors:#?}");
+    }
+
     /// Runs `script` (a function body that returns a value) in the page.
     async fn eval(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
@@ -224,7 +259,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     app.settle_jobs().await;
 
     // The page and its parts come with a policy that allows no inline script and no other origin.
-    for path in ["/", "/ui/app.js", "/ui/app.css"] {
+    for path in ["/", "/ui/app.js", "/ui/app.css", "/ui/icon.svg", "/favicon.ico"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
@@ -369,6 +404,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     b.client.refresh().await.unwrap();
     b.until("the sign-in form after a reload", "return !document.getElementById('signin').hidden").await;
     assert!(!b.visible("library").await);
+    b.no_console_errors("at the end").await;
     browser.client.clone().close().await.unwrap();
 }
 
@@ -436,6 +472,7 @@ async fn upload_files_a_folder_and_a_zip_in_a_browser() {
     let (status, page) = api.get(&app.key, "/api/v1/accounts/1/assets?pathPrefix=pack&sort=name").await;
     let keys: Vec<&str> = page["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
     assert_eq!((status, keys), (200, vec!["pack/x.txt", "pack/deep/y.txt"]), "{page}");
+    b.no_console_errors("at the end").await;
     browser.client.clone().close().await.unwrap();
 }
 
@@ -801,5 +838,6 @@ async fn find_edit_select_and_manage_in_a_browser() {
     assert!(!b.visible("nav-keys").await && !b.visible("new-folder").await);
     let kinds = b.eval("return [...document.querySelectorAll('#filter-kind option')].map(o => o.value)").await;
     assert!(!kinds.as_array().unwrap().iter().any(|k| k == "archived" || k == "sensitive"), "{kinds}");
+    b.no_console_errors("at the end").await;
     browser.client.clone().close().await.unwrap();
 }

@@ -11,6 +11,7 @@ use axum::routing::get;
 const INDEX: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const STYLE: &str = include_str!("../ui/app.css");
+const ICON: &str = include_str!("../ui/icon.svg");
 
 /// Scripts, styles, images, fonts and requests from this server only; no plugins, no framing,
 /// no `<base>`, forms posting here only.
@@ -23,6 +24,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|| async { page(INDEX, "text/html; charset=utf-8") }))
         .route("/ui/app.js", get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") }))
         .route("/ui/app.css", get(|| async { page(STYLE, "text/css; charset=utf-8") }))
+        .route("/ui/icon.svg", get(|| async { page(ICON, "image/svg+xml") }))
+        // Browsers ask for it whatever the page says.
+        .route("/favicon.ico", get(|| async { page(ICON, "image/svg+xml") }))
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {

@@ -253,7 +253,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let Some(browser) = browser().await else { return };
     let app = TestApp::spawn().await;
     app.account(2).await;
-    app.put(Some("brand"), "hero.png", common::real_png()).await;
+    app.put(Some("brand"), "hero.png", picture(160)).await;
     let hostile = "<img src=x onerror=alert(1)>.png";
     app.put(None, hostile, common::png()).await;
     app.settle_jobs().await;
@@ -352,7 +352,7 @@ async fn sign_in_browse_and_sign_out_in_a_browser() {
     let res = reqwest::get(&signed).await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
-    assert_eq!(res.bytes().await.unwrap().to_vec(), common::real_png());
+    assert_eq!(res.bytes().await.unwrap().to_vec(), picture(160));
     b.snapshot("asset").await;
     // The panel has scrolled to the link: axe cannot see its title's colours now.
     b.axe_both_themes("the asset panel with a signed link").await;
@@ -516,6 +516,28 @@ impl Browser {
     }
 }
 
+/// A 480×320 picture (a gradient with a sun), so that thumbnails and previews look like the
+/// real thing in the screenshots.
+fn picture(hue: u8) -> Vec<u8> {
+    let (w, h) = (480u32, 320u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as i64 - 330, y as i64 - 110);
+        if dx * dx + dy * dy < 55 * 55 {
+            return image::Rgb([255, 214, 102]);
+        }
+        let t = y as f32 / h as f32;
+        let ground = y > 230 + (x as f32 / 40.0).sin() as u32 * 8;
+        if ground {
+            image::Rgb([40, (120.0 + 60.0 * t) as u8, hue / 2])
+        } else {
+            image::Rgb([(hue as f32 * (1.0 - t)) as u8, (90.0 + 100.0 * t) as u8, (200.0 + 55.0 * t) as u8])
+        }
+    });
+    let mut out = std::io::Cursor::new(vec![]);
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
 /// Uploads `bytes` as `key` into account 1 through the native API; the new asset's id.
 async fn upload_native(app: &TestApp, key: &str, bytes: Vec<u8>) -> String {
     let res = app
@@ -536,7 +558,7 @@ async fn find_edit_select_and_manage_in_a_browser() {
     let Some(browser) = browser().await else { return };
     let app = TestApp::spawn().await;
     let api = common::native::Api { app: &app };
-    let hero = upload_native(&app, "brand/hero.png", common::real_png()).await;
+    let hero = upload_native(&app, "brand/hero.png", picture(90)).await;
     let logo = upload_native(&app, "brand/logo.png", common::png()).await;
     let notes = upload_native(&app, "brand/notes.txt", "notes ".repeat(20_000).into_bytes()).await;
     upload_native(&app, "other/readme.txt", b"x".to_vec()).await;
@@ -622,6 +644,7 @@ async fn find_edit_select_and_manage_in_a_browser() {
     b.client.refresh().await.unwrap();
     b.until("the chips after a reload", "return document.querySelectorAll('#chips .chip').length === 3").await;
     b.until_names(&["hero.png"]).await;
+    assert_eq!(b.eval("return document.getElementById('sort').value").await, "-createdAt", "a search's own order");
     let chips = b.eval("return [...document.querySelectorAll('#chips .chip-label')].map(e => e.textContent)").await;
     assert_eq!(chips, json!(["Tag: summer", "Metadata: colour = red", "My favourites"]));
     b.snapshot("filters").await;
@@ -670,7 +693,7 @@ async fn find_edit_select_and_manage_in_a_browser() {
     b.axe("the list view").await;
     b.click("#layout-grid").await;
     b.eval(
-        "const s = document.getElementById('sort'); s.value = ''; s.dispatchEvent(new Event('change')); return true",
+        "const s = document.getElementById('sort'); s.value = 'name'; s.dispatchEvent(new Event('change')); return true",
     )
     .await;
     b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;

@@ -179,6 +179,9 @@ function go(changes) {
 
 const searching = (view) => !!(view.q || view.filters.length || view.sort);
 
+/** A folder lists in name order; a search (text or filters) newest first. */
+const defaultSort = (view) => (view.q || view.filters.length ? '-createdAt' : 'name');
+
 function route() {
   if (!state.csrf) return;
   const view = parseHash();
@@ -218,8 +221,8 @@ function route() {
   state.view = view;
   if (accountChanged) { state.collections.clear(); loadCollections(view.account); }
   byId('q').value = view.q;
-  byId('sort').value = view.sort;
-  if (byId('sort').value !== view.sort) byId('sort').value = '';
+  byId('sort').value = view.sort || defaultSort(view);
+  if (!byId('sort').value) byId('sort').value = defaultSort(view);
   byId('layout-grid').setAttribute('aria-pressed', String(view.layout === 'grid'));
   byId('layout-list').setAttribute('aria-pressed', String(view.layout === 'list'));
   byId('grid').classList.toggle('list', view.layout === 'list');
@@ -279,7 +282,7 @@ function syncTree(account, folder, rebuild) {
   const paths = [''];
   for (let i = 0; i < parts.length; i += 1) paths.push(parts.slice(0, i + 1).join('/'));
   (async () => {
-    for (const p of paths.slice(0, -1)) {
+    for (const p of paths) {
       const node = root.querySelector(`li[data-path="${CSS.escape(p)}"]`);
       if (node) await expand(node, true);
     }
@@ -1541,7 +1544,10 @@ async function start() {
   byId('search-form').addEventListener('submit', search);
   byId('filter-form').addEventListener('submit', addFilter);
   byId('filter-kind').addEventListener('change', filterEditor);
-  byId('sort').addEventListener('change', (e) => go({ sort: e.target.value, asset: '' }));
+  byId('sort').addEventListener('change', (e) => {
+    const sort = e.target.value === defaultSort(state.view) ? '' : e.target.value;
+    go({ sort, asset: '' });
+  });
   byId('layout-grid').addEventListener('click', () => go({ layout: 'grid' }));
   byId('layout-list').addEventListener('click', () => go({ layout: 'list' }));
   byId('link-form').addEventListener('submit', makeLink);

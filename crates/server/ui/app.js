@@ -314,6 +314,7 @@ function treeNode(account, path, label) {
 
 async function expand(li, open) {
   const toggle = li.querySelector(':scope > .tree-row > .tree-toggle');
+  if (toggle.disabled) return; // known to hold no folders
   toggle.setAttribute('aria-expanded', String(open));
   toggle.textContent = open ? '▾' : '▸';
   let list = li.querySelector(':scope > ul');
@@ -335,6 +336,7 @@ async function loadTreeLevel(account, path, list, cursor) {
   if (res.data.entries.length === 0 && !cursor) {
     const toggle = list.parentElement.querySelector(':scope > .tree-row > .tree-toggle');
     toggle.disabled = true;
+    toggle.removeAttribute('aria-expanded');
     toggle.textContent = '·';
     toggle.setAttribute('aria-label', 'No folders inside');
   }

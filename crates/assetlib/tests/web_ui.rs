@@ -8,7 +8,7 @@ mod common;
 
 use assetlib_core::model::Role;
 use common::TestApp;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator, key::Key};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -573,6 +573,26 @@ async fn find_edit_select_and_manage_in_a_browser() {
     b.until("the sign-in form", "return !document.getElementById('signin').hidden").await;
     b.sign_in(&app.key).await;
     b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+
+    // The keyboard alone: a search by Enter, an asset opened by Enter on its tile, the panel
+    // closed by Escape, assets selected by Space (Shift+Space for a range).
+    let q = b.client.find(Locator::Id("q")).await.unwrap();
+    q.send_keys(&format!("HER{}", Key::Enter)).await.unwrap();
+    b.until_names(&["hero.png"]).await;
+    let tile = b.client.find(Locator::Css("#grid li[data-kind=asset] a")).await.unwrap();
+    tile.send_keys(&Key::Enter.to_string()).await.unwrap();
+    b.until("the panel", "return document.getElementById('panel-title').textContent === 'hero.png'").await;
+    assert_eq!(b.eval("return document.activeElement.id").await, "panel-close", "focus moves into the panel");
+    b.client.active_element().await.unwrap().send_keys(&Key::Escape.to_string()).await.unwrap();
+    b.until("the panel closed", "return document.getElementById('panel').hidden").await;
+    b.client.goto(&app.url("/#/1/brand")).await.unwrap();
+    b.until_names(&["hero.png", "logo.png", "notes.txt"]).await;
+    let boxes = b.client.find_all(Locator::Css("#grid .pick-box")).await.unwrap();
+    boxes[0].send_keys(" ").await.unwrap();
+    boxes[2].send_keys(&format!("{} ", Key::Shift)).await.unwrap();
+    b.until("three selected", "return document.getElementById('selection-count').textContent === '3 selected'").await;
+    b.client.find(Locator::Id("select-none")).await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    b.until("none selected", "return document.getElementById('selection').hidden").await;
 
     // The folder tree: the account's top folders, the open one marked; a click opens another.
     b.until("the tree", "return document.querySelector('#tree li[data-path=\"brand\"] a[aria-current=page]') !== null")

@@ -10,6 +10,7 @@ use assetlib_core::model::Role;
 use common::TestApp;
 use fantoccini::{Client, ClientBuilder, Locator, key::Key};
 use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,9 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole process group: chromedriver and the Chromium it started, which would be
+        // left running when a failed test never closed its session.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.driver.id())]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -47,6 +51,7 @@ async fn browser() -> Option<Browser> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let driver = Command::new(driver_path)
         .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -230,7 +230,8 @@ impl Engine for PgEngine {
          FROM renditions WHERE source_blob = ANY($1) ORDER BY source_blob, created_at, version";
     const ASSET_USING_BLOB: &'static str = "SELECT id FROM assets WHERE blob_key = $1 LIMIT 1 FOR KEY SHARE";
     /// A GIN index intersects the lists of a conjunction's terms (0013).
-    const SEARCH: Features = Features { metadata_probe: "asset_metadata m", terms: true, signatures: false };
+    const SEARCH: Features =
+        Features { metadata_probe: "asset_metadata m", terms: true, signatures: false, time_counts: true };
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.pool.acquire().await.map_err(db)

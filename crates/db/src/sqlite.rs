@@ -134,8 +134,12 @@ impl Engine for SqliteEngine {
     /// SQLite has no index of many values a row (its conjunctions are walked: see
     /// `Plan::Dated` and `Plan::Folders`).
     /// Its folder rows hold signatures of their assets' tags and values (0015).
-    const SEARCH: Features =
-        Features { metadata_probe: "asset_metadata m INDEXED BY asset_metadata_asset", terms: false, signatures: true };
+    const SEARCH: Features = Features {
+        metadata_probe: "asset_metadata m INDEXED BY asset_metadata_asset",
+        terms: false,
+        signatures: true,
+        time_counts: false,
+    };
 
     async fn read(&self) -> Result<Self::Pooled> {
         self.read.acquire().await.map_err(db)

@@ -4,7 +4,8 @@
 //! replacement, a copy, a replacement of the content, a write of many files at once, a
 //! collection's deletion, a move, an
 //! asset's deletion, a folder's deletion and an import; and on SQLite each folder row's
-//! signature of its asset's tags and values (0015) is the one they give. They are read here
+//! signature of its asset's tags and values (0015) is the one they give, and on PostgreSQL each
+//! count of unarchived assets by creation time (0016) is the number they make. They are read here
 //! with SQL, as no port reads them yet.
 
 use assetlib_core::model::{Asset, AssetPatch, Collection, Metadata};
@@ -40,9 +41,25 @@ const STALE_SIGNATURES: &str = "SELECT asset_id, folder FROM asset_folders f
      WHERE terms <> (SELECT coalesce(sum(DISTINCT b), 0) FROM asset_term_bits WHERE asset_id = f.asset_id)";
 const ANY_SIGNATURE: &str = "SELECT asset_id, folder FROM asset_folders WHERE terms <> 0";
 
+/// Buckets whose count of unarchived assets (PostgreSQL's 0016, kept by triggers) is not the
+/// number of such assets they hold, and buckets with such assets but no count.
+const STALE_TIME_COUNTS: &str = "SELECT account_id, bucket, n FROM (
+       SELECT account_id, bucket, sum(live)::BIGINT AS n FROM asset_time_counts GROUP BY 1, 2) c
+     WHERE n <> (SELECT count(*) FROM assets a
+                 WHERE a.account_id = c.account_id AND a.created_at >> 26 = c.bucket AND a.archived_at IS NULL)
+     UNION ALL SELECT account_id, created_at >> 26, count(*) FROM assets a
+     WHERE archived_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM asset_time_counts c WHERE c.account_id = a.account_id AND c.bucket = a.created_at >> 26)
+     GROUP BY 1, 2";
+
 impl Db {
-    /// The side rows, after checking that every folder row's signature is exact.
+    /// The side rows, after checking that every folder row's signature (and on PostgreSQL
+    /// every time count) is exact.
     async fn rows(&mut self) -> Rows {
+        if let Db::Pg(c) = self {
+            let stale: Vec<(i64, i64, i64)> = sqlx::query_as(STALE_TIME_COUNTS).fetch_all(c).await.unwrap();
+            assert!(stale.is_empty(), "time counts other than the assets': {stale:?}");
+        }
         let stale: Vec<(String, String)> = match self {
             Db::Sqlite(c) => sqlx::query_as(STALE_SIGNATURES).fetch_all(c).await.unwrap(),
             Db::Pg(c) => sqlx::query_as(ANY_SIGNATURE).fetch_all(c).await.unwrap(),

@@ -265,6 +265,48 @@ async fn postgres_libraries_before_the_terms_index_carry_forward() {
     common::drop_database(&url).await;
 }
 
+/// A PostgreSQL library of migration 0015 gains 0016's counts of the assets it holds by
+/// creation time, and a deep offset started from them finds the page that counting finds.
+#[ignore = "needs PostgreSQL: ASSETLIB_TEST_POSTGRES_URL (.ci/run starts one; scripts/test.sh runs these then)"]
+#[tokio::test]
+async fn postgres_libraries_before_the_time_counts_carry_forward() {
+    use assetlib_core::search::{AssetQuery, Paging, Scope};
+    let Some(url) = common::fresh_postgres_url().await else { return };
+    let old = tempfile::tempdir().unwrap();
+    migrations_up_to("postgres", 15, old.path());
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    Migrator::new(old.path()).await.unwrap().run(&mut conn).await.unwrap();
+    conn.execute(INSERT_ACCOUNT).await.unwrap();
+    conn.execute(
+        "INSERT INTO assets (id, account_id, path, name, size, content_type, hash, blob_key, created_at, last_modified, name_folded, archived_at)
+         SELECT 'a-' || g, 7, 'p', 'a-' || g, 1, 'image/png', 'h', 'a-' || g, g::BIGINT * 1000003, 1, 'a-' || g,
+                CASE WHEN g % 5 = 0 THEN 1 END
+         FROM generate_series(1, 15000) AS g ORDER BY random()",
+    )
+    .await
+    .unwrap();
+    let store = assetlib_db::connect(&url).await.unwrap();
+    let counted: (i64,) = sqlx::query_as("SELECT sum(live)::BIGINT FROM asset_time_counts WHERE account_id = 7")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(counted.0, 12_000, "the unarchived assets the library held");
+    for skip in [10_000u64, 10_500, 11_995, 12_000] {
+        let mut q = AssetQuery::new(Scope::Accounts(vec![AccountId(7)]), 10);
+        q.paging = Paging::Skip(skip);
+        let found: Vec<String> = store.search_assets(&q, 0).await.unwrap().into_iter().map(|a| a.id.0).collect();
+        let want: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM assets WHERE account_id = 7 AND archived_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 10 OFFSET {skip}"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(found, want.into_iter().map(|(id,)| id).collect::<Vec<_>>(), "skip {skip}");
+    }
+    conn.close().await.unwrap();
+    common::drop_database(&url).await;
+}
+
 /// A SQLite library of migration 0014 gains the signatures of 0015 in its folder rows: a folder
 /// walk with a tag and a metadata value finds what it found before, and no other asset.
 #[tokio::test]

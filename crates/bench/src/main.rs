@@ -2,7 +2,8 @@
 //! assetlib on PostgreSQL + S3 against S3 alone: see `scaleout.rs`; `assetlib-bench soak` a
 //! third, mixed load with crashes: see `soak.rs`; `assetlib-bench search` a fourth, the search
 //! route over a million assets with attributes: see `search.rs`; `assetlib-bench zip` a fifth,
-//! the expansion of zips of many small entries: see `zip_expand.rs`),
+//! the expansion of zips of many small entries: see `zip_expand.rs`; `assetlib-bench ui` a sixth,
+//! the web UI opening a folder of 10,000 assets in headless Chromium: see `ui.rs`),
 //!
 //! 1. uploads N files through the Jivox endpoint of a fresh assetlib (concurrency 16),
 //! 2. GETs them through `/files` (concurrency 32, one keep-alive connection per worker),
@@ -28,6 +29,7 @@ mod search;
 mod search_library;
 mod soak;
 mod soak_report;
+mod ui;
 mod zip_expand;
 
 use anyhow::Context;
@@ -75,7 +77,7 @@ pub struct LoadArgs {
 #[derive(Parser, Debug)]
 #[command(
     name = "assetlib-bench",
-    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes, or (`search`) times its search over a million assets, or (`zip`) times zip expansion",
+    about = "Benchmarks assetlib against nginx, or (`scaleout`) assetlib on PostgreSQL + S3 against S3 alone, or (`soak`) soaks it under mixed load and crashes, or (`search`) times its search over a million assets, or (`zip`) times zip expansion, or (`ui`) times the web UI opening a big folder in Chromium",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -149,6 +151,10 @@ enum Mode {
     /// Renditions of big photos and PNGs with alpha: images per second against vipsthumbnail
     /// making the same two sizes, and the server's peak RSS; see scripts/bench-renditions.sh.
     Renditions(renditions::RenditionsArgs),
+    /// The web UI in headless Chromium: a folder of 10,000 assets (most of them small PNGs with
+    /// thumbnails) opened by a fresh page load and from inside the app, until its first row of
+    /// thumbnails is shown; see scripts/bench-ui.sh.
+    Ui(ui::UiArgs),
 }
 
 /// Random bytes that start like a JPEG (the server refuses executables by their first bytes;
@@ -229,6 +235,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Mode::Search(search_args)) => return search::run(search_args, program_command).await,
         Some(Mode::Zip(zip_args)) => return zip_expand::run(zip_args, program_command).await,
         Some(Mode::Renditions(r_args)) => return renditions::run(r_args, program_command).await,
+        Some(Mode::Ui(ui_args)) => return ui::run(ui_args, program_command).await,
         None => {}
     }
     let assetlib = args.assetlib.clone().context("--assetlib is required")?;

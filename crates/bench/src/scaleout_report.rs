@@ -17,7 +17,7 @@ fn us(g: Option<crate::procs::GroupUse>) -> String {
 }
 
 /// `1000000` as `1,000,000`.
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -391,7 +391,8 @@ async function loadPage() {
   }
   const data = res.data;
   const entries = searching(view) ? data.items.map((asset) => ({ type: 'asset', asset })) : data.entries;
-  byId('grid').append(...entries.map((entry) => tile(view.account, entry)));
+  const shown = byId('grid').children.length;
+  byId('grid').append(...entries.map((entry, i) => tile(view.account, entry, shown + i)));
   state.cursor = data.nextCursor;
   byId('more').hidden = !state.cursor;
   const count = byId('grid').children.length;
@@ -425,7 +426,10 @@ function span(className, text) {
   return el;
 }
 
-function tile(account, entry) {
+/** The first screens' thumbnails are asked for at once; the rest when they near the screen. */
+const EAGER_TILES = 24;
+
+function tile(account, entry, index) {
   const li = document.createElement('li');
   li.className = 'tile';
   const link = document.createElement('a');
@@ -453,7 +457,7 @@ function tile(account, entry) {
     const img = document.createElement('img');
     img.src = `/api/v1/accounts/${account}/assets/${encodeURIComponent(asset.id)}/content?version=thumbnail`;
     img.alt = '';
-    img.loading = 'lazy';
+    img.loading = index < EAGER_TILES ? 'eager' : 'lazy';
     thumb.append(img);
   } else {
     thumb.append(icon(typeLabel(asset)));
@@ -947,10 +951,13 @@ function fontSpecimen(asset) {
 /** The asset's attributes and versions as definition list entries, all as text. */
 function facts(asset) {
   const rows = [
+    ['Key', asset.key],
     ['Folder', asset.path || '(top)'],
     ['Type', asset.contentType],
     ['Size', humanSize(asset.size)],
     ['Created', when(asset.createdAt)],
+    ['Created by', asset.createdBy || '—'],
+    ['Content hash', asset.hash],
     ['Modified', when(asset.lastModified)],
     ['Tags', asset.tags.length ? asset.tags.join(', ') : '—'],
     ['SKUs', asset.skus.length ? asset.skus.join(', ') : '—'],
@@ -1078,7 +1085,7 @@ async function deleteAsset() {
 /** Redraws the tile of a changed asset in place. */
 function refreshTile(asset) {
   const old = byId('grid').querySelector(`li[data-id="${CSS.escape(asset.id)}"]`);
-  if (old && state.view) old.replaceWith(tile(state.view.account, { type: 'asset', asset }));
+  if (old && state.view) old.replaceWith(tile(state.view.account, { type: 'asset', asset }, EAGER_TILES));
   renderSelection();
 }
 

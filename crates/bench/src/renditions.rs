@@ -153,22 +153,25 @@ fn reaped_children_cpu_secs() -> f64 {
     (field(13) + field(14)) as f64 / procs::ticks_per_sec()
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
+/// The native API of account 1 of a server, as its owner (what the renditions and UI runs
+/// ask of it).
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) key: String,
 }
 
 impl Api {
-    fn new(server: &procs::Assetlib) -> anyhow::Result<Self> {
+    /// With `connections` kept open at most.
+    pub(crate) fn new(server: &procs::Assetlib, connections: usize) -> anyhow::Result<Self> {
         Ok(Api {
-            http: crate::load::upload_client(8)?,
+            http: crate::load::upload_client(connections)?,
             base: format!("http://{}/api/v1/accounts/1", server.addr),
             key: server.api_key.clone(),
         })
     }
 
-    async fn get(&self, target: &str) -> anyhow::Result<bytes::Bytes> {
+    pub(crate) async fn get(&self, target: &str) -> anyhow::Result<bytes::Bytes> {
         let resp = self.http.get(format!("{}{target}", self.base)).bearer_auth(&self.key).send().await?;
         let status = resp.status();
         let body = resp.bytes().await?;
@@ -178,7 +181,7 @@ impl Api {
         Ok(body)
     }
 
-    async fn get_json(&self, target: &str) -> anyhow::Result<Value> {
+    pub(crate) async fn get_json(&self, target: &str) -> anyhow::Result<Value> {
         serde_json::from_slice(&self.get(target).await?).with_context(|| format!("GET {target}: not JSON"))
     }
 
@@ -311,7 +314,7 @@ async fn assetlib_round(args: &RenditionsArgs, data_dir: &Path, ids: &[String]) 
     let pid = server.proc.pid();
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = procs::spawn_rss_sampler(pid, RSS_EVERY, stop.clone());
-    let api = Api::new(&server)?;
+    let api = Api::new(&server, 8)?;
     let jpegs: Vec<&String> = ids.iter().take(args.jpegs).collect();
     let deadline = started + Duration::from_secs_f64(args.max_secs);
     let mut jpegs_done = None;
@@ -359,7 +362,7 @@ async fn check_assetlib(
         &[],
         &[("ASSETLIB_RENDER_WORKERS".to_owned(), "0".to_owned())],
     )?;
-    let api = Api::new(&server)?;
+    let api = Api::new(&server, 8)?;
     let assets = api.all_assets().await?;
     for (input, id) in inputs.iter().zip(ids) {
         let asset = assets.get(id).with_context(|| format!("{} is not listed", input.name))?;
@@ -521,7 +524,7 @@ pub async fn run(args: RenditionsArgs, program_command: String) -> anyhow::Resul
         let env = [("ASSETLIB_RENDER_WORKERS".to_owned(), "0".to_owned())];
         let server = procs::start_assetlib_with(&args.assetlib, &data_dir, &[], &env)?;
         println!("uploading {n} files to assetlib (render workers off) on {} ...", server.addr);
-        let ids = upload_all(&Api::new(&server)?, &inputs).await?;
+        let ids = upload_all(&Api::new(&server, 8)?, &inputs).await?;
         drop(server);
         ids
     };

@@ -1,6 +1,7 @@
 //! The machine the run happened on, the printed table, and the BENCHMARKS.md section.
 
 use crate::load::{Probe, Stats};
+use anyhow::Context as _;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -549,6 +550,18 @@ pub fn write_markdown(path: &Path, r: &Results) -> anyhow::Result<()> {
 
 /// Replaces what stands between `begin` and `end` (markers included, as `section` has them) in
 /// `path`; a file without them gets `section` appended, a missing or empty one `preamble` first.
+/// Prints a run's section and writes it between `begin` and `end` of `--markdown`, if given;
+/// whether the run is to exit with 2 (`--strict` and a missed target).
+pub fn publish(run: &RunArgs, begin: &str, end: &str, markdown: &str, pass: bool) -> anyhow::Result<bool> {
+    print!("{markdown}");
+    if let Some(path) = &run.markdown {
+        replace_section(path, begin, end, markdown, "# Benchmarks\n\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(run.strict && !pass)
+}
+
 pub fn replace_section(path: &Path, begin: &str, end: &str, section: &str, preamble: &str) -> anyhow::Result<()> {
     let existing = std::fs::read_to_string(path).unwrap_or_default();
     let text = match (existing.find(begin), existing.find(end)) {

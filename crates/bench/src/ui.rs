@@ -148,27 +148,9 @@ fn text_body(i: usize) -> Bytes {
     Bytes::from(format!("Notes for asset {i}: a small text file among the pictures.\n"))
 }
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
+use crate::renditions::Api;
 
 impl Api {
-    async fn get(&self, target: &str) -> anyhow::Result<Bytes> {
-        let resp = self.http.get(format!("{}{target}", self.base)).bearer_auth(&self.key).send().await?;
-        let status = resp.status();
-        let body = resp.bytes().await?;
-        if !status.is_success() {
-            bail!("GET {target}: {status} {}", String::from_utf8_lossy(&body));
-        }
-        Ok(body)
-    }
-
-    async fn get_json(&self, target: &str) -> anyhow::Result<Value> {
-        serde_json::from_slice(&self.get(target).await?).with_context(|| format!("GET {target}: not JSON"))
-    }
-
     /// One page of the folder, as the UI asks for it.
     fn tree_target(limit: usize, cursor: Option<&str>) -> String {
         let mut t = format!("/tree?path={FOLDER}&limit={limit}");
@@ -825,11 +807,7 @@ pub async fn run(args: UiArgs, program_command: String) -> anyhow::Result<()> {
 
     let server = procs::start_assetlib(&args.assetlib, &work.path().join("data"))?;
     println!("assetlib on {} (pid {})", server.addr, server.proc.pid());
-    let api = Arc::new(Api {
-        http: crate::load::upload_client(args.upload_concurrency.max(6))?,
-        base: format!("http://{}/api/v1/accounts/1", server.addr),
-        key: server.api_key.clone(),
-    });
+    let api = Arc::new(Api::new(&server, args.upload_concurrency.max(6))?);
     let load_limit = Duration::from_secs_f64(args.load_secs);
 
     // 1. The folder, then its thumbnails.
@@ -887,13 +865,7 @@ pub async fn run(args: UiArgs, program_command: String) -> anyhow::Result<()> {
         loadavg_before,
         loadavg_after,
     };
-    print!("{}", report.markdown());
-    if let Some(path) = &args.run.markdown {
-        crate::report::replace_section(path, BEGIN, END, &report.markdown(), "# Benchmarks\n\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    if args.run.strict && !report.pass() {
+    if crate::report::publish(&args.run, BEGIN, END, &report.markdown(), report.pass())? {
         drop(work);
         std::process::exit(2);
     }

@@ -337,13 +337,7 @@ pub async fn run(args: ZipArgs, program_command: String) -> anyhow::Result<()> {
         zips: &zips,
         setups,
     };
-    print!("{}", report.markdown());
-    if let Some(path) = &args.run.markdown {
-        crate::report::replace_section(path, BEGIN, END, &report.markdown(), "# Benchmarks\n\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    if args.run.strict && !report.pass() {
+    if crate::report::publish(&args.run, BEGIN, END, &report.markdown(), report.pass())? {
         drop(work);
         std::process::exit(2);
     }

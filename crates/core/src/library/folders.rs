@@ -17,6 +17,20 @@ pub struct Listing {
     pub next: Option<String>,
 }
 
+impl Listing {
+    /// The first `limit` of `entries` (read one past it), with the cursor after the last of
+    /// them when there are more.
+    fn page(folder: String, mut entries: Vec<Entry>, limit: usize) -> Self {
+        let next = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| Cursor { name: e.name().to_owned(), folder: e.is_folder() }.encode())
+        } else {
+            None
+        };
+        Listing { folder, entries, next }
+    }
+}
+
 pub fn folder_not_found(folder: &str) -> Error {
     Error::not_found(Code::FolderNotFound, format!("Folder '{folder}' does not exist."))
 }
@@ -34,14 +48,8 @@ impl Library {
         self.authorize(who, account, Access::Read).await?;
         let folder = self.config.rules.folder(folder)?;
         let after = cursor.map(|c| Cursor::decode(c, "nextKey")).transpose()?;
-        let mut entries = self.meta.list_folder(account, &folder, after.as_ref(), limit + 1).await?;
-        let next = if entries.len() > limit {
-            entries.truncate(limit);
-            entries.last().map(|e| Cursor { name: e.name().to_owned(), folder: e.is_folder() }.encode())
-        } else {
-            None
-        };
-        Ok(Listing { folder, entries, next })
+        let entries = self.meta.list_folder(account, &folder, after.as_ref(), limit + 1).await?;
+        Ok(Listing::page(folder, entries, limit))
     }
 
     /// As [`Library::list_folder`], but a folder that does not exist is `NotFound` (the root
@@ -80,14 +88,8 @@ impl Library {
         }
         let after = cursor.map(|c| Cursor::decode(c, "nextKey")).transpose()?;
         let after = after.map(|c| c.name).unwrap_or_default();
-        let mut names = self.meta.list_subfolders(account, &folder, &after, limit + 1).await?;
-        let next = if names.len() > limit {
-            names.truncate(limit);
-            names.last().map(|name| Cursor { name: name.clone(), folder: true }.encode())
-        } else {
-            None
-        };
-        Ok(Listing { folder, entries: names.into_iter().map(Entry::Folder).collect(), next })
+        let names = self.meta.list_subfolders(account, &folder, &after, limit + 1).await?;
+        Ok(Listing::page(folder, names.into_iter().map(Entry::Folder).collect(), limit))
     }
 
     /// Creates an explicit folder, which persists while empty. `Conflict` if it exists.

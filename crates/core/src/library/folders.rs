@@ -53,7 +53,8 @@ impl Library {
     }
 
     /// As [`Library::list_folder`], but a folder that does not exist is `NotFound` (the root
-    /// always exists).
+    /// always exists); with `folders_only`, its child folders alone (what a folder tree
+    /// shows), paged by the same cursor.
     pub async fn tree(
         &self,
         who: &Principal,
@@ -61,35 +62,21 @@ impl Library {
         folder: &str,
         cursor: Option<&str>,
         limit: usize,
+        folders_only: bool,
     ) -> Result<Listing> {
         self.authorize(who, account, Access::Read).await?;
         let path = self.config.rules.folder(folder)?;
         if !path.is_empty() && !self.meta.folder_exists(account, &path).await? {
             return Err(folder_not_found(&path));
         }
-        self.list_folder(who, account, &path, cursor, limit).await
-    }
-
-    /// As [`Library::tree`], but only the child folders (what a folder tree shows), paged by
-    /// the same cursor.
-    pub async fn tree_folders(
-        &self,
-        who: &Principal,
-        account: AccountId,
-        folder: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<Listing> {
-        let limit = page_size(limit);
-        self.authorize(who, account, Access::Read).await?;
-        let folder = self.config.rules.folder(folder)?;
-        if !folder.is_empty() && !self.meta.folder_exists(account, &folder).await? {
-            return Err(folder_not_found(&folder));
+        if !folders_only {
+            return self.list_folder(who, account, &path, cursor, limit).await;
         }
+        let limit = page_size(limit);
         let after = cursor.map(|c| Cursor::decode(c, "nextKey")).transpose()?;
         let after = after.map(|c| c.name).unwrap_or_default();
-        let names = self.meta.list_subfolders(account, &folder, &after, limit + 1).await?;
-        Ok(Listing::page(folder, names.into_iter().map(Entry::Folder).collect(), limit))
+        let names = self.meta.list_subfolders(account, &path, &after, limit + 1).await?;
+        Ok(Listing::page(path, names.into_iter().map(Entry::Folder).collect(), limit))
     }
 
     /// Creates an explicit folder, which persists while empty. `Conflict` if it exists.

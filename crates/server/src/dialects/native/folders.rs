@@ -36,11 +36,7 @@ pub(super) async fn tree(
             other => return Err(Problem::invalid(other, format!("Unknown parameter '{other}'."))),
         }
     }
-    let listing = if folders_only {
-        state.lib.tree_folders(&who, account, &path, cursor.as_deref(), limit).await
-    } else {
-        state.lib.tree(&who, account, &path, cursor.as_deref(), limit).await
-    };
+    let listing = state.lib.tree(&who, account, &path, cursor.as_deref(), limit, folders_only).await;
     let listing = listing.map_err(|e| match e.code {
         assetlib_core::Code::CursorInvalid => Problem::invalid("cursor", "Invalid cursor."),
         _ => Problem::from(e).param_if_invalid("path"),

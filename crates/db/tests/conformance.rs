@@ -615,7 +615,56 @@ async fn asset_store_search(store: &dyn MetaStore) {
     assert_eq!(find(by_tag.clone()).await, Vec::<String>::new(), "deleted assets leave the tag's index");
     search_by_folder_after_writes(store, &base).await;
     search_conjunctions(store, &base).await;
+    search_text_pages(store, &base).await;
     drain_jobs(store, 10_000).await;
+}
+
+/// `q` page by page, by cursor and by offset, in two orders: names that start with the text,
+/// tags that do, and an asset that has both (found once), each side longer than a page.
+async fn search_text_pages(store: &dyn MetaStore, base: &AssetQuery) {
+    let account = match &base.scope {
+        Scope::Accounts(a) => a[0],
+        Scope::All => unreachable!("the search cases name their account"),
+    };
+    for i in 0..9 {
+        let file = common::file("txt", &format!("pic-{i:02}.png"), &format!("blob-txt-pic-{i}"));
+        store.write_assets(&common::write(account, vec![file], 500 + i)).await.unwrap();
+        let file = common::file("txt", &format!("other-{i:02}.png"), &format!("blob-txt-other-{i}"));
+        store.write_assets(&common::write(account, vec![file], 520 + i)).await.unwrap();
+    }
+    for (name, tag) in
+        [("other-01.png", "Picnic"), ("other-04.png", "picture"), ("other-07.png", "PICS"), ("pic-03.png", "pickle")]
+    {
+        let asset = store.get_asset(account, "txt", name).await.unwrap().unwrap();
+        let patch = AssetPatch { tags: Some(vec![tag.into()]), ..AssetPatch::default() };
+        store.update_asset(account, &asset.id, &patch, 540).await.unwrap().unwrap();
+    }
+    let q = AssetQuery { q: Some("PIC".into()), ..base.clone() };
+    for sort in ["-createdAt", "name", "-name"] {
+        let q = AssetQuery { sort: Sort::parse(sort).unwrap(), ..q.clone() };
+        let all = store.search_assets(&q, 1_000).await.unwrap();
+        let mut names: Vec<&str> = all.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names.len(), 12, "{sort}: {names:?}");
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 12, "each asset once");
+        let mut walked = vec![];
+        let mut after = None;
+        loop {
+            let paged = AssetQuery { paging: Paging::After(after), limit: 5, ..q.clone() };
+            let page = store.search_assets(&paged, 1_000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(SearchCursor::after(last, q.sort));
+            walked.extend(page);
+        }
+        assert_eq!(walked, all, "{sort} by cursor");
+        for skip in 0..14 {
+            let paged = AssetQuery { paging: Paging::Skip(skip), limit: 5, ..q.clone() };
+            let from = usize::try_from(skip).unwrap().min(all.len());
+            let to = (from + 5).min(all.len());
+            assert_eq!(store.search_assets(&paged, 1_000).await.unwrap(), all[from..to], "{sort} from {skip}");
+        }
+    }
 }
 
 /// Tags, metadata values and a path prefix together: on PostgreSQL the terms index answers

@@ -652,14 +652,22 @@ pub(crate) fn statement(q: &AssetQuery, now: Millis, plan: Plan, features: Featu
         }),
         // The names that start with the text, with their sort key and `archived_at`, from the
         // name index alone (0009); the assets tagged with it, by id; sorted together.
+        // Each side is cut to the page (and what an offset skips) in the query's order before
+        // the two are merged, so that the merge removes the doubles of a few hundred rows, not
+        // of every name that starts with the text (2,327 of them took 1.7 ms to sort whole).
         Plan::Gather(Driver::Text) => {
             let text = f.text.as_ref().map(|t| (prefix_range("a.name_folded", t), prefix_range("folded", t)));
             let (names, tags) = text.unwrap_or_default();
+            let reach = match q.paging {
+                Paging::Skip(n) => b.arg(int(n.saturating_add(u64::try_from(q.limit).unwrap_or(u64::MAX)))),
+                Paging::After(_) => b.arg(int(q.limit)),
+            };
+            let side = format!("ORDER BY {column} {direction}, a.id {direction} LIMIT {reach}");
             Some(format!(
                 "SELECT g.id FROM (
-                   SELECT a.id AS id, {column} AS s FROM assets a WHERE {in_scope}{names} AND {conditions}
-                   UNION SELECT a.id AS id, {column} AS s FROM assets a
-                     WHERE a.id IN (SELECT asset_id FROM asset_tags WHERE {in_scope}{tags}) AND {conditions}
+                   SELECT * FROM (SELECT a.id AS id, {column} AS s FROM assets a WHERE {in_scope}{names} AND {conditions} {side}) n
+                   UNION SELECT * FROM (SELECT a.id AS id, {column} AS s FROM assets a
+                     WHERE a.id IN (SELECT asset_id FROM asset_tags WHERE {in_scope}{tags}) AND {conditions} {side}) t
                  ) g ORDER BY g.s {direction}, g.id {direction}{tail}"
             ))
         }

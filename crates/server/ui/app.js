@@ -10,7 +10,7 @@
 
 const state = {
   csrf: null, accounts: [], user: null, cursor: null, view: null, loading: null,
-  items: new Map(), selected: new Set(), anchor: null, collections: new Map(), page: null,
+  items: new Map(), selected: new Set(), anchor: null, collections: new Map(),
 };
 const byId = (id) => document.getElementById(id);
 

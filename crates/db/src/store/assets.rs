@@ -692,6 +692,8 @@ mod tests {
         q.paging = Paging::Skip(50_000);
         assert!(counted_skip_statement(&q, PgEngine::SEARCH, 10_000).is_some());
         assert!(counted_skip_statement(&q, crate::sqlite::SqliteEngine::SEARCH, 10_000).is_none());
+        let unarchived = AssetQuery { archived: Some(false), ..q.clone() };
+        assert!(counted_skip_statement(&unarchived, PgEngine::SEARCH, 10_000).is_some(), "as the default");
         let mut shallow = q.clone();
         shallow.paging = Paging::Skip(9_999);
         let mut tagged = q.clone();

@@ -434,23 +434,15 @@ pub(crate) fn terms_statement(q: &AssetQuery, now: Millis, features: Features) -
 /// bucket and skips only the rest. One statement, so the counts and the walk see one snapshot.
 pub(crate) fn counted_skip_statement(q: &AssetQuery, features: Features, from: u64) -> Option<Stmt> {
     let Paging::Skip(skip) = q.paging else { return None };
-    let unfiltered = q.q.is_none()
-        && q.ids.is_empty()
-        && q.path.is_none()
-        && q.path_prefix.is_none()
-        && q.tags.is_empty()
-        && q.sku.is_none()
-        && q.collection.is_none()
-        && q.batch_id.is_none()
-        && q.approved.is_none()
-        && q.sensitive.is_none()
-        && q.archived != Some(true)
-        && q.license_expired.is_none()
-        && q.favourite_of.is_none()
-        && q.created_min.is_none()
-        && q.created_max.is_none()
-        && q.content_type.is_none()
-        && q.metadata.is_empty();
+    // Nothing but the scope, the order and the page (archived assets hidden, as by default):
+    // compared with a query of no filter, so that a filter added later is never passed over.
+    let bare = AssetQuery {
+        archived: q.archived.filter(|only_archived| !only_archived),
+        sort: q.sort,
+        paging: q.paging.clone(),
+        ..AssetQuery::new(q.scope.clone(), q.limit)
+    };
+    let unfiltered = *q == bare;
     if !(features.time_counts && unfiltered && q.sort.field == SortField::CreatedAt && skip >= from) {
         return None;
     }
